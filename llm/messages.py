@@ -1,0 +1,110 @@
+"""Chat message types shared by every backend, the runtime and the training data.
+
+Messages are plain pydantic models with a ``role`` discriminator so they serialize to JSON
+(checkpoints, trajectories, the HTTP wire format) without pickling anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(_Part):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImagePart(_Part):
+    """An image given by URL (``http(s)://`` or ``data:``) or by a local path."""
+
+    type: Literal["image"] = "image"
+    url: str | None = None
+    path: str | None = None
+    media_type: str | None = None
+
+
+class AudioPart(_Part):
+    type: Literal["audio"] = "audio"
+    path: str | None = None
+    data_base64: str | None = None
+    media_type: str | None = None
+
+
+class FilePart(_Part):
+    """A document (PDF, DOCX, HTML, CSV, ...) for perception to turn into text."""
+
+    type: Literal["file"] = "file"
+    path: str
+    name: str | None = None
+    media_type: str | None = None
+
+
+ContentPart = Annotated[
+    Union[TextPart, ImagePart, AudioPart, FilePart], Field(discriminator="type")
+]
+
+
+class ToolCall(BaseModel):
+    """One requested tool invocation. ``id`` is stable: results are recorded under it."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class SystemMessage(BaseModel):
+    role: Literal["system"] = "system"
+    content: str
+
+
+class UserMessage(BaseModel):
+    role: Literal["user"] = "user"
+    content: str | list[ContentPart]
+    name: str | None = None
+
+    def text(self) -> str:
+        """The text of the message, ignoring non-text parts."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    name: str | None = Field(default=None, description="The agent that spoke, in teams.")
+
+
+class ToolMessage(BaseModel):
+    role: Literal["tool"] = "tool"
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    error_kind: str | None = None
+
+
+Message = Annotated[
+    Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage],
+    Field(discriminator="role"),
+]
+
+
+class _MessageList(BaseModel):
+    messages: list[Message]
+
+
+def messages_from_dicts(items: list[dict[str, Any]]) -> list[Message]:
+    """Validate plain dicts (from JSON or a checkpoint) into typed messages."""
+    return _MessageList.model_validate({"messages": items}).messages
+
+
+def messages_to_dicts(messages: list[Message]) -> list[dict[str, Any]]:
+    return [m.model_dump(mode="json", exclude_none=True) for m in messages]
