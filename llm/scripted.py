@@ -35,6 +35,7 @@ class ScriptedModel(BaseChatModel):
         self.delay = delay
         self.calls: list[list[Message]] = []
         self.tools_seen: list[list[ToolSpec]] = []
+        self.served = 0  # turns consumed; a call that fails consumes none
 
     async def stream(
         self,
@@ -43,12 +44,12 @@ class ScriptedModel(BaseChatModel):
         tools: Sequence[ToolSpec] = (),
         options: ChatOptions | None = None,
     ) -> AsyncIterator[StreamItem]:
-        index = len(self.calls)
         self.calls.append(list(messages))
         self.tools_seen.append(list(tools))
-        if index >= len(self.turns):
+        if self.served >= len(self.turns):
             raise ModelError(f"{self.name}: script exhausted after {len(self.turns)} turns")
-        turn = self.turns[index]
+        turn = self.turns[self.served]
+        self.served += 1
         if callable(turn):
             turn = turn(messages)
         message = AssistantMessage(content=turn) if isinstance(turn, str) else turn

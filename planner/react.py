@@ -1,0 +1,99 @@
+"""ReAct, planning with feedback: think, act through tools, observe, repeat (Yao et al., 2023).
+
+Built as a two-node LangGraph fragment, ``model`` and ``tools``. Unreadable or invalid tool
+calls go back to the model as observations it can correct; the loop ends on an answer or at
+the step limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, Completed, TextDelta
+from hanlin.llm.messages import AssistantMessage, SystemMessage, UserMessage
+from hanlin.planner.approval import ApprovalPolicy
+from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, TokenEvent, emit
+from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.planner.state import AgentState, dump, state_messages
+from hanlin.planner.tool_step import run_tool_step, thread_of
+from hanlin.tools.registry import ToolRegistry
+
+_FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
+
+
+@dataclass
+class ReActLoop:
+    """Everything one ReAct agent needs; ``build()`` returns its uncompiled graph."""
+
+    name: str
+    model: ChatModel
+    registry: ToolRegistry
+    instructions: str = "You are a helpful assistant. Use a tool when it helps; then answer."
+    max_steps: int = 8
+    options: ChatOptions = field(default_factory=ChatOptions)
+    approval: ApprovalPolicy = "per_tool"
+    journal: ToolJournal = field(default_factory=MemoryToolJournal)
+
+    def build(self) -> StateGraph:
+        graph = StateGraph(AgentState)
+        graph.add_node("model", self.model_step)
+        graph.add_node("tools", self.tools_step)
+        graph.add_edge(START, "model")
+        graph.add_conditional_edges("model", self.route, {"tools": "tools", "model": "model", END: END})
+        graph.add_edge("tools", "model")
+        return graph
+
+    async def _generate(self, state: AgentState) -> ChatResult:
+        messages = [SystemMessage(content=self.instructions), *state_messages(state)]
+        result: ChatResult | None = None
+        async for item in self.model.stream(messages, tools=self.registry.specs(), options=self.options):
+            if isinstance(item, TextDelta):
+                emit(TokenEvent(agent=self.name, text=item.text))
+            elif isinstance(item, Completed):
+                result = item.result
+        assert result is not None, "a model stream must end with a result"
+        return result
+
+    async def model_step(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        steps = state.get("steps", 0) + 1
+        result = await self._generate(state)
+        reply = result.message.model_copy(update={"name": self.name})
+        emit(MessageEvent(agent=self.name, content=reply.content, tool_calls=reply.tool_calls))
+        update: dict[str, Any] = {"messages": [dump(reply)], "steps": steps}
+        if reply.tool_calls:
+            return update
+        if result.tool_errors:
+            feedback = "\n".join(e.for_model() for e in result.tool_errors)
+            emit(ErrorEvent(agent=self.name, message=feedback, category="invalid_action"))
+            update["messages"].append(dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback")))
+            return update
+        answer = _FINAL_PREFIX.sub("", reply.content).strip()
+        emit(FinalAnswerEvent(agent=self.name, content=answer))
+        update["final_answer"] = answer
+        return update
+
+    async def tools_step(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        last = state_messages(state)[-1]
+        assert isinstance(last, AssistantMessage)
+        results = await run_tool_step(
+            last, agent=self.name, thread_id=thread_of(config), registry=self.registry,
+            journal=self.journal, policy=self.approval,
+        )
+        return {"messages": [dump(r) for r in results]}
+
+    def route(self, state: AgentState) -> str:
+        if state.get("final_answer") is not None and state_messages(state)[-1].role == "assistant":
+            return END
+        if state.get("steps", 0) >= self.max_steps:
+            message = f"{self.name} stopped after {self.max_steps} steps without a final answer."
+            emit(ErrorEvent(agent=self.name, message=message, category="step_limit"))
+            return END
+        last = state_messages(state)[-1]
+        if isinstance(last, AssistantMessage) and last.tool_calls:
+            return "tools"
+        return "model"

@@ -1,0 +1,129 @@
+"""Runs agents by thread id: streams typed events, pauses for people, resumes after crashes.
+
+The graph state lives in the checkpointer (Redis in production), so any process holding a
+``Runner`` for the same agent can continue any thread: after a restart, after ``kill -9``,
+or when a person answers an approval hours later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import StateGraph
+from langgraph.types import Command
+from pydantic import BaseModel, Field
+
+from hanlin.llm.messages import Message, UserMessage
+from hanlin.planner.approval import ApprovalDecision
+from hanlin.planner.events import (
+    ErrorEvent,
+    Event,
+    FinalAnswerEvent,
+    InterruptEvent,
+    event_adapter,
+)
+from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.planner.state import dump, state_messages
+
+
+class GraphSource(Protocol):
+    def graph(self, *, journal: ToolJournal | None = None) -> StateGraph: ...
+
+
+class RunResult(BaseModel):
+    thread_id: str
+    final_answer: str | None = None
+    events: list[Event] = Field(default_factory=list)
+    pending: list[InterruptEvent] = Field(default_factory=list)
+    error: str | None = None
+
+
+class Runner:
+    def __init__(
+        self,
+        target: GraphSource,
+        *,
+        checkpointer: BaseCheckpointSaver | None = None,
+        journal: ToolJournal | None = None,
+        recursion_limit: int = 200,
+    ) -> None:
+        self.journal = journal or MemoryToolJournal()
+        self.graph = target.graph(journal=self.journal).compile(
+            checkpointer=checkpointer or InMemorySaver()
+        )
+        self.recursion_limit = recursion_limit
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": self.recursion_limit}
+
+    def stream(self, thread_id: str, message: str | UserMessage) -> AsyncIterator[Event]:
+        """Start a new turn on ``thread_id`` and stream its events."""
+        user = UserMessage(content=message) if isinstance(message, str) else message
+        start = {"messages": [dump(user)], "steps": 0, "final_answer": None}
+        return self._drive(start, thread_id)
+
+    async def resume_stream(
+        self, thread_id: str, decision: ApprovalDecision | None = None
+    ) -> AsyncIterator[Event]:
+        """Continue a paused or interrupted thread; ``decision`` answers a pending approval."""
+        pending = await self.pending(thread_id)
+        if pending and decision is None:
+            yield ErrorEvent(message=f"thread {thread_id!r} waits for an approval decision",
+                             category="approval_required")
+            return
+        payload = Command(resume=decision.model_dump()) if decision is not None else None
+        async for event in self._drive(payload, thread_id):
+            yield event
+
+    async def _drive(self, payload: Any, thread_id: str) -> AsyncIterator[Event]:
+        try:
+            async for mode, chunk in self.graph.astream(
+                payload, self._config(thread_id), stream_mode=["custom", "updates"]
+            ):
+                if mode == "custom":
+                    yield event_adapter.validate_python(chunk)
+                elif mode == "updates" and "__interrupt__" in chunk:
+                    for item in chunk["__interrupt__"]:
+                        yield _interrupt_event(item)
+        except Exception as exc:  # the thread stays at its last checkpoint and can be resumed
+            yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="run_failed")
+
+    async def run(self, thread_id: str, message: str | UserMessage) -> RunResult:
+        return await _collect(thread_id, self.stream(thread_id, message))
+
+    async def resume(self, thread_id: str, decision: ApprovalDecision | None = None) -> RunResult:
+        return await _collect(thread_id, self.resume_stream(thread_id, decision))
+
+    async def pending(self, thread_id: str) -> list[InterruptEvent]:
+        snapshot = await self.graph.aget_state(self._config(thread_id))
+        return [_interrupt_event(i) for i in snapshot.interrupts]
+
+    async def messages(self, thread_id: str) -> list[Message]:
+        snapshot = await self.graph.aget_state(self._config(thread_id))
+        return state_messages(snapshot.values) if snapshot.values else []
+
+    async def is_unfinished(self, thread_id: str) -> bool:
+        """True when the thread stopped mid-run (crash, error) or waits for a person."""
+        snapshot = await self.graph.aget_state(self._config(thread_id))
+        return bool(snapshot.next)
+
+
+def _interrupt_event(item: Any) -> InterruptEvent:
+    value = item.value if isinstance(item.value, dict) else {"value": item.value}
+    return InterruptEvent(agent=value.get("agent"), interrupt_id=str(item.id), request=value)
+
+
+async def _collect(thread_id: str, events: AsyncIterator[Event]) -> RunResult:
+    result = RunResult(thread_id=thread_id)
+    async for event in events:
+        result.events.append(event)
+        if isinstance(event, FinalAnswerEvent):
+            result.final_answer = event.content
+        elif isinstance(event, InterruptEvent):
+            result.pending.append(event)
+        elif isinstance(event, ErrorEvent) and event.category in {"run_failed", "step_limit", "approval_required"}:
+            result.error = event.message
+    return result
