@@ -1,7 +1,8 @@
 """Typed events a run streams to its caller.
 
-Nodes emit them through LangGraph's stream writer as plain dicts (``event.model_dump()``);
-the runtime validates them back into these models. Keeping them here, below the runtime,
+Nodes emit them through LangGraph's stream writer as the model objects themselves (the
+stream is not checkpointed, so nothing is serialized on the way); dicts of the same shape
+are validated back into models. Keeping them here, below the runtime,
 lets planners and agents emit events without reaching upward.
 """
 
@@ -96,4 +97,4 @@ def emit(event: _Event) -> None:
         writer = get_stream_writer()
     except RuntimeError:
         return
-    writer(event.model_dump(mode="json"))
+    writer(event)

@@ -84,7 +84,7 @@ class Runner:
                 payload, self._config(thread_id), stream_mode=["custom", "updates"]
             ):
                 if mode == "custom":
-                    yield event_adapter.validate_python(chunk)
+                    yield chunk if isinstance(chunk, BaseModel) else event_adapter.validate_python(chunk)
                 elif mode == "updates" and "__interrupt__" in chunk:
                     for item in chunk["__interrupt__"]:
                         yield _interrupt_event(item)

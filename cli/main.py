@@ -1,0 +1,37 @@
+"""The ``hanlin`` command line: chat, serve, redis, sandbox."""
+
+from __future__ import annotations
+
+import typer
+
+from hanlin.cli.chat import chat
+from hanlin.cli.redis_commands import redis_app
+from hanlin.cli.serve import serve
+
+app = typer.Typer(
+    help="hanlin: agent orchestration on your own models.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command(help="Chat in the terminal with a ReAct agent that has a calculator.")(chat)
+app.command(help="Serve a model over the OpenAI-compatible API (vLLM when installed).")(serve)
+app.add_typer(redis_app, name="redis", help="Manage the local Redis Stack server hanlin uses.")
+
+
+@app.command(help="Print hanlin's version.")
+def version() -> None:
+    from hanlin import __version__
+
+    typer.echo(__version__)
+
+
+try:  # the sandbox commands live with the sandbox
+    from hanlin.cli.sandbox_commands import sandbox_app
+
+    app.add_typer(sandbox_app, name="sandbox", help="Check and use the code sandbox.")
+except ImportError:  # pragma: no cover - only while the sandbox package is absent
+    pass
+
+
+if __name__ == "__main__":
+    app()

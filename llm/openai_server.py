@@ -1,0 +1,368 @@
+"""An OpenAI-compatible HTTP server around any hanlin ``ChatModel`` (``hanlin serve``).
+
+Any OpenAI client, SDK or tool can then drive a hanlin model: the embedded local model, a
+scripted model in tests, or a backend that itself fronts another server. Requests are read by
+``openai_server_wire``; this module shapes responses, streams server-sent events and keeps
+failures of one request from touching the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from hanlin.llm.chat_model import (
+    ChatModel,
+    ChatOptions,
+    ChatResult,
+    Completed,
+    ModelError,
+    StreamItem,
+    TextDelta,
+    ToolSpec,
+)
+from hanlin.llm.messages import Message
+from hanlin.llm.openai_server_wire import (
+    AttachmentStore,
+    ChatCompletionRequest,
+    WireError,
+    to_chat_options,
+    to_hanlin_messages,
+    to_hanlin_tools,
+)
+
+logger = logging.getLogger(__name__)
+
+_FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter"}
+
+
+def error_response(status: int, message: str, *, type_: str = "invalid_request_error",
+                   param: str | None = None, code: str | None = None) -> JSONResponse:
+    """An error in the shape OpenAI clients parse into their exception types."""
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status)
+
+
+def _model_failure(model_name: str, exc: BaseException) -> JSONResponse:
+    """502 when the backend reports a failure, 500 when something unexpected broke."""
+    if isinstance(exc, ModelError):
+        logger.warning("model %s failed: %s", model_name, exc)
+        return error_response(502, f"model {model_name!r} failed: {exc}",
+                              type_="model_error", code="model_error")
+    logger.exception("model %s raised", model_name)
+    return error_response(500, f"model {model_name!r} raised {type(exc).__name__}: {exc}",
+                          type_="server_error", code="internal_error")
+
+
+def _validation_message(exc: ValidationError) -> tuple[str, str | None]:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    param = ".".join(str(part) for part in first["loc"]) or None
+    details = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:3]
+    )
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"invalid request: {details}{more}", param
+
+
+# --- response shapes ----------------------------------------------------------------------
+
+
+def _usage(result: ChatResult) -> dict[str, int]:
+    prompt, completion = result.usage.prompt_tokens, result.usage.completion_tokens
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def _finish_reason(result: ChatResult) -> str:
+    if result.message.tool_calls:
+        return "tool_calls"
+    return result.finish_reason if result.finish_reason in _FINISH_REASONS else "stop"
+
+
+def _wire_tool_calls(result: ChatResult) -> list[dict[str, Any]]:
+    return [
+        {"id": call.id, "type": "function",
+         "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+        for call in result.message.tool_calls
+    ]
+
+
+def completion_body(result: ChatResult, *, model: str, completion_id: str,
+                    created: int) -> dict[str, Any]:
+    """A ``chat.completion`` object for a finished turn."""
+    message: dict[str, Any] = {"role": "assistant", "content": result.message.content,
+                               "refusal": None}
+    if result.message.tool_calls:
+        message["tool_calls"] = _wire_tool_calls(result)
+        message["content"] = result.message.content or None
+    return {
+        "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": _finish_reason(result)}],
+        "usage": _usage(result),
+    }
+
+
+class _ChunkWriter:
+    """Formats ``chat.completion.chunk`` server-sent events for one streamed completion."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+    def _event(self, choices: list[dict[str, Any]], **extra: Any) -> str:
+        chunk = {"id": self.completion_id, "object": "chat.completion.chunk",
+                 "created": self.created, "model": self.model, "system_fingerprint": None,
+                 "choices": choices, **extra}
+        return f"data: {json.dumps(chunk)}\n\n"
+
+    def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> str:
+        return self._event([{"index": 0, "delta": delta, "logprobs": None,
+                             "finish_reason": finish_reason}])
+
+    def usage(self, result: ChatResult) -> str:
+        return self._event([], usage=_usage(result))
+
+    @staticmethod
+    def error(message: str, type_: str) -> str:
+        body = {"error": {"message": message, "type": type_, "param": None, "code": type_}}
+        return f"data: {json.dumps(body)}\n\n"
+
+    @staticmethod
+    def done() -> str:
+        return "data: [DONE]\n\n"
+
+
+# --- request handling ---------------------------------------------------------------------
+
+
+class _Prepared:
+    """A validated request, converted into what the model takes."""
+
+    def __init__(self, request: ChatCompletionRequest, model: ChatModel,
+                 messages: list[Message], tools: list[ToolSpec], options: ChatOptions,
+                 store: AttachmentStore) -> None:
+        self.request, self.model, self.store = request, model, store
+        self.messages, self.tools, self.options = messages, tools, options
+
+
+async def _prepare(http_request: Request,
+                   models: Mapping[str, ChatModel]) -> _Prepared | JSONResponse:
+    try:
+        payload = await http_request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return error_response(400, f"the request body is not valid JSON: {exc}")
+    try:
+        request = ChatCompletionRequest.model_validate(payload)
+    except ValidationError as exc:
+        message, param = _validation_message(exc)
+        return error_response(400, message, param=param)
+    model = models.get(request.model)
+    if model is None:
+        return error_response(
+            404, f"The model {request.model!r} does not exist. Available models: "
+            f"{', '.join(sorted(models)) or 'none'}.", param="model", code="model_not_found")
+    store = AttachmentStore()
+    try:
+        # Base64 decoding and writing inline files is blocking work: keep it off the loop.
+        messages = await run_in_threadpool(to_hanlin_messages, request.messages, store)
+        tools = to_hanlin_tools(request)
+        options = to_chat_options(request)
+    except WireError as exc:
+        store.cleanup()
+        return error_response(400, exc.message, param=exc.param)
+    return _Prepared(request, model, messages, tools, options, store)
+
+
+async def _complete(prepared: _Prepared) -> Response:
+    request = prepared.request
+    try:
+        result = await prepared.model.chat(prepared.messages, tools=prepared.tools,
+                                           options=prepared.options)
+    except Exception as exc:  # noqa: BLE001 - any model failure becomes an error response
+        return _model_failure(request.model, exc)
+    finally:
+        prepared.store.cleanup()
+    body = completion_body(result, model=request.model,
+                           completion_id=f"chatcmpl-{uuid.uuid4().hex}",
+                           created=int(time.time()))
+    return JSONResponse(body)
+
+
+async def _stream(prepared: _Prepared) -> Response:
+    """Stream a completion; failures before the first item still get a proper status code."""
+    request = prepared.request
+    items = prepared.model.stream(prepared.messages, tools=prepared.tools,
+                                  options=prepared.options)
+    try:
+        first = await items.__anext__()
+    except StopAsyncIteration:
+        prepared.store.cleanup()
+        return _model_failure(request.model, ModelError("the stream ended without a result"))
+    except Exception as exc:  # noqa: BLE001
+        prepared.store.cleanup()
+        return _model_failure(request.model, exc)
+    include_usage = bool(request.stream_options and request.stream_options.include_usage)
+    events = _events(first, items, _ChunkWriter(request.model), include_usage, prepared.store)
+    return StreamingResponse(events, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _events(first: StreamItem, source: AsyncIterator[StreamItem], writer: _ChunkWriter,
+                  include_usage: bool, store: AttachmentStore) -> AsyncIterator[str]:
+    try:
+        yield writer.delta({"role": "assistant", "content": ""})
+        item = first
+        while not isinstance(item, Completed):
+            if isinstance(item, TextDelta) and item.text:
+                yield writer.delta({"content": item.text})
+            try:
+                item = await source.__anext__()
+            except StopAsyncIteration:
+                raise ModelError("the stream ended without a result") from None
+        result = item.result
+        if result.message.tool_calls:
+            calls = [{"index": i, **call} for i, call in enumerate(_wire_tool_calls(result))]
+            yield writer.delta({"tool_calls": calls})
+        yield writer.delta({}, finish_reason=_finish_reason(result))
+        if include_usage:
+            yield writer.usage(result)
+        yield writer.done()
+    except Exception as exc:  # noqa: BLE001 - the status line is sent; report in-band
+        error_type = "model_error" if isinstance(exc, ModelError) else "server_error"
+        logger.warning("model %s failed while streaming: %s", writer.model, exc,
+                       exc_info=not isinstance(exc, ModelError))
+        yield writer.error(f"model {writer.model!r} failed while streaming: {exc}", error_type)
+    finally:
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        store.cleanup()
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+def _model_card(name: str, created: int) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": created, "owned_by": "hanlin"}
+
+
+def create_app(models: Mapping[str, ChatModel]) -> ASGIApp:
+    """The ASGI app serving ``models`` under their mapping keys, OpenAI-style."""
+    if not models:
+        raise ValueError("create_app needs at least one model to serve")
+    served = dict(models)
+    started = int(time.time())
+
+    async def list_models(_: Request) -> Response:
+        data = [_model_card(name, started) for name in served]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def get_model(request: Request) -> Response:
+        name = request.path_params["model"]
+        if name not in served:
+            return error_response(404, f"The model {name!r} does not exist. Available "
+                                  f"models: {', '.join(sorted(served))}.", param="model",
+                                  code="model_not_found")
+        return JSONResponse(_model_card(name, started))
+
+    async def chat_completions(request: Request) -> Response:
+        prepared = await _prepare(request, served)
+        if isinstance(prepared, JSONResponse):
+            return prepared
+        if prepared.request.stream:
+            return await _stream(prepared)
+        return await _complete(prepared)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "models": list(served)})
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, str(exc.detail))
+
+    async def unexpected_error(_: Request, exc: Exception) -> Response:
+        return error_response(500, f"internal error: {type(exc).__name__}: {exc}",
+                              type_="server_error", code="internal_error")
+
+    routes = [
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", get_model, methods=["GET"]),
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    handlers = {HTTPException: http_error, Exception: unexpected_error}
+    return Starlette(routes=routes, exception_handlers=handlers)
+
+
+def serve(models: Mapping[str, ChatModel], host: str = "127.0.0.1", port: int = 8000,
+          *, log_level: str = "info") -> None:
+    """Serve ``models`` until interrupted. Loopback by default: there is no authentication."""
+    import uvicorn
+
+    uvicorn.run(create_app(models), host=host, port=port, log_level=log_level)
+
+
+class BackgroundServer:
+    """Runs an ASGI app with uvicorn on a daemon thread, for embedding in a process and tests.
+
+    ``port=0`` picks a free port; the socket is bound before the thread starts, so ``url`` is
+    valid immediately and no other process can take the port in between.
+    """
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
+                 *, log_level: str = "warning") -> None:
+        import uvicorn
+
+        # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto
+        # says TCP; without it every keep-alive response waits ~40 ms on delayed ACKs.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+        self._thread = threading.Thread(target=self._server.run,
+                                        kwargs={"sockets": [self._socket]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on {self.url} did not start within {timeout}s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
