@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import StateGraph
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +30,10 @@ class Agent(BaseModel):
     max_steps: int = Field(default=8, ge=1, le=100)
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
+    first_step_tool_choice: Literal["auto", "required"] = Field(
+        default="auto", description="'required' makes the first step of each turn a tool call "
+        "(constrained decoding on local models): small models rarely call tools unprompted.",
+    )
 
     def model_post_init(self, context: Any) -> None:
         if not isinstance(self.model, ChatModel):
@@ -43,4 +47,5 @@ class Agent(BaseModel):
             name=self.name, model=self.model, registry=self.registry(),
             instructions=self.instructions, max_steps=self.max_steps, options=self.options,
             approval=self.approval, journal=journal or MemoryToolJournal(),
+            first_step_tool_choice=self.first_step_tool_choice,
         ).build()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
@@ -38,6 +38,7 @@ class ReActLoop:
     options: ChatOptions = field(default_factory=ChatOptions)
     approval: ApprovalPolicy = "per_tool"
     journal: ToolJournal = field(default_factory=MemoryToolJournal)
+    first_step_tool_choice: Literal["auto", "required"] = "auto"
 
     def build(self) -> StateGraph:
         graph = StateGraph(AgentState)
@@ -48,10 +49,17 @@ class ReActLoop:
         graph.add_edge("tools", "model")
         return graph
 
+    def _options(self, state: AgentState) -> ChatOptions:
+        """Small models rarely call tools unprompted; ``required`` forces the first step to."""
+        if self.first_step_tool_choice == "required" and state.get("steps", 0) == 0:
+            return self.options.model_copy(update={"tool_choice": "required"})
+        return self.options
+
     async def _generate(self, state: AgentState) -> ChatResult:
         messages = [SystemMessage(content=self.instructions), *state_messages(state)]
         result: ChatResult | None = None
-        async for item in self.model.stream(messages, tools=self.registry.specs(), options=self.options):
+        specs = self.registry.specs()
+        async for item in self.model.stream(messages, tools=specs, options=self._options(state)):
             if isinstance(item, TextDelta):
                 emit(TokenEvent(agent=self.name, text=item.text))
             elif isinstance(item, Completed):

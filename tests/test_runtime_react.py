@@ -154,3 +154,21 @@ async def test_threads_are_isolated_and_keep_history() -> None:
     assert len(await runner.messages("y")) == 2
     finals = [e for e in (await runner.run("y", "again")).events if isinstance(e, FinalAnswerEvent)]
     assert finals == [] or finals[0].agent == "a"
+
+
+async def test_first_step_tool_choice_required_applies_to_the_first_step_only() -> None:
+    from hanlin.llm.chat_model import ChatOptions
+
+    seen: list[str] = []
+
+    class Recording(ScriptedModel):
+        async def stream(self, messages, *, tools=(), options=None):  # type: ignore[override]
+            seen.append((options or ChatOptions()).tool_choice)
+            async for item in super().stream(messages, tools=tools, options=options):
+                yield item
+
+    model = Recording([call("calculator", "c", expression="1+1"), "2", call("calculator", "d", expression="2"), "2"])
+    runner = Runner(Agent(name="a", model=model, tools=[calculator], first_step_tool_choice="required"))
+    await runner.run("t", "1+1?")
+    await runner.run("t", "again")
+    assert seen == ["required", "auto", "required", "auto"]
