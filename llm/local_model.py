@@ -150,6 +150,28 @@ def json_schema_grammar(schema: dict[str, Any]) -> Any:
         raise ModelError(f"cannot turn this JSON schema into a grammar: {exc}") from exc
 
 
+def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
+    """A grammar that admits exactly one ``<tool_call>`` block calling one of ``tools`` with
+    arguments that match its schema: ``tool_choice="required"`` for models that cannot be
+    trusted to produce the format unaided."""
+    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    schema = {"anyOf": [
+        {"type": "object", "properties": {"name": {"const": t.name}, "arguments": t.parameters},
+         "required": ["name", "arguments"], "additionalProperties": False}
+        for t in tools
+    ]}
+    try:
+        rules = json_schema_to_gbnf(json.dumps(schema))
+    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
+        raise ModelError(f"cannot turn these tool schemas into a grammar: {exc}") from exc
+    wrapped = rules.replace("root ::=", "call ::=", 1)
+    return LlamaGrammar.from_string(
+        wrapped + '\nroot ::= "<tool_call>\\n" call "\\n</tool_call>"\n', verbose=False
+    )
+
+
 class LocalModel(BaseChatModel):
     """A GGUF chat model in this process. ``path=None`` is the embedded SmolLM2-135M-Instruct.
 
@@ -278,7 +300,12 @@ class LocalModel(BaseChatModel):
             sampled[0] += 1
             return logits
 
-        grammar = json_schema_grammar(options.json_schema) if options.json_schema else None
+        if options.json_schema:
+            grammar = json_schema_grammar(options.json_schema)
+        elif options.tool_choice == "required" and tools:
+            grammar = tool_call_grammar(tools)
+        else:
+            grammar = None
         chunks = loaded.llama.create_completion(
             tokens,
             max_tokens=min(options.max_tokens, room),

@@ -241,3 +241,19 @@ def test_model_specs_resolve_to_files(tmp_path: Path) -> None:
     assert resolve_model_path(str(folder)).kind == "gguf"
     (tmp_path / "config.json").write_text("{}")
     assert resolve_model_path(str(tmp_path)).kind == "hf_folder"
+
+
+async def test_required_tool_choice_constrains_output_to_a_tool_call() -> None:
+    from hanlin.llm.chat_model import ChatOptions as _Options
+    from hanlin.llm.messages import UserMessage as _User
+    from hanlin.tools.builtin.calculator import calculator
+
+    model = LocalModel(n_threads=2)
+    result = await model.chat(
+        [_User(content="What is 12*7?")], tools=[calculator.spec],
+        options=_Options(tool_choice="required", max_tokens=64),
+    )
+    assert result.raw_text.startswith('<tool_call>\n{"name": "calculator", "arguments": {"expression": "')
+    if result.finish_reason != "length":  # a finished call is complete and valid by construction
+        assert [c.name for c in result.message.tool_calls] == ["calculator"]
+        assert result.tool_errors == []
