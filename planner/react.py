@@ -23,6 +23,7 @@ from hanlin.planner.state import AgentState, dump, state_messages
 from hanlin.planner.tool_step import run_tool_step, thread_of
 from hanlin.tools.registry import ToolRegistry
 
+_EMPTY_REPLY = "Your reply was empty. Answer the question now, using the results above."
 _FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
 
 
@@ -75,12 +76,12 @@ class ReActLoop:
         update: dict[str, Any] = {"messages": [dump(reply)], "steps": steps}
         if reply.tool_calls:
             return update
-        if result.tool_errors:
-            feedback = "\n".join(e.for_model() for e in result.tool_errors)
+        answer = _FINAL_PREFIX.sub("", reply.content).strip()
+        if result.tool_errors or not answer:
+            feedback = "\n".join(e.for_model() for e in result.tool_errors) or _EMPTY_REPLY
             emit(ErrorEvent(agent=self.name, message=feedback, category="invalid_action"))
             update["messages"].append(dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback")))
             return update
-        answer = _FINAL_PREFIX.sub("", reply.content).strip()
         emit(FinalAnswerEvent(agent=self.name, content=answer))
         update["final_answer"] = answer
         return update

@@ -172,3 +172,11 @@ async def test_first_step_tool_choice_required_applies_to_the_first_step_only() 
     await runner.run("t", "1+1?")
     await runner.run("t", "again")
     assert seen == ["required", "auto", "required", "auto"]
+
+
+async def test_empty_reply_gets_feedback_instead_of_an_empty_answer() -> None:
+    model = ScriptedModel(["", "Final Answer: 7"])
+    result = await Runner(Agent(name="a", model=model)).run("t", "3+4?")
+    assert result.final_answer == "7"
+    feedback = model.calls[1][-1]
+    assert isinstance(feedback, UserMessage) and "empty" in feedback.text()
