@@ -9,6 +9,7 @@ one lock per loaded model serializes its use, since a llama.cpp context is not r
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import json
@@ -92,8 +93,18 @@ def load_llama(path: Path, n_ctx: int, n_threads: int) -> LoadedLlama:
             bos_text=_token_text(llama, llama.token_bos()),
             eos_text=_token_text(llama, llama.token_eos()),
         )
+        if not _loaded:
+            atexit.register(_close_all)
         _loaded[key] = loaded
         return loaded
+
+
+def _close_all() -> None:
+    """Free models before interpreter teardown; llama.cpp's finalizers fail once it begins."""
+    with _loading_lock:
+        for loaded in _loaded.values():
+            loaded.llama.close()
+        _loaded.clear()
 
 
 @contextlib.contextmanager

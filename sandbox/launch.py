@@ -1,0 +1,147 @@
+"""Starting a program inside the sandbox in any mode, and killing everything it started.
+
+Every mode starts the program in a fresh process group. In bwrap mode the group holds bwrap
+and the pid namespace's init; killing them makes the kernel kill every process in the
+namespace, including daemons that called setsid. In Landlock mode seccomp forbids leaving
+the group, so killing the group reaches every descendant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hanlin.sandbox import seccomp
+from hanlin.sandbox.bwrap import SANDBOX_PATH, bwrap_argv, prlimit_argv
+from hanlin.sandbox.config import Limits, SandboxError, SandboxMode
+from hanlin.sandbox.fallback import landlock_preexec, unsafe_preexec
+from hanlin.sandbox.scratch import Scratch
+
+SHELL = "/bin/bash"
+_HOST_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+@dataclass
+class SandboxProcess:
+    """A running sandboxed program and the handle to stop all of it."""
+
+    process: asyncio.subprocess.Process
+    mode: SandboxMode
+
+    def kill(self) -> None:
+        """SIGKILL the sandbox (idempotent).
+
+        bwrap: kill the namespace's init first; the kernel then kills everything in the
+        namespace, and the outer bwrap reaps it and exits. Killing both at once would orphan
+        the init to the host's pid 1, which in containers often never reaps it (a zombie).
+        """
+        if self.mode is SandboxMode.BWRAP and self.process.returncode is None:
+            inits = _children(self.process.pid)
+            for init in inits:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(init, signal.SIGKILL)
+            if inits:
+                return
+        self.kill_group()
+
+    async def exited(self) -> None:
+        """Return when the program itself has exited.
+
+        Unlike `Process.wait()`, which also waits for the output pipes to close, this does
+        not wait for background processes that keep those pipes open.
+        """
+        if self.process.returncode is not None:
+            return
+        try:
+            pidfd = os.pidfd_open(self.process.pid)
+        except ProcessLookupError:
+            return  # already reaped
+        except (AttributeError, OSError):
+            await self.process.wait()  # no pidfd on this kernel
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        loop.add_reader(pidfd, lambda: done.done() or done.set_result(None))
+        try:
+            await done
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+
+    def kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    async def close(self) -> None:
+        """Kill and reap, so no process of the sandbox outlives this call."""
+        self.kill()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), 2.0)
+        self.kill_group()  # whatever is left, including members that outlived the leader
+        await self.process.wait()
+
+
+async def spawn(
+    program: Sequence[str],
+    *,
+    mode: SandboxMode,
+    scratch: Scratch,
+    limits: Limits,
+    cpu_limit: bool = True,
+) -> SandboxProcess:
+    """Start `program` (paths as the sandbox sees them) with stdin, stdout, stderr as pipes."""
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    try:
+        if mode is SandboxMode.BWRAP:
+            seccomp_fd = seccomp.filter_pipe(seccomp.filter_program())
+            try:
+                argv = prlimit_argv(limits, cpu=cpu_limit) + bwrap_argv(
+                    program, scratch=scratch.path, limits=limits, seccomp_fd=seccomp_fd
+                )
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    **pipes,
+                    env=_HOST_ENV,
+                    cwd="/",
+                    pass_fds=(seccomp_fd,),
+                    start_new_session=True,
+                )
+            finally:
+                os.close(seccomp_fd)
+        else:
+            if mode is SandboxMode.LANDLOCK:
+                preexec = landlock_preexec(limits, scratch.path, cpu=cpu_limit)
+            elif mode is SandboxMode.UNSAFE_SUBPROCESS:
+                preexec = unsafe_preexec(limits, cpu=cpu_limit)
+            else:
+                raise SandboxError(f"unknown sandbox mode {mode!r}")
+            env = {
+                "PATH": SANDBOX_PATH,
+                "HOME": scratch.path,
+                "TMPDIR": scratch.path,
+                "LANG": "C.UTF-8",
+            }
+            process = await asyncio.create_subprocess_exec(
+                *program,
+                **pipes,
+                env=env,
+                cwd=scratch.path,
+                preexec_fn=preexec,
+                start_new_session=True,
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxError(f"could not start the {mode.value} sandbox: {exc}") from exc
+    return SandboxProcess(process=process, mode=mode)
