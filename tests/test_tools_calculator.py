@@ -157,7 +157,8 @@ async def test_calculator_through_the_registry() -> None:
         ToolCall(id="3", name="calculator", arguments={"expression": "().__class__"}),
     ])
     assert ok.content == "3000" and not ok.is_error
-    assert bad.error is not None and bad.error.kind is ToolErrorKind.TOOL_RAISED
-    assert bad.content == ("Error (tool_raised): calculator failed: "
+    assert bad.error is not None and bad.error.kind is ToolErrorKind.INVALID_VALUE
+    assert bad.content == ("Error (invalid_value): calculator failed: "
                            "CalculatorError: division by zero")
     assert attack.is_error and "attribute access is not allowed" in attack.content
+    assert attack.error is not None and attack.error.kind is ToolErrorKind.INVALID_VALUE

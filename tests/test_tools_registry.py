@@ -379,3 +379,18 @@ async def test_args_model_that_allows_extra_keys_receives_them() -> None:
 
     result = await ToolRegistry([Echo()]).execute(call("echo", text="hi", mood="calm"))
     assert result.content == '{"text":"hi","mood":"calm"}'
+
+
+async def test_tool_failure_chooses_its_category_and_logs_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    from hanlin.tools.failure import ToolFailure
+
+    @tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        raise ToolFailure(f"no entry named {key!r}; known keys: a, b", ToolErrorKind.INVALID_VALUE)
+
+    with caplog.at_level("INFO", logger="hanlin.tools.registry"):
+        result = await ToolRegistry([lookup]).execute(ToolCall(id="1", name="lookup", arguments={"key": "z"}))
+    assert result.error is not None and result.error.kind is ToolErrorKind.INVALID_VALUE
+    assert result.content == "Error (invalid_value): lookup failed: ToolFailure: no entry named 'z'; known keys: a, b"
+    assert all(record.exc_info is None for record in caplog.records)

@@ -248,8 +248,8 @@ async def test_a_hanging_server_times_out_quickly(server: BackgroundServer) -> N
     started = time.perf_counter()
     result = await ToolRegistry(hasty.tools).execute(tool_call("slow", seconds=3))
     elapsed = time.perf_counter() - started
-    assert result.error is not None and result.error.kind is ToolErrorKind.TOOL_RAISED
-    assert result.content == ("Error (tool_raised): slow failed: RestCallError: slow (GET /slow) "
+    assert result.error is not None and result.error.kind is ToolErrorKind.TIMED_OUT
+    assert result.content == ("Error (timed_out): slow failed: RestTimeout: slow (GET /slow) "
                               "timed out: no complete response within 0.5 s")
     assert elapsed < 1.5  # a read timeout is not retried
 

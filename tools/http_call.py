@@ -19,6 +19,9 @@ from urllib.parse import quote, quote_plus
 import httpx
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from hanlin.llm.tool_errors import ToolErrorKind
+from hanlin.tools.failure import ToolFailure
+
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 # Failures where the request surely or harmlessly did not reach the application.
@@ -29,12 +32,18 @@ _EXCERPT_CHARS = 300
 _REDACTED = "[redacted]"
 
 
-class RestCallError(RuntimeError):
+class RestCallError(ToolFailure, RuntimeError):
     """A REST call failed; the message names the operation and is safe to show the model."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class RestTimeout(RestCallError):
+    """The service did not answer in time."""
+
+    kind = ToolErrorKind.TIMED_OUT
 
 
 class RestAuth(BaseModel):
@@ -370,8 +379,8 @@ async def call_endpoint(endpoint: Endpoint, arguments: Mapping[str, Any],
                 if isinstance(exc, httpx.ConnectTimeout) and not last:
                     await asyncio.sleep(settings.delay(attempt))
                     continue
-                raise RestCallError(f"{where} timed out: no complete response within "
-                                    f"{settings.timeout:g} s") from None
+                raise RestTimeout(f"{where} timed out: no complete response within "
+                                  f"{settings.timeout:g} s") from None
             except _RETRY_ERRORS as exc:
                 if not last:
                     await asyncio.sleep(settings.delay(attempt))

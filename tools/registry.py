@@ -21,6 +21,7 @@ from pydantic_core import to_jsonable_python
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import ToolCall, ToolMessage
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
+from hanlin.tools.failure import ToolFailure
 from hanlin.tools.schema import describe_schema
 from hanlin.tools.tool import Tool, as_tool
 from hanlin.tools.toolkit import Toolkit
@@ -306,6 +307,10 @@ class ToolRegistry:
                 "Try a smaller request or another approach."), started)
         try:
             content = format_result(task.result())
+        except ToolFailure as exc:  # an expected failure, categorized by the tool itself
+            logger.info("tool %s failed on call %s: %s", found.name, call.id, exc)
+            return self._failed(call, self._error(
+                call, exc.kind, f"{found.name} failed: {_exception_text(exc)}"), started)
         except Exception as exc:  # any failure of the tool goes to the model
             logger.warning("tool %s raised on call %s", found.name, call.id, exc_info=exc)
             return self._failed(call, self._error(

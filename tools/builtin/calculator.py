@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Callable
 
+from hanlin.llm.tool_errors import ToolErrorKind
+from hanlin.tools.failure import ToolFailure
 from hanlin.tools.tool import tool
 
 Number = int | float
@@ -21,8 +23,10 @@ MAX_RESULT_BITS = 4096  # about 1,233 decimal digits
 MAX_NODES = 200
 
 
-class CalculatorError(ValueError):
+class CalculatorError(ToolFailure, ValueError):
     """The expression is not allowed or has no finite real value; the message says why."""
+
+    kind = ToolErrorKind.INVALID_VALUE
 
 
 class UnsupportedExpression(CalculatorError):
