@@ -19,6 +19,7 @@ from typing import Any
 
 from common import print_table, write_results
 from hanlin.agents.agent import Agent
+from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
 from hanlin.planner.events import ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
@@ -45,7 +46,7 @@ def numbers_in(text: str) -> list[int]:
 
 async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]]) -> dict[str, Any]:
     agent = Agent(name="solver", model=model, instructions=INSTRUCTIONS, tools=[calculator],
-                  max_steps=4, first_step_tool_choice=policy)
+                  max_steps=4, first_step_tool_choice=policy, options=ChatOptions(max_tokens=160))
     runner = Runner(agent)
     rows = []
     for index, (question, expected) in enumerate(items):
@@ -59,6 +60,7 @@ async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]
             "tool_called": bool(calls), "tool_ok": any(not r.is_error for r in results),
             "correct": expected in numbers_in(answer), "seconds": time.perf_counter() - started,
         })
+        print(f"[{policy} {index + 1}/{len(items)}] {question} -> {answer[:60]!r}", flush=True)
     n = len(rows)
     return {
         "policy": policy, "questions": n,
