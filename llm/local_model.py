@@ -8,20 +8,18 @@ one lock per loaded model serializes its use, since a llama.cpp context is not r
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import functools
 import json
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hanlin.llm.chat_model import (
-    BaseChatModel,
     ChatOptions,
     Completed,
     ModelError,
@@ -34,11 +32,8 @@ from hanlin.llm.local_prompt import (
     CHATML_TEMPLATE,
     build_result,
     stop_strings,
-    template_dicts,
-    to_template_messages,
-    tools_in_use,
 )
-from hanlin.llm.messages import Message
+from hanlin.llm.in_process import InProcessChatModel
 from hanlin.llm.model_files import ModelFileError, resolve_model_path
 
 INSTALL_HINT = "the local model needs llama-cpp-python: pip install 'hanlin[local]'"
@@ -151,12 +146,31 @@ def chat_formatter(template: str, eos_text: str, bos_text: str) -> Any:
     return Jinja2ChatFormatter(template=template, eos_token=eos_text, bos_token=bos_text)
 
 
+# llama.cpp spells a length bound out as one grammar rule per character or item, so a large
+# bound (maxLength 100000) makes a huge grammar that crashes the process. Above this, the
+# bound is dropped from the grammar; the tool still checks it when it runs.
+GRAMMAR_MAX_BOUND = 256
+
+
+def grammar_safe(schema: Any) -> Any:
+    """``schema`` without length bounds too large for a grammar."""
+    if isinstance(schema, dict):
+        return {
+            key: grammar_safe(value) for key, value in schema.items()
+            if not (key in {"maxLength", "maxItems", "minLength", "minItems"}
+                    and isinstance(value, int) and value > GRAMMAR_MAX_BOUND)
+        }
+    if isinstance(schema, list):
+        return [grammar_safe(item) for item in schema]
+    return schema
+
+
 def json_schema_grammar(schema: dict[str, Any]) -> Any:
     """A llama.cpp grammar that only admits JSON matching ``schema``."""
     from llama_cpp import LlamaGrammar
 
     try:
-        return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        return LlamaGrammar.from_json_schema(json.dumps(grammar_safe(schema)), verbose=False)
     except (ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot turn this JSON schema into a grammar: {exc}") from exc
 
@@ -169,7 +183,7 @@ def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     schema = {"anyOf": [
-        {"type": "object", "properties": {"name": {"const": t.name}, "arguments": t.parameters},
+        {"type": "object", "properties": {"name": {"const": t.name}, "arguments": grammar_safe(t.parameters)},
          "required": ["name", "arguments"], "additionalProperties": False}
         for t in tools
     ]}
@@ -183,7 +197,7 @@ def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
     )
 
 
-class LocalModel(BaseChatModel):
+class LocalModel(InProcessChatModel):
     """A GGUF chat model in this process. ``path=None`` is the embedded SmolLM2-135M-Instruct.
 
     ``chat_format`` is ``None`` (the template stored in the file, else ChatML), ``"chatml"``,
@@ -226,64 +240,6 @@ class LocalModel(BaseChatModel):
     def load(self) -> LoadedLlama:
         """Load the weights now (otherwise the first request does)."""
         return load_llama(self.path, self.n_ctx, self.n_threads)
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        options: ChatOptions | None = None,
-    ) -> AsyncIterator[StreamItem]:
-        options = options or ChatOptions()
-        offered = tools_in_use(tools, options)
-        turns = template_dicts(to_template_messages(messages, offered, options))
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[StreamItem | BaseException] = asyncio.Queue()
-        cancelled = threading.Event()
-
-        def emit(item: StreamItem | BaseException) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the event loop closed: nobody is listening any more
-                cancelled.set()
-
-        worker = threading.Thread(
-            target=self._generate,
-            args=(turns, offered, options, emit, cancelled),
-            name=f"hanlin-{self.name}",
-            daemon=True,
-        )
-        worker.start()
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-                if isinstance(item, Completed):
-                    return
-        finally:
-            cancelled.set()
-
-    def _generate(
-        self,
-        turns: list[dict[str, str]],
-        tools: list[ToolSpec],
-        options: ChatOptions,
-        emit: Callable[[StreamItem | BaseException], None],
-        cancelled: threading.Event,
-    ) -> None:
-        """Worker thread: render, generate and report. Errors travel to the caller via ``emit``."""
-        try:
-            loaded = self.load()
-            with loaded.lock:
-                if cancelled.is_set():
-                    return
-                emit(self._run_locked(loaded, turns, tools, options, emit, cancelled))
-        except ModelError as exc:
-            emit(exc)
-        except Exception as exc:  # noqa: BLE001 - anything llama.cpp raises reaches the caller
-            emit(ModelError(f"{self.name}: generation failed: {type(exc).__name__}: {exc}"))
 
     def _run_locked(
         self,

@@ -8,15 +8,13 @@ so hanlin does not need them unless this backend is used.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hanlin.llm.chat_model import (
-    BaseChatModel,
     ChatOptions,
     Completed,
     ModelError,
@@ -29,11 +27,8 @@ from hanlin.llm.local_prompt import (
     CHATML_TEMPLATE,
     build_result,
     stop_strings,
-    template_dicts,
-    to_template_messages,
-    tools_in_use,
 )
-from hanlin.llm.messages import Message
+from hanlin.llm.in_process import InProcessChatModel
 from hanlin.llm.model_files import ResolvedModel, resolve_model_path
 
 INSTALL_HINT = (
@@ -124,7 +119,7 @@ class StopStringFilter:
         return out
 
 
-class TransformersModel(BaseChatModel):
+class TransformersModel(InProcessChatModel):
     """A chat model from a local Hugging Face folder (or GGUF file), run on CPU.
 
     ``n_threads`` sets torch's intra-op threads for the whole process. JSON-schema
@@ -152,61 +147,12 @@ class TransformersModel(BaseChatModel):
             torch.set_num_threads(self.n_threads)
         return loaded
 
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        options: ChatOptions | None = None,
-    ) -> AsyncIterator[StreamItem]:
-        options = options or ChatOptions()
+    def _check_options(self, options: ChatOptions) -> None:
         if options.json_schema is not None:
             raise ModelError(
                 f"{self.name}: JSON-schema constrained output needs a grammar; use LocalModel "
                 "(llama.cpp) with a GGUF file for it"
             )
-        offered = tools_in_use(tools, options)
-        turns = template_dicts(to_template_messages(messages, offered, options))
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[StreamItem | BaseException] = asyncio.Queue()
-        cancelled = threading.Event()
-
-        def emit(item: StreamItem | BaseException) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:
-                cancelled.set()
-
-        threading.Thread(
-            target=self._generate, args=(turns, offered, options, emit, cancelled), daemon=True
-        ).start()
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-                if isinstance(item, Completed):
-                    return
-        finally:
-            cancelled.set()
-
-    def _generate(
-        self,
-        turns: list[dict[str, str]],
-        tools: list[ToolSpec],
-        options: ChatOptions,
-        emit: Callable[[StreamItem | BaseException], None],
-        cancelled: threading.Event,
-    ) -> None:
-        try:
-            loaded = self.load()
-            with loaded.lock:
-                emit(self._run_locked(loaded, turns, tools, options, emit, cancelled))
-        except ModelError as exc:
-            emit(exc)
-        except Exception as exc:  # noqa: BLE001 - anything torch raises reaches the caller
-            emit(ModelError(f"{self.name}: generation failed: {type(exc).__name__}: {exc}"))
 
     def _run_locked(
         self,

@@ -257,3 +257,19 @@ async def test_required_tool_choice_constrains_output_to_a_tool_call() -> None:
     if result.finish_reason != "length":  # a finished call is complete and valid by construction
         assert [c.name for c in result.message.tool_calls] == ["calculator"]
         assert result.tool_errors == []
+
+
+async def test_huge_length_bounds_do_not_blow_up_the_grammar() -> None:
+    from hanlin.llm.chat_model import ChatOptions as _Options
+    from hanlin.llm.chat_model import ToolSpec as _Spec
+    from hanlin.llm.messages import UserMessage as _User
+
+    note = _Spec(name="note", description="Save a note.", parameters={
+        "type": "object", "required": ["text"],
+        "properties": {"text": {"type": "string", "maxLength": 100000}},
+    })
+    result = await LocalModel(n_threads=2).chat(
+        [_User(content="Save a note saying hi.")], tools=[note],
+        options=_Options(tool_choice="required", max_tokens=32),
+    )
+    assert result.raw_text.startswith('<tool_call>\n{"name": "note", "arguments": {"text": "')
