@@ -8,6 +8,7 @@ the step limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from hanlin.planner.state import AgentState, dump, state_messages
 from hanlin.planner.tool_step import run_tool_step, thread_of
 from hanlin.tools.registry import ToolRegistry
 
+Node = Callable[..., Any]
 _EMPTY_REPLY = "Your reply was empty. Answer the question now, using the results above."
 _FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
 
@@ -41,12 +43,24 @@ class ReActLoop:
     journal: ToolJournal = field(default_factory=MemoryToolJournal)
     first_step_tool_choice: Literal["auto", "required"] = "auto"
 
-    def build(self) -> StateGraph:
+    def build(self, *, before: Node | None = None, after: Node | None = None) -> StateGraph:
+        """The loop's graph; ``before`` runs once at the start of a turn (e.g. recalling
+        memories into ``context``), ``after`` once at its end (e.g. storing the turn)."""
         graph = StateGraph(AgentState)
         graph.add_node("model", self.model_step)
         graph.add_node("tools", self.tools_step)
-        graph.add_edge(START, "model")
-        graph.add_conditional_edges("model", self.route, {"tools": "tools", "model": "model", END: END})
+        if before is not None:
+            graph.add_node("before", before)
+            graph.add_edge(START, "before")
+            graph.add_edge("before", "model")
+        else:
+            graph.add_edge(START, "model")
+        finish = END
+        if after is not None:
+            graph.add_node("after", after)
+            graph.add_edge("after", END)
+            finish = "after"
+        graph.add_conditional_edges("model", self.route, {"tools": "tools", "model": "model", END: finish})
         graph.add_edge("tools", "model")
         return graph
 
@@ -57,7 +71,10 @@ class ReActLoop:
         return self.options
 
     async def _generate(self, state: AgentState) -> ChatResult:
-        messages = [SystemMessage(content=self.instructions), *state_messages(state)]
+        system = self.instructions
+        if state.get("context"):
+            system += "\n\n" + str(state["context"])
+        messages = [SystemMessage(content=system), *state_messages(state)]
         result: ChatResult | None = None
         specs = self.registry.specs()
         async for item in self.model.stream(messages, tools=specs, options=self._options(state)):

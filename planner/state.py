@@ -19,6 +19,7 @@ class AgentState(TypedDict, total=False):
     messages: Annotated[list[dict[str, Any]], append_messages]
     steps: int
     final_answer: str | None
+    context: str | None  # extra system-prompt text for this turn, e.g. recalled memories
 
 
 def state_messages(state: AgentState) -> list[Message]:

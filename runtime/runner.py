@@ -62,7 +62,7 @@ class Runner:
     def stream(self, thread_id: str, message: str | UserMessage) -> AsyncIterator[Event]:
         """Start a new turn on ``thread_id`` and stream its events."""
         user = UserMessage(content=message) if isinstance(message, str) else message
-        start = {"messages": [dump(user)], "steps": 0, "final_answer": None}
+        start = {"messages": [dump(user)], "steps": 0, "final_answer": None, "context": None}
         return self._drive(start, thread_id)
 
     async def resume_stream(
