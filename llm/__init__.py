@@ -26,11 +26,16 @@ from hanlin.llm.messages import (
     messages_from_dicts,
     messages_to_dicts,
 )
+from hanlin.llm.local_model import LocalModel
+from hanlin.llm.openai_http import OpenAICompatibleModel
+from hanlin.llm.scripted import ScriptedModel
+from hanlin.llm.tool_call_parsing import ParsedToolCalls, parse_tool_calls
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
 
 __all__ = [
     "AssistantMessage", "AudioPart", "BaseChatModel", "ChatModel", "ChatOptions", "ChatResult",
-    "Completed", "FilePart", "ImagePart", "Message", "ModelError", "StreamItem", "SystemMessage",
+    "Completed", "FilePart", "LocalModel", "OpenAICompatibleModel", "ParsedToolCalls",
+    "ScriptedModel", "parse_tool_calls", "ImagePart", "Message", "ModelError", "StreamItem", "SystemMessage",
     "TextDelta", "TextPart", "ToolCall", "ToolCallError", "ToolErrorKind", "ToolMessage",
     "ToolSpec", "Usage", "UserMessage", "messages_from_dicts", "messages_to_dicts",
 ]
