@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=${HANLIN_VENV:-.venv}
-EXTRAS=${HANLIN_EXTRAS:-local,serve}
+EXTRAS=${HANLIN_EXTRAS:-local,serve,memory}
 WHEELS=${HANLIN_WHEEL_CACHE:-$HOME/.cache/hanlin/wheels}
 LLAMA_VERSION=0.3.36
 
