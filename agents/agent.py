@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.graph import StateGraph
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.planner.approval import ApprovalPolicy
 from hanlin.planner.journal import MemoryToolJournal, ToolJournal
-from hanlin.planner.react import ReActLoop
+from hanlin.planner.react import ReActLoop, ToolPolicy
 from hanlin.tools.registry import ToolRegistry
 
 
@@ -30,9 +30,9 @@ class Agent(BaseModel):
     max_steps: int = Field(default=8, ge=1, le=100)
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
-    first_step_tool_choice: Literal["auto", "required"] = Field(
-        default="auto", description="'required' makes the first step of each turn a tool call "
-        "(constrained decoding on local models): small models rarely call tools unprompted.",
+    tool_policy: ToolPolicy = Field(
+        default="auto", description="'auto': the model decides; 'call_first': the first step of "
+        "each turn must call a tool; 'call_once': one forced tool step, then an answer.",
     )
 
     def model_post_init(self, context: Any) -> None:
@@ -47,5 +47,5 @@ class Agent(BaseModel):
             name=self.name, model=self.model, registry=self.registry(),
             instructions=self.instructions, max_steps=self.max_steps, options=self.options,
             approval=self.approval, journal=journal or MemoryToolJournal(),
-            first_step_tool_choice=self.first_step_tool_choice,
+            tool_policy=self.tool_policy,
         ).build()

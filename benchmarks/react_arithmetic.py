@@ -2,8 +2,9 @@
 
 20 generated questions (seeded) in the style of Du et al.'s arithmetic task. For each: did the
 model call the tool, was the call read and executed, did the final answer contain the right
-number. Two policies: the model chooses freely (``auto``), and the first step is constrained
-to a tool call (``required``: a grammar on the local model).
+number. Three tool policies: the model chooses freely (``auto``); the first step is constrained
+to a tool call by a grammar, then the model chooses (``call_first``); one constrained tool
+step, then the model must answer (``call_once``).
 
 Run: python benchmarks/react_arithmetic.py [--questions 20] [--threads 2] [--model PATH]
 """
@@ -46,7 +47,7 @@ def numbers_in(text: str) -> list[int]:
 
 async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]]) -> dict[str, Any]:
     agent = Agent(name="solver", model=model, instructions=INSTRUCTIONS, tools=[calculator],
-                  max_steps=4, first_step_tool_choice=policy, options=ChatOptions(max_tokens=160))
+                  max_steps=4, tool_policy=policy, options=ChatOptions(max_tokens=160))
     runner = Runner(agent)
     rows = []
     for index, (question, expected) in enumerate(items):
@@ -75,10 +76,10 @@ async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]
 async def main(count: int, threads: int, path: str | None) -> None:
     model = LocalModel(path, n_threads=threads)
     items = questions(count)
-    summaries = [await run_policy(model, policy, items) for policy in ("auto", "required")]
+    summaries = [await run_policy(model, policy, items) for policy in ("auto", "call_first", "call_once")]
     write_results("react_arithmetic", {"model": str(model.path), "threads": threads, "results": summaries})
     print_table(
-        ["first step", "questions", "tool called", "tool ok", "answer correct", "s/question"],
+        ["tool policy", "questions", "tool called", "tool ok", "answer correct", "s/question"],
         [[s["policy"], s["questions"], s["tool_call_rate"], s["tool_success_rate"], s["answer_accuracy"],
           s["mean_seconds"]] for s in summaries],
     )

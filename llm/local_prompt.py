@@ -71,6 +71,13 @@ def render_tool_call(call: ToolCall) -> str:
     return f"<tool_call>\n{payload}\n</tool_call>"
 
 
+def render_plain_tool_result(message: ToolMessage) -> str:
+    """A result as plain text, for turns where no tools (and so no ``<tool_response>``
+    convention) are offered: small models otherwise echo the markup instead of answering."""
+    outcome = "failed" if message.is_error else "returned"
+    return f"The {message.name} tool {outcome}: {message.content}"
+
+
 def render_tool_result(message: ToolMessage) -> str:
     payload: dict[str, Any] = {"name": message.name, "content": message.content}
     if message.is_error:
@@ -115,24 +122,25 @@ def to_template_messages(
     system = _system_prompt(messages, tools, options)
     if system:
         rendered.append(TemplateMessage(role="system", content=system))
+    previous_was_result = False
     for message in messages:
         if isinstance(message, SystemMessage):
             continue
+        if isinstance(message, ToolMessage):
+            text = render_tool_result(message) if tools else render_plain_tool_result(message)
+            if previous_was_result:  # results of one step share a turn, so roles alternate
+                rendered[-1].content += "\n" + text
+            else:
+                rendered.append(TemplateMessage(role="user", content=text))
+            previous_was_result = True
+            continue
+        previous_was_result = False
         if isinstance(message, UserMessage):
             rendered.append(TemplateMessage(role="user", content=_user_text(message)))
         elif isinstance(message, AssistantMessage):
             parts = [message.content] if message.content else []
             parts += [render_tool_call(call) for call in message.tool_calls]
             rendered.append(TemplateMessage(role="assistant", content="\n".join(parts)))
-        elif isinstance(message, ToolMessage):
-            text = render_tool_result(message)
-            previous = rendered[-1] if rendered else None
-            if previous is not None and previous.role == "user" and previous.content.startswith(
-                "<tool_response>"
-            ):
-                previous.content += "\n" + text
-            else:
-                rendered.append(TemplateMessage(role="user", content=text))
     return rendered
 
 

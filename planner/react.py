@@ -25,6 +25,13 @@ from hanlin.planner.tool_step import run_tool_step, thread_of
 from hanlin.tools.registry import ToolRegistry
 
 Node = Callable[..., Any]
+
+# How a turn uses tools. ``auto``: the model decides at every step. ``call_first``: the first
+# step of a turn must call a tool (constrained decoding on local models), then the model
+# decides. ``call_once``: one forced tool step, then the model must answer. Small models
+# rarely call tools unprompted and tend to imitate tool output instead of answering; the
+# last two policies are for them.
+ToolPolicy = Literal["auto", "call_first", "call_once"]
 _EMPTY_REPLY = "Your reply was empty. Answer the question now, using the results above."
 _FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
 
@@ -41,7 +48,7 @@ class ReActLoop:
     options: ChatOptions = field(default_factory=ChatOptions)
     approval: ApprovalPolicy = "per_tool"
     journal: ToolJournal = field(default_factory=MemoryToolJournal)
-    first_step_tool_choice: Literal["auto", "required"] = "auto"
+    tool_policy: ToolPolicy = "auto"
 
     def build(self, *, before: Node | None = None, after: Node | None = None) -> StateGraph:
         """The loop's graph; ``before`` runs once at the start of a turn (e.g. recalling
@@ -65,9 +72,13 @@ class ReActLoop:
         return graph
 
     def _options(self, state: AgentState) -> ChatOptions:
-        """Small models rarely call tools unprompted; ``required`` forces the first step to."""
-        if self.first_step_tool_choice == "required" and state.get("steps", 0) == 0:
+        """The tool choice for this step under ``tool_policy`` (see ``ToolPolicy``)."""
+        if self.tool_policy == "auto" or not self.registry.specs():
+            return self.options
+        if state.get("steps", 0) == 0:
             return self.options.model_copy(update={"tool_choice": "required"})
+        if self.tool_policy == "call_once":
+            return self.options.model_copy(update={"tool_choice": "none"})
         return self.options
 
     async def _generate(self, state: AgentState) -> ChatResult:

@@ -21,7 +21,7 @@ async def test_react_agent_calls_the_calculator_and_answers() -> None:
     agent = Agent(
         name="solver", model=LocalModel(n_threads=2), tools=[calculator], max_steps=3,
         instructions="Use the calculator for arithmetic, then answer in one sentence.",
-        options=ChatOptions(max_tokens=96), first_step_tool_choice="required",
+        options=ChatOptions(max_tokens=96), tool_policy="call_once",
     )
     runner = Runner(agent)
     result = await runner.run("e2e", "What is 12*7?")

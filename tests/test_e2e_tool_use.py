@@ -111,7 +111,7 @@ async def test_local_model_runs_python_in_the_sandbox(python: PythonTool) -> Non
 
     agent = Agent(name="coder", model=LocalModel(n_threads=2), tools=[python], max_steps=3,
                   instructions="Use the python tool to compute, then answer in one sentence.",
-                  options=ChatOptions(max_tokens=96), first_step_tool_choice="required")
+                  options=ChatOptions(max_tokens=96), tool_policy="call_once")
     runner = Runner(agent)
     result = await runner.run("local", "Use python to compute the sum of the numbers from 1 "
                                        "to 100.")

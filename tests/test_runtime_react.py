@@ -156,7 +156,7 @@ async def test_threads_are_isolated_and_keep_history() -> None:
     assert finals == [] or finals[0].agent == "a"
 
 
-async def test_first_step_tool_choice_required_applies_to_the_first_step_only() -> None:
+async def test_tool_policies_set_the_tool_choice_per_step() -> None:
     from hanlin.llm.chat_model import ChatOptions
 
     seen: list[str] = []
@@ -167,11 +167,17 @@ async def test_first_step_tool_choice_required_applies_to_the_first_step_only() 
             async for item in super().stream(messages, tools=tools, options=options):
                 yield item
 
-    model = Recording([call("calculator", "c", expression="1+1"), "2", call("calculator", "d", expression="2"), "2"])
-    runner = Runner(Agent(name="a", model=model, tools=[calculator], first_step_tool_choice="required"))
+    turns = [call("calculator", "c", expression="1+1"), call("calculator", "d", expression="2"), "2"]
+    runner = Runner(Agent(name="a", model=Recording(turns * 2), tools=[calculator], tool_policy="call_first"))
     await runner.run("t", "1+1?")
     await runner.run("t", "again")
-    assert seen == ["required", "auto", "required", "auto"]
+    assert seen == ["required", "auto", "auto"] * 2
+
+    seen.clear()
+    once = Runner(Agent(name="b", model=Recording([call("calculator", "c", expression="1"), "1"]),
+                        tools=[calculator], tool_policy="call_once"))
+    assert (await once.run("t", "1?")).final_answer == "1"
+    assert seen == ["required", "none"]
 
 
 async def test_empty_reply_gets_feedback_instead_of_an_empty_answer() -> None:
