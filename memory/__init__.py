@@ -1,1 +1,67 @@
+"""Long-term memory: MemoryBank-style store in Redis with Ebbinghaus forgetting."""
 
+from hanlin.memory.embeddings import (
+    Embedder,
+    EmbeddingBackendMissing,
+    MultilingualE5Embedder,
+    default_embedder,
+)
+from hanlin.memory.forgetting import (
+    Clock,
+    ForgettingCurve,
+    ManualClock,
+    SweepMode,
+    SystemClock,
+    forget_cutoffs,
+    recalled,
+)
+from hanlin.memory.numpy_index import NumpyVectorIndex
+from hanlin.memory.records import (
+    FORGETTABLE_KINDS,
+    MEMORY_KINDS,
+    MemoryKind,
+    MemoryRecord,
+    MemoryView,
+    ScoredMemory,
+    SweepReport,
+)
+from hanlin.memory.retrying import RetryPolicy
+from hanlin.memory.store import MemoryStore, MemoryStoreConfig, MemoryStoreError
+from hanlin.memory.vector_index import (
+    RedisVectorIndex,
+    VectorFilter,
+    VectorHit,
+    VectorIndexConfig,
+    server_has_search,
+)
+
+__all__ = [
+    "FORGETTABLE_KINDS",
+    "MEMORY_KINDS",
+    "Clock",
+    "Embedder",
+    "EmbeddingBackendMissing",
+    "ForgettingCurve",
+    "ManualClock",
+    "MemoryKind",
+    "MemoryRecord",
+    "MemoryStore",
+    "MemoryStoreConfig",
+    "MemoryStoreError",
+    "MemoryView",
+    "MultilingualE5Embedder",
+    "NumpyVectorIndex",
+    "RedisVectorIndex",
+    "RetryPolicy",
+    "ScoredMemory",
+    "SweepMode",
+    "SweepReport",
+    "SystemClock",
+    "VectorFilter",
+    "VectorHit",
+    "VectorIndexConfig",
+    "default_embedder",
+    "forget_cutoffs",
+    "recalled",
+    "server_has_search",
+]
