@@ -30,6 +30,7 @@ class Agent(BaseModel):
     max_steps: int = Field(default=8, ge=1, le=100)
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
+    memory: Any = Field(default=None, description="An AgentMemory: recall before, remember after.")
     tool_policy: ToolPolicy = Field(
         default="auto", description="'auto': the model decides; 'call_first': the first step of "
         "each turn must call a tool; 'call_once': one forced tool step, then an answer.",
@@ -43,9 +44,10 @@ class Agent(BaseModel):
         return ToolRegistry(self.tools)
 
     def graph(self, *, journal: ToolJournal | None = None) -> StateGraph:
+        before, after = self.memory.hooks(self.name) if self.memory is not None else (None, None)
         return ReActLoop(
             name=self.name, model=self.model, registry=self.registry(),
             instructions=self.instructions, max_steps=self.max_steps, options=self.options,
             approval=self.approval, journal=journal or MemoryToolJournal(),
             tool_policy=self.tool_policy,
-        ).build()
+        ).build(before=before, after=after)

@@ -1,5 +1,6 @@
 """Long-term memory: MemoryBank-style store in Redis with Ebbinghaus forgetting."""
 
+from hanlin.memory.augment import MemoryContext, build_memory_context
 from hanlin.memory.embeddings import (
     Embedder,
     EmbeddingBackendMissing,
@@ -26,6 +27,14 @@ from hanlin.memory.records import (
     SweepReport,
 )
 from hanlin.memory.retrying import RetryPolicy
+from hanlin.memory.short_term import (
+    EstimatedTokenCounter,
+    ShortTermMemory,
+    TokenCounter,
+    token_counter_for,
+)
+from hanlin.memory.summarizer import MemorySummarizer
+from hanlin.memory.tools import memory_tools
 from hanlin.memory.store import MemoryStore, MemoryStoreConfig, MemoryStoreError
 from hanlin.memory.vector_index import (
     RedisVectorIndex,
@@ -36,6 +45,14 @@ from hanlin.memory.vector_index import (
 )
 
 __all__ = [
+    "EstimatedTokenCounter",
+    "MemoryContext",
+    "MemorySummarizer",
+    "ShortTermMemory",
+    "TokenCounter",
+    "build_memory_context",
+    "memory_tools",
+    "token_counter_for",
     "FORGETTABLE_KINDS",
     "MEMORY_KINDS",
     "Clock",

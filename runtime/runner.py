@@ -49,24 +49,32 @@ class Runner:
         checkpointer: BaseCheckpointSaver | None = None,
         journal: ToolJournal | None = None,
         recursion_limit: int = 200,
+        user_id: str = "default",
     ) -> None:
         self.journal = journal or MemoryToolJournal()
         self.graph = target.graph(journal=self.journal).compile(
             checkpointer=checkpointer or InMemorySaver()
         )
         self.recursion_limit = recursion_limit
+        self.user_id = user_id
 
-    def _config(self, thread_id: str) -> dict[str, Any]:
-        return {"configurable": {"thread_id": thread_id}, "recursion_limit": self.recursion_limit}
+    def _config(self, thread_id: str, user_id: str | None = None) -> dict[str, Any]:
+        return {
+            "configurable": {"thread_id": thread_id, "user_id": user_id or self.user_id},
+            "recursion_limit": self.recursion_limit,
+        }
 
-    def stream(self, thread_id: str, message: str | UserMessage) -> AsyncIterator[Event]:
-        """Start a new turn on ``thread_id`` and stream its events."""
+    def stream(
+        self, thread_id: str, message: str | UserMessage, *, user_id: str | None = None
+    ) -> AsyncIterator[Event]:
+        """Start a new turn on ``thread_id`` and stream its events. ``user_id`` selects whose
+        long-term memory the agents use (default: the runner's)."""
         user = UserMessage(content=message) if isinstance(message, str) else message
         start = {"messages": [dump(user)], "steps": 0, "final_answer": None, "context": None}
-        return self._drive(start, thread_id)
+        return self._drive(start, thread_id, user_id)
 
     async def resume_stream(
-        self, thread_id: str, decision: ApprovalDecision | None = None
+        self, thread_id: str, decision: ApprovalDecision | None = None, *, user_id: str | None = None
     ) -> AsyncIterator[Event]:
         """Continue a paused or interrupted thread; ``decision`` answers a pending approval."""
         pending = await self.pending(thread_id)
@@ -75,13 +83,13 @@ class Runner:
                              category="approval_required")
             return
         payload = Command(resume=decision.model_dump()) if decision is not None else None
-        async for event in self._drive(payload, thread_id):
+        async for event in self._drive(payload, thread_id, user_id):
             yield event
 
-    async def _drive(self, payload: Any, thread_id: str) -> AsyncIterator[Event]:
+    async def _drive(self, payload: Any, thread_id: str, user_id: str | None) -> AsyncIterator[Event]:
         try:
             async for mode, chunk in self.graph.astream(
-                payload, self._config(thread_id), stream_mode=["custom", "updates"]
+                payload, self._config(thread_id, user_id), stream_mode=["custom", "updates"]
             ):
                 if mode == "custom":
                     yield chunk if isinstance(chunk, BaseModel) else event_adapter.validate_python(chunk)
@@ -91,11 +99,15 @@ class Runner:
         except Exception as exc:  # the thread stays at its last checkpoint and can be resumed
             yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="run_failed")
 
-    async def run(self, thread_id: str, message: str | UserMessage) -> RunResult:
-        return await _collect(thread_id, self.stream(thread_id, message))
+    async def run(
+        self, thread_id: str, message: str | UserMessage, *, user_id: str | None = None
+    ) -> RunResult:
+        return await _collect(thread_id, self.stream(thread_id, message, user_id=user_id))
 
-    async def resume(self, thread_id: str, decision: ApprovalDecision | None = None) -> RunResult:
-        return await _collect(thread_id, self.resume_stream(thread_id, decision))
+    async def resume(
+        self, thread_id: str, decision: ApprovalDecision | None = None, *, user_id: str | None = None
+    ) -> RunResult:
+        return await _collect(thread_id, self.resume_stream(thread_id, decision, user_id=user_id))
 
     async def pending(self, thread_id: str) -> list[InterruptEvent]:
         snapshot = await self.graph.aget_state(self._config(thread_id))

@@ -1,0 +1,65 @@
+"""Long-term memory around an agent's turn: recall before the model, remember after.
+
+Recall puts the retrieved memories (with their dates), the global summary and the personality
+portrait into the turn's system prompt and streams a ``memory_recall`` event; remember stores
+the exchange as a ``turn`` memory, which then fades unless it is recalled. The user is the
+run's ``user_id`` (``Runner(..., user_id=...)`` or ``configurable.user_id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+
+from hanlin.llm.messages import UserMessage
+from hanlin.planner.events import MemoryRecallEvent, emit
+from hanlin.planner.state import AgentState, state_messages
+
+DEFAULT_USER = "default"
+
+
+def user_of(config: RunnableConfig) -> str:
+    return str((config.get("configurable") or {}).get("user_id") or DEFAULT_USER)
+
+
+def last_user_text(state: AgentState) -> str:
+    for message in reversed(state_messages(state)):
+        if isinstance(message, UserMessage) and message.name != "tool_feedback":
+            return message.text()
+    return ""
+
+
+@dataclass
+class AgentMemory:
+    """``store`` is a ``hanlin.memory.MemoryStore``; ``k`` memories are recalled per turn."""
+
+    store: Any
+    k: int = 3
+    language: Literal["en", "zh"] = "en"
+    remember_turns: bool = True
+
+    def hooks(self, agent: str) -> tuple[Any, Any]:
+        from hanlin.memory.augment import build_memory_context
+        from hanlin.memory.prompts import dialogue_turn_text
+
+        async def recall(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+            query = last_user_text(state)
+            if not query:
+                return {"context": None}
+            context = await build_memory_context(
+                self.store, user_of(config), query, k=self.k, language=self.language
+            )
+            if context.recalled:
+                emit(MemoryRecallEvent(agent=agent, memories=context.event_memories))
+            return {"context": context.text or None}
+
+        async def remember(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+            answer = state.get("final_answer")
+            if self.remember_turns and answer:
+                text = dialogue_turn_text(last_user_text(state), answer, language=self.language)
+                await self.store.add(user_of(config), agent, text)
+            return {}
+
+        return recall, remember

@@ -1,0 +1,36 @@
+"""An agent with long-term memory: recall into the prompt before the model, remember after.
+Real Redis store, scripted model, deterministic embedder."""
+
+from __future__ import annotations
+
+import uuid
+
+from memory_support import HashedBagOfWords
+
+from hanlin.agents.agent import Agent
+from hanlin.agents.memory import AgentMemory
+from hanlin.llm.scripted import ScriptedModel
+from hanlin.memory import MemoryStore, MemoryStoreConfig
+from hanlin.planner.events import MemoryRecallEvent
+from hanlin.runtime.runner import Runner
+
+
+async def test_memories_are_recalled_per_user_and_turns_are_stored(redis_url: str) -> None:
+    config = MemoryStoreConfig(prefix=f"agentmem-{uuid.uuid4().hex[:8]}")
+    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config) as store:
+        await store.add("ann", "helper", "User: my cat is called Miso\nAI: Nice name!")
+        await store.add("bob", "helper", "User: I live in Lyon\nAI: Lovely city.")
+        model = ScriptedModel(["Your cat is Miso.", "Noted."])
+        runner = Runner(Agent(name="helper", model=model, memory=AgentMemory(store, k=2)))
+
+        result = await runner.run("t-ann", "what is my cat called?", user_id="ann")
+        assert result.final_answer == "Your cat is Miso."
+        system = model.calls[0][0].content
+        assert "my cat is called Miso" in system and "Lyon" not in system
+        recalls = [e for e in result.events if isinstance(e, MemoryRecallEvent)]
+        assert recalls and any("Miso" in m for m in recalls[0].memories)
+
+        stored = [v.record.text for v in await store.list("ann")]
+        assert "User: what is my cat called?\nAI: Your cat is Miso." in stored
+        await runner.run("t-bob", "hello", user_id="bob")
+        assert "Miso" not in model.calls[1][0].content
