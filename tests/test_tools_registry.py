@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import threading
 import time
-from typing import Annotated, Literal, Optional
 
 import pytest
 from pydantic import BaseModel, Field, ValidationError
@@ -18,50 +16,8 @@ from hanlin.tools import Tool, Toolkit, ToolRegistry, format_result, tool
 from hanlin.tools.builtin import MATH, calculator
 
 
-def call(name: str, call_id: str = "c1", **arguments: object) -> ToolCall:
-    return ToolCall(id=call_id, name=name, arguments=dict(arguments))
+from tools_support import Color, Point, add, call, paint_points  # noqa: F401
 
-
-# ------------------------------------------------------------------ tools used below
-
-
-@tool
-def add(a: int, b: int = 2) -> int:
-    """Add two integers.
-
-    Longer text that the model does not need.
-
-    Args:
-        a: The first number.
-        b: The second number,
-            which defaults to two.
-    """
-    return a + b
-
-
-class Color(enum.Enum):
-    RED = "red"
-    BLUE = "blue"
-
-
-class Point(BaseModel):
-    x: float
-    y: float = 0.0
-
-
-@tool(name="paint", description="Paint points.", timeout=3.0, requires_approval=True)
-async def paint_points(
-    points: list[Point],
-    color: Color = Color.RED,
-    finish: Literal["matte", "gloss"] = "matte",
-    coats: Annotated[int, Field(ge=1, le=5)] = 1,
-    label: Optional[str] = None,  # noqa: UP045 - the typing.Optional spelling is supported
-) -> dict[str, object]:
-    """:param points: Where to paint.
-    :param color: Which paint.
-    """
-    return {"n": len(points), "first_x": points[0].x, "color": color.value,
-            "finish": finish, "coats": coats, "label": label}
 
 
 # ------------------------------------------------------------------ Tool subclasses
