@@ -162,3 +162,14 @@ async def test_calculator_through_the_registry() -> None:
                            "CalculatorError: division by zero")
     assert attack.is_error and "attribute access is not allowed" in attack.content
     assert attack.error is not None and attack.error.kind is ToolErrorKind.INVALID_VALUE
+
+
+def test_trailing_comma_and_schema_pattern_for_constrained_decoding() -> None:
+    import re as _re
+
+    from hanlin.tools.builtin.calculator import EXPRESSION_PATTERN
+
+    assert calculator.fn(expression="14 + 81 * 34,") == "2768"
+    assert calculator.spec.parameters["properties"]["expression"]["pattern"] == EXPRESSION_PATTERN
+    assert _re.fullmatch(EXPRESSION_PATTERN, "sqrt(2) / 2 × 1,000")
+    assert not _re.fullmatch(EXPRESSION_PATTERN, '7 + 35 * 67}}\n</tool_call>')

@@ -11,6 +11,9 @@ import ast
 import math
 import re
 from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import Field
 
 from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.tools.failure import ToolFailure
@@ -73,12 +76,12 @@ _THOUSANDS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d])")
 
 
 def normalize(expression: str) -> str:
-    """Accept what models commonly write: ×, ÷, ^, 1,000 and a trailing '='."""
+    """Accept what models commonly write: ×, ÷, ^, 1,000 and a trailing '=' or ','."""
     text = expression.strip()
     for old, new in (("×", "*"), ("·", "*"), ("÷", "/"), ("−", "-"), ("^", "**")):
         text = text.replace(old, new)
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
-    return text.rstrip().rstrip("=").rstrip()
+    return text.rstrip().rstrip("=,;").rstrip()
 
 
 def _check_size(value: Number) -> Number:
@@ -211,8 +214,16 @@ def format_number(value: Number) -> str:
     return f"{value:.12g}"
 
 
+# The characters an expression may use. Only in the schema the model sees (not enforced at
+# validation: the calculator's own errors say more), so constrained decoding (a grammar on
+# local models) keeps a weak model from running on past the end of the expression.
+EXPRESSION_PATTERN = r"^[0-9a-z +\-*/%^().,×÷·−=]+$"
+
+
 @tool
-def calculator(expression: str) -> str:
+def calculator(
+    expression: Annotated[str, Field(json_schema_extra={"pattern": EXPRESSION_PATTERN})],
+) -> str:
     """Evaluate an arithmetic expression exactly, e.g. "(3 + 4) * 2" or "sqrt(2) / 2".
 
     Args:
