@@ -30,11 +30,16 @@ def chat(
     memory_only: bool = typer.Option(False, "--memory-only", help="Keep the thread in memory, not Redis."),
     model_url: str | None = typer.Option(None, help="Use an OpenAI-compatible server instead."),
     model_name: str = typer.Option("default", help="Model name on that server."),
+    tool_policy: str | None = typer.Option(
+        None, help="auto | call_first | call_once. Default: call_once on the embedded model "
+        "(it never calls tools unprompted), auto on a server.",
+    ),
 ) -> None:
-    asyncio.run(_chat(once, thread or f"cli-{uuid.uuid4().hex[:8]}", memory_only, model_url, model_name))
+    thread_id = thread or f"cli-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_chat(once, thread_id, memory_only, model_url, model_name, tool_policy))
 
 
-def _build_runner(memory_only: bool, model_url: str | None, model_name: str):  # type: ignore[no-untyped-def]
+def _build_runner(memory_only: bool, model_url: str | None, model_name: str, tool_policy: str | None):  # type: ignore[no-untyped-def]
     from hanlin.agents.agent import Agent
     from hanlin.runtime.models import model_from_settings
     from hanlin.runtime.runner import Runner
@@ -47,8 +52,9 @@ def _build_runner(memory_only: bool, model_url: str | None, model_name: str):  #
         model_settings = model_settings.model_copy(
             update={"provider": "openai", "base_url": model_url, "name": model_name}
         )
+    policy = tool_policy or ("call_once" if model_settings.provider == "local" else "auto")
     agent = Agent(name="assistant", model=model_from_settings(model_settings),
-                  instructions=INSTRUCTIONS, tools=[calculator], max_steps=4)
+                  instructions=INSTRUCTIONS, tools=[calculator], max_steps=4, tool_policy=policy)
     if memory_only:
         return Runner(agent)
     from hanlin.runtime.redis_connection import resolve_redis_url
@@ -79,8 +85,9 @@ def _show(event: Event) -> None:
         typer.secho(f"\nanswer: {event.content}", bold=True)
 
 
-async def _chat(once: str | None, thread: str, memory_only: bool, model_url: str | None, model_name: str) -> None:
-    runner = _build_runner(memory_only, model_url, model_name)
+async def _chat(once: str | None, thread: str, memory_only: bool, model_url: str | None,
+                model_name: str, tool_policy: str | None) -> None:
+    runner = _build_runner(memory_only, model_url, model_name, tool_policy)
     if once is not None:
         async for event in runner.stream(thread, once):
             _show(event)
