@@ -31,6 +31,10 @@ class Agent(BaseModel):
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
     memory: Any = Field(default=None, description="An AgentMemory: recall before, remember after.")
+    short_term_tokens: int | None = Field(
+        default=None, ge=64, description="Token budget of the conversation the model sees; "
+        "older messages are folded into a running summary (None: send the whole thread).",
+    )
     tool_policy: ToolPolicy = Field(
         default="auto", description="'auto': the model decides; 'call_first': the first step of "
         "each turn must call a tool; 'call_once': one forced tool step, then an answer.",
@@ -49,5 +53,13 @@ class Agent(BaseModel):
             name=self.name, model=self.model, registry=self.registry(),
             instructions=self.instructions, max_steps=self.max_steps, options=self.options,
             approval=self.approval, journal=journal or MemoryToolJournal(),
-            tool_policy=self.tool_policy,
+            tool_policy=self.tool_policy, window=self._window(),
         ).build(before=before, after=after)
+
+    def _window(self) -> Any:
+        if self.short_term_tokens is None:
+            return None
+        from hanlin.agents.memory import short_term_window
+
+        language = self.memory.language if self.memory is not None else "en"
+        return short_term_window(self.model, self.short_term_tokens, language)

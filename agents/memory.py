@@ -63,3 +63,22 @@ class AgentMemory:
             return {}
 
         return recall, remember
+
+
+def short_term_window(model: Any, max_tokens: int, language: Literal["en", "zh"] = "en") -> Any:
+    """What the model sees: the recent messages within ``max_tokens`` (counted with the
+    model's tokenizer where it has one), older ones folded into a running summary that is
+    kept in the graph state. The checkpointed history itself stays complete."""
+    from hanlin.memory.short_term import ShortTermMemory, ShortTermState
+
+    async def window(state: AgentState, messages: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+        folded = int(state.get("folded") or 0)
+        short_term = ShortTermMemory(
+            model, max_tokens=max_tokens, language=language,
+            state=ShortTermState(summary=state.get("summary") or ""),
+        )
+        await short_term.add(*messages[folded:])
+        kept = {"summary": short_term.summary or None, "folded": folded + short_term.folded_count}
+        return short_term.window(), kept
+
+    return window

@@ -8,7 +8,7 @@ the step limit.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, Completed, TextDelta
-from hanlin.llm.messages import AssistantMessage, SystemMessage, UserMessage
+from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.planner.approval import ApprovalPolicy
 from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, TokenEvent, emit
 from hanlin.planner.journal import MemoryToolJournal, ToolJournal
@@ -25,6 +25,9 @@ from hanlin.planner.tool_step import run_tool_step, thread_of
 from hanlin.tools.registry import ToolRegistry
 
 Node = Callable[..., Any]
+# Chooses what the model sees of the conversation (e.g. a token-budget window with a summary
+# of older turns) and returns state updates to keep; the full history stays in the state.
+WindowFn = Callable[[AgentState, list[Message]], Awaitable[tuple[list[Message], dict[str, Any]]]]
 
 # How a turn uses tools. ``auto``: the model decides at every step. ``call_first``: the first
 # step of a turn must call a tool (constrained decoding on local models), then the model
@@ -49,6 +52,7 @@ class ReActLoop:
     approval: ApprovalPolicy = "per_tool"
     journal: ToolJournal = field(default_factory=MemoryToolJournal)
     tool_policy: ToolPolicy = "auto"
+    window: WindowFn | None = None
 
     def build(self, *, before: Node | None = None, after: Node | None = None) -> StateGraph:
         """The loop's graph; ``before`` runs once at the start of a turn (e.g. recalling
@@ -81,11 +85,11 @@ class ReActLoop:
             return self.options.model_copy(update={"tool_choice": "none"})
         return self.options
 
-    async def _generate(self, state: AgentState) -> ChatResult:
+    async def _generate(self, state: AgentState, history: list[Message]) -> ChatResult:
         system = self.instructions
         if state.get("context"):
             system += "\n\n" + str(state["context"])
-        messages = [SystemMessage(content=system), *state_messages(state)]
+        messages = [SystemMessage(content=system), *history]
         result: ChatResult | None = None
         specs = self.registry.specs()
         async for item in self.model.stream(messages, tools=specs, options=self._options(state)):
@@ -98,10 +102,14 @@ class ReActLoop:
 
     async def model_step(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         steps = state.get("steps", 0) + 1
-        result = await self._generate(state)
+        history: list[Message] = state_messages(state)
+        kept: dict[str, Any] = {}
+        if self.window is not None:
+            history, kept = await self.window(state, history)
+        result = await self._generate(state, history)
         reply = result.message.model_copy(update={"name": self.name})
         emit(MessageEvent(agent=self.name, content=reply.content, tool_calls=reply.tool_calls))
-        update: dict[str, Any] = {"messages": [dump(reply)], "steps": steps}
+        update: dict[str, Any] = {"messages": [dump(reply)], "steps": steps, **kept}
         if reply.tool_calls:
             return update
         answer = _FINAL_PREFIX.sub("", reply.content).strip()

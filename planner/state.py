@@ -20,6 +20,8 @@ class AgentState(TypedDict, total=False):
     steps: int
     final_answer: str | None
     context: str | None  # extra system-prompt text for this turn, e.g. recalled memories
+    summary: str | None  # older messages folded into a summary by a short-term window
+    folded: int  # how many leading messages the summary covers
 
 
 def state_messages(state: AgentState) -> list[Message]:

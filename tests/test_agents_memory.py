@@ -34,3 +34,27 @@ async def test_memories_are_recalled_per_user_and_turns_are_stored(redis_url: st
         assert "User: what is my cat called?\nAI: Your cat is Miso." in stored
         await runner.run("t-bob", "hello", user_id="bob")
         assert "Miso" not in model.calls[1][0].content
+
+
+async def test_short_term_window_folds_old_turns_and_keeps_the_history() -> None:
+    from hanlin.llm.messages import Message, SystemMessage
+
+    def reply(messages: list[Message]) -> str:
+        last = messages[-1].text() if hasattr(messages[-1], "text") else ""
+        if "summar" in last.lower() or "summar" in str(messages[0].content).lower():
+            return "SUMMARY: the user talked about gardens."
+        return "Noted. " + "words " * 20
+
+    model = ScriptedModel([reply] * 40)
+    runner = Runner(Agent(name="a", model=model, short_term_tokens=200))
+    for index in range(6):
+        await runner.run("long", f"Message {index}: " + "tomatoes and basil " * 12)
+
+    history = await runner.messages("long")
+    assert len(history) == 12, "the checkpointed thread keeps every message"
+    last_prompt = model.calls[-1]
+    systems = [m for m in last_prompt if isinstance(m, SystemMessage)]
+    assert any("SUMMARY: the user talked about gardens." in m.content for m in systems)
+    shown = [m for m in last_prompt if not isinstance(m, SystemMessage)]
+    assert 0 < len(shown) < len(history)
+    assert shown[-1].text().startswith("Message 5:")
