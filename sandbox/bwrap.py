@@ -86,8 +86,10 @@ def _system_binds() -> list[str]:
 
 
 def _python_binds() -> list[str]:
+    """Binds for the running Python. They come after the private ``/tmp`` is mounted, so a
+    virtual environment that lives under the host's ``/tmp`` is still visible."""
     args: list[str] = []
-    made: set[str] = {"/"}
+    made: set[str] = {"/", "/tmp"}
     for root in python_roots():
         parents: list[str] = []
         parent = os.path.dirname(root)
@@ -124,9 +126,9 @@ def bwrap_argv(
         args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
     args += ["--die-with-parent", "--new-session"]
     args += _system_binds()
+    args += ["--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     args += _python_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     args += ["--bind", scratch, SCRATCH_INSIDE, "--chdir", SCRATCH_INSIDE]
     args += ["--cap-drop", "ALL"]
     if privileged:
