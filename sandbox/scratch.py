@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from hanlin.sandbox.config import SANDBOX_GID, SANDBOX_UID, FileInfo, SandboxError
@@ -72,18 +73,10 @@ class Scratch:
     def list_files(self) -> list[FileInfo]:
         """Regular files under the scratch dir with their sizes (links are not followed)."""
         found: list[FileInfo] = []
-        for directory, dirs, names in os.walk(self.path, followlinks=False):
-            dirs.sort()
-            for name in sorted(names):
-                full = os.path.join(directory, name)
-                try:
-                    info = os.lstat(full)
-                except OSError:
-                    continue
-                if stat.S_ISREG(info.st_mode):
-                    found.append(FileInfo(path=os.path.relpath(full, self.path), size=info.st_size))
-                if len(found) >= MAX_LISTED_FILES:
-                    return found
+        for path, size in regular_files(self.path):
+            found.append(FileInfo(path=path, size=size))
+            if len(found) >= MAX_LISTED_FILES:
+                break
         return found
 
     def read_file(self, name: str, max_bytes: int = 64 * 1024 * 1024) -> bytes:
@@ -109,3 +102,17 @@ class Scratch:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def regular_files(root: str | os.PathLike[str]) -> Iterator[tuple[str, int]]:
+    """(relative path, size) of the regular files under ``root``, sorted; links not followed."""
+    for directory, dirs, names in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(directory, name)
+            try:
+                info = os.lstat(full)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                yield os.path.relpath(full, root), info.st_size

@@ -12,12 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hanlin.llm.tool_errors import ToolErrorKind
+from hanlin.sandbox.scratch import regular_files
 from hanlin.tools.builtin.python_tool import PythonTool, SandboxWorkspace
 from hanlin.tools.failure import ToolFailure
 from hanlin.tools.tool import Tool
@@ -164,7 +164,7 @@ class ConfinedDirectory:
     async def files(self) -> list[tuple[str, int]]:
         """Regular files under the directory with their sizes, links not followed."""
         root = await self.root()
-        return list(_walk(root))
+        return list(regular_files(root))
 
 
 def _owner(root: Path) -> tuple[int, int] | None:
@@ -174,19 +174,6 @@ def _owner(root: Path) -> tuple[int, int] | None:
     if os.geteuid() == 0 and info.st_uid != 0:
         return info.st_uid, info.st_gid
     return None
-
-
-def _walk(root: Path) -> Iterator[tuple[str, int]]:
-    for directory, dirs, names in os.walk(root, followlinks=False):
-        dirs.sort()
-        for name in sorted(names):
-            full = os.path.join(directory, name)
-            try:
-                info = os.lstat(full)
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                yield os.path.relpath(full, root), info.st_size
 
 
 def _looks_binary(data: bytes) -> bool:
