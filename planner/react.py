@@ -21,7 +21,7 @@ from hanlin.planner.approval import ApprovalPolicy
 from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, TokenEvent, emit
 from hanlin.planner.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.state import AgentState, dump, state_messages
-from hanlin.planner.tool_step import run_tool_step, thread_of
+from hanlin.planner.tool_step import run_tool_step, step_of, thread_of
 from hanlin.tools.registry import ToolRegistry
 
 Node = Callable[..., Any]
@@ -126,7 +126,8 @@ class ReActLoop:
         last = state_messages(state)[-1]
         assert isinstance(last, AssistantMessage)
         results = await run_tool_step(
-            last, agent=self.name, thread_id=thread_of(config), registry=self.registry,
+            last, agent=self.name, thread_id=thread_of(config), step=step_of(config),
+            registry=self.registry,
             journal=self.journal, policy=self.approval,
         )
         return {"messages": [dump(r) for r in results]}

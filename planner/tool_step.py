@@ -55,11 +55,21 @@ async def run_tool_step(
     registry: ToolRegistry,
     journal: ToolJournal,
     policy: ApprovalPolicy,
+    step: int | str = "",
 ) -> list[ToolMessage]:
-    """Execute the calls of ``message`` once each, even across crashes and resumes."""
+    """Execute the calls of ``message`` once each, even across crashes and resumes.
+
+    Results are journaled under the graph step and the call id: a resumed step re-runs with
+    the same step number, while a model that reuses ids (``call_0`` every turn) in a later
+    step can never be served an earlier step's result.
+    """
     done: dict[str, ToolMessage] = {}
+
+    def key(call: ToolCall) -> str:
+        return f"{step}:{call.id}" if step != "" else call.id
+
     for call in message.tool_calls:
-        recorded = await journal.get(thread_id, call.id)
+        recorded = await journal.get(thread_id, key(call))
         if recorded is not None:
             done[call.id] = recorded
             emit(_result_event(agent, recorded, replayed=True))
@@ -72,7 +82,7 @@ async def run_tool_step(
             decision = _ask(agent, registry, call)
             if decision.action == "reject":
                 done[call.id] = _rejection(call, decision.reason)
-                await journal.put(thread_id, call.id, done[call.id])
+                await journal.put(thread_id, key(call), done[call.id])
                 emit(_result_event(agent, done[call.id]))
                 continue
             if decision.action == "edit" and decision.arguments is not None:
@@ -82,7 +92,7 @@ async def run_tool_step(
     async def execute(call: ToolCall) -> None:
         emit(ToolCallEvent(agent=agent, call=call))
         result = (await registry.execute(call)).to_message()
-        await journal.put(thread_id, call.id, result)
+        await journal.put(thread_id, key(call), result)
         done[call.id] = result
         emit(_result_event(agent, result))
 
@@ -99,3 +109,9 @@ def _result_event(agent: str, result: ToolMessage, replayed: bool = False) -> To
 
 def thread_of(config: dict[str, Any]) -> str:
     return str((config.get("configurable") or {}).get("thread_id", "default"))
+
+
+def step_of(config: dict[str, Any]) -> int | str:
+    """LangGraph's superstep number: it grows across a thread's runs and is the same when an
+    interrupted or crashed step runs again."""
+    return (config.get("metadata") or {}).get("langgraph_step", "")

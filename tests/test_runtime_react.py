@@ -186,3 +186,20 @@ async def test_empty_reply_gets_feedback_instead_of_an_empty_answer() -> None:
     assert result.final_answer == "7"
     feedback = model.calls[1][-1]
     assert isinstance(feedback, UserMessage) and "empty" in feedback.text()
+
+
+async def test_a_model_reusing_call_ids_gets_fresh_results_each_turn() -> None:
+    counter = {"n": 0}
+
+    @tool
+    def tick() -> int:
+        """Count calls."""
+        counter["n"] += 1
+        return counter["n"]
+
+    model = ScriptedModel([call("tick", "call_0"), "first", call("tick", "call_0"), "second"])
+    runner = Runner(Agent(name="a", model=model, tools=[tick]))
+    await runner.run("same-ids", "tick")
+    await runner.run("same-ids", "tick again")
+    observations = [m for m in await runner.messages("same-ids") if isinstance(m, ToolMessage)]
+    assert [o.content for o in observations] == ["1", "2"] and counter["n"] == 2
