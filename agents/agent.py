@@ -8,6 +8,7 @@ from langgraph.graph import StateGraph
 from pydantic import BaseModel, ConfigDict, Field
 
 from hanlin.llm.chat_model import ChatModel, ChatOptions
+from hanlin.llm.messages import TextPart, UserMessage
 from hanlin.planner.approval import ApprovalPolicy
 from hanlin.planner.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.react import ReActLoop, ToolPolicy
@@ -31,6 +32,12 @@ class Agent(BaseModel):
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
     memory: Any = Field(default=None, description="An AgentMemory: recall before, remember after.")
+    perception: Any = Field(
+        default=None, description="A Perception; default: one is made when a message has "
+        "attachments (documents, images, audio).",
+    )
+    model_sees_images: bool = Field(default=False, description="Send images to the model as is.")
+    model_hears_audio: bool = Field(default=False, description="Send audio to the model as is.")
     short_term_tokens: int | None = Field(
         default=None, ge=64, description="Token budget of the conversation the model sees; "
         "older messages are folded into a running summary (None: send the whole thread).",
@@ -43,6 +50,18 @@ class Agent(BaseModel):
     def model_post_init(self, context: Any) -> None:
         if not isinstance(self.model, ChatModel):
             raise TypeError(f"Agent {self.name!r}: model must implement hanlin's ChatModel protocol")
+
+    async def prepare(self, message: UserMessage) -> UserMessage:
+        """Perception: attachments become parts this agent's model can read."""
+        if isinstance(message.content, str) or all(isinstance(p, TextPart) for p in message.content):
+            return message
+        from hanlin.agents.perception import Perception
+
+        perception = self.perception or Perception()
+        return await perception.perceive(
+            message, model_supports_vision=self.model_sees_images,
+            model_supports_audio=self.model_hears_audio,
+        )
 
     def registry(self) -> ToolRegistry:
         return ToolRegistry(self.tools)

@@ -52,6 +52,7 @@ class Runner:
         user_id: str = "default",
     ) -> None:
         self.journal = journal or MemoryToolJournal()
+        self.target = target
         self.graph = target.graph(journal=self.journal).compile(
             checkpointer=checkpointer or InMemorySaver()
         )
@@ -70,8 +71,19 @@ class Runner:
         """Start a new turn on ``thread_id`` and stream its events. ``user_id`` selects whose
         long-term memory the agents use (default: the runner's)."""
         user = UserMessage(content=message) if isinstance(message, str) else message
+        return self._start(user, thread_id, user_id)
+
+    async def _start(self, user: UserMessage, thread_id: str, user_id: str | None) -> AsyncIterator[Event]:
+        prepare = getattr(self.target, "prepare", None)
+        if prepare is not None:  # perception: attachments become what the model can read
+            try:
+                user = await prepare(user)
+            except Exception as exc:  # a bad attachment fails this turn only; nothing is stored
+                yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="perception")
+                return
         start = {"messages": [dump(user)], "steps": 0, "final_answer": None, "context": None}
-        return self._drive(start, thread_id, user_id)
+        async for event in self._drive(start, thread_id, user_id):
+            yield event
 
     async def resume_stream(
         self, thread_id: str, decision: ApprovalDecision | None = None, *, user_id: str | None = None
@@ -117,6 +129,11 @@ class Runner:
         snapshot = await self.graph.aget_state(self._config(thread_id))
         return state_messages(snapshot.values) if snapshot.values else []
 
+    async def state(self, thread_id: str) -> dict[str, Any]:
+        """The thread's current graph state (plain data), e.g. a team's stop reason."""
+        snapshot = await self.graph.aget_state(self._config(thread_id))
+        return dict(snapshot.values or {})
+
     async def is_unfinished(self, thread_id: str) -> bool:
         """True when the thread stopped mid-run (crash, error) or waits for a person."""
         snapshot = await self.graph.aget_state(self._config(thread_id))
@@ -136,6 +153,8 @@ async def _collect(thread_id: str, events: AsyncIterator[Event]) -> RunResult:
             result.final_answer = event.content
         elif isinstance(event, InterruptEvent):
             result.pending.append(event)
-        elif isinstance(event, ErrorEvent) and event.category in {"run_failed", "step_limit", "approval_required"}:
+        elif isinstance(event, ErrorEvent) and event.category in {
+            "run_failed", "step_limit", "approval_required", "perception",
+        }:
             result.error = event.message
     return result
