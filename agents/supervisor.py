@@ -46,11 +46,11 @@ from hanlin.planner.events import (
     emit,
 )
 from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.planner.react import settle_reply
 from hanlin.planner.state import AgentState, dump, state_messages
 
 FINISH = "finish"
 TRANSFER_PREFIX = "transfer_to_"
-_FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
 _EMPTY_REPLY = "Your reply was empty. Hand the work to a member or call finish with the answer."
 DEFAULT_INSTRUCTIONS = (
     "You are {name}, a supervisor who coordinates a team. Hand work to a member with its "
@@ -207,17 +207,7 @@ class Supervisor(BaseModel):
         reply = result.message.model_copy(update={"name": self.name})
         emit(MessageEvent(agent=self.name, content=reply.content, tool_calls=reply.tool_calls))
         update: dict[str, Any] = {"messages": [dump(reply)], "steps": state.get("steps", 0) + 1}
-        if reply.tool_calls:
-            return update
-        answer = _FINAL_PREFIX.sub("", reply.content).strip()
-        if result.tool_errors or not answer:
-            feedback = "\n".join(e.for_model() for e in result.tool_errors) or _EMPTY_REPLY
-            emit(ErrorEvent(agent=self.name, message=feedback, category="invalid_action"))
-            update["messages"].append(dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback")))
-            return update
-        emit(FinalAnswerEvent(agent=self.name, content=answer))
-        update["final_answer"] = answer
-        return update
+        return settle_reply(self.name, result, reply, update, empty_reply=_EMPTY_REPLY)
 
     async def handoff_step(self, state: SupervisorState, config: RunnableConfig,
                            journal: ToolJournal) -> dict[str, Any]:

@@ -39,6 +39,25 @@ _EMPTY_REPLY = "Your reply was empty. Answer the question now, using the results
 _FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
 
 
+def settle_reply(
+    agent: str, result: ChatResult, reply: AssistantMessage, update: dict[str, Any], *,
+    empty_reply: str,
+) -> dict[str, Any]:
+    """Finish a model step's ``update``: tool calls go on to the tools; unreadable calls or an
+    empty reply go back to the model as an observation; anything else is the final answer."""
+    if reply.tool_calls:
+        return update
+    answer = _FINAL_PREFIX.sub("", reply.content).strip()
+    if result.tool_errors or not answer:
+        feedback = "\n".join(e.for_model() for e in result.tool_errors) or empty_reply
+        emit(ErrorEvent(agent=agent, message=feedback, category="invalid_action"))
+        update["messages"].append(dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback")))
+        return update
+    emit(FinalAnswerEvent(agent=agent, content=answer))
+    update["final_answer"] = answer
+    return update
+
+
 @dataclass
 class ReActLoop:
     """Everything one ReAct agent needs; ``build()`` returns its uncompiled graph."""
@@ -110,17 +129,7 @@ class ReActLoop:
         reply = result.message.model_copy(update={"name": self.name})
         emit(MessageEvent(agent=self.name, content=reply.content, tool_calls=reply.tool_calls))
         update: dict[str, Any] = {"messages": [dump(reply)], "steps": steps, **kept}
-        if reply.tool_calls:
-            return update
-        answer = _FINAL_PREFIX.sub("", reply.content).strip()
-        if result.tool_errors or not answer:
-            feedback = "\n".join(e.for_model() for e in result.tool_errors) or _EMPTY_REPLY
-            emit(ErrorEvent(agent=self.name, message=feedback, category="invalid_action"))
-            update["messages"].append(dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback")))
-            return update
-        emit(FinalAnswerEvent(agent=self.name, content=answer))
-        update["final_answer"] = answer
-        return update
+        return settle_reply(self.name, result, reply, update, empty_reply=_EMPTY_REPLY)
 
     async def tools_step(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         last = state_messages(state)[-1]
