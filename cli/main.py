@@ -7,6 +7,7 @@ import typer
 from hanlin.cli.chat import chat
 from hanlin.cli.redis_commands import redis_app
 from hanlin.cli.serve import serve
+from hanlin.cli.ui_command import ui
 
 app = typer.Typer(
     help="hanlin: agent orchestration on your own models.",
@@ -14,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command(help="Chat in the terminal with a ReAct agent that has a calculator.")(chat)
+app.command(help="Open the multi-agent chat in the browser (Gradio).")(ui)
 app.command(help="Serve a model over the OpenAI-compatible API (vLLM when installed).")(serve)
 app.add_typer(redis_app, name="redis", help="Manage the local Redis Stack server hanlin uses.")
 

@@ -1,0 +1,215 @@
+"""The Gradio multi-agent chat: widgets wired to ``ChatController``.
+
+Only this module imports Gradio (and only ``hanlin ui`` imports this module), so nothing else
+in hanlin pays Gradio's import time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+from pydantic import ValidationError
+
+from hanlin.ui.controller import ChatController, SessionIds, Turn
+from hanlin.ui.memory_panel import TABLE_HEADERS
+from hanlin.ui.services import UiServices
+from hanlin.ui.team_config import TEAM_LABELS, TOOL_LABELS, TeamConfig
+from hanlin.ui.uploads import ACCEPTED_UPLOADS
+
+EMBEDDED, SERVER = "embedded", "server"
+CSS = "#status {min-height: 1.5em} footer {display: none !important}"
+
+
+def config_from(kind: str, model: str, url: str, name: str, tools: list[str], approve: bool,
+                memory: bool, debaters: float, rounds: float, assistant_role: str,
+                user_role: str, max_turns: float) -> TeamConfig:
+    """The form's values as a ``TeamConfig``; raises ``ValidationError`` with what is wrong."""
+    return TeamConfig.model_validate({
+        "kind": kind, "model_url": (url.strip() or None) if model == SERVER else None,
+        "model_name": name.strip() or "default", "tools": tools, "approve_tools": approve,
+        "long_term_memory": memory, "debaters": int(debaters), "rounds": int(rounds),
+        "assistant_role": assistant_role, "user_role": user_role, "max_turns": int(max_turns),
+    })
+
+
+def _invalid(exc: ValidationError) -> str:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'team'}: {e['msg']}"
+                         for e in exc.errors())
+    return f"the team settings are invalid: {problems}"
+
+
+def build_app(services: UiServices, *, title: str = "hanlin") -> Any:
+    controller = ChatController(services)
+
+    def view(turn: Turn, ids: SessionIds) -> tuple[Any, ...]:
+        call = (turn.pending or {}).get("call") or {}
+        waiting = turn.pending is not None
+        heading = (f"**{turn.pending.get('agent', 'assistant')}** wants to run "
+                   f"**{call.get('name', '?')}**" if waiting and turn.pending else "")
+        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False, indent=2) if waiting else ""
+        dumped = ids.model_dump()
+        return (turn.messages, dumped, dumped, gr.update(visible=waiting), heading, arguments,
+                turn.status, f"thread `{ids.thread_id}` · user `{ids.user_id}`")
+
+    def ids_of(state: Any, browser: Any, request: gr.Request | None) -> SessionIds:
+        username = getattr(request, "username", None) if request is not None else None
+        return SessionIds.resolve(state, browser, username=username)
+
+    def session_of(request: gr.Request | None) -> str:
+        return (getattr(request, "session_hash", None) or "anonymous") if request else "anonymous"
+
+    async def stream(turns: AsyncIterator[Turn], ids: SessionIds) -> AsyncIterator[tuple[Any, ...]]:
+        async for turn in turns:
+            yield view(turn, ids)
+
+    async def on_send(box: dict[str, Any] | None, history: list[Any], state: Any, browser: Any,
+                      team: Any, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+        ids = ids_of(state, browser, request)
+        box = box or {}
+        text, files = str(box.get("text") or ""), [str(f) for f in box.get("files") or []]
+        try:
+            config = TeamConfig.model_validate(team or {})
+        except ValidationError as exc:
+            yield (*view(Turn(messages=history, status=_invalid(exc)), ids), None)
+            return
+        async for turn in controller.send(session_of(request), ids, config, text, files, history):
+            yield (*view(turn, ids), None)
+
+    def decider(action: str) -> Any:
+        async def on_decide(arguments: str, reason: str, history: list[Any], state: Any,
+                            browser: Any, team: Any, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+            ids = ids_of(state, browser, request)
+            try:
+                config = TeamConfig.model_validate(team or {})
+            except ValidationError as exc:
+                yield view(Turn(messages=history, status=_invalid(exc)), ids)
+                return
+            turns = controller.decide(session_of(request), ids, config, action, arguments or "{}",
+                                      reason or "", history)
+            async for item in stream(turns, ids):
+                yield item
+        return on_decide
+
+    async def on_resume(history: list[Any], state: Any, browser: Any, team: Any,
+                        request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+        ids = ids_of(state, browser, request)
+        try:
+            config = TeamConfig.model_validate(team or {})
+        except ValidationError as exc:
+            yield view(Turn(messages=history, status=_invalid(exc)), ids)
+            return
+        async for item in stream(controller.resume(session_of(request), ids, config, history), ids):
+            yield item
+
+    async def on_load(state: Any, browser: Any, team: Any, request: gr.Request) -> tuple[Any, ...]:
+        ids = ids_of(state, browser, request)
+        try:
+            config = TeamConfig.model_validate(team or {})
+        except ValidationError as exc:
+            return view(Turn(messages=[], status=_invalid(exc)), ids)
+        return view(await controller.restore(session_of(request), ids, config), ids)
+
+    async def on_new_thread(state: Any, browser: Any, request: gr.Request) -> tuple[Any, ...]:
+        old = ids_of(state, browser, request)
+        ids = SessionIds(user_id=old.user_id)
+        return view(Turn(messages=[], status="new thread"), ids)
+
+    async def on_memory(state: Any, browser: Any, request: gr.Request) -> tuple[Any, ...]:
+        ids = ids_of(state, browser, request)
+        try:
+            panel, figure, status = await controller.memory(ids)
+        except Exception as exc:  # noqa: BLE001 - the panel reports it; the chat keeps working
+            return [], None, "", "", f"⚠️ could not read memories: {type(exc).__name__}: {exc}"
+        if panel is None:
+            return [], None, "", "", status
+        return panel.rows, figure, panel.summaries, panel.portrait, status
+
+    with gr.Blocks(title=title, fill_height=True) as demo:
+        ids_state = gr.State(None)
+        browser = gr.BrowserState(None, storage_key="hanlin-session")
+        gr.Markdown(f"## {title} · multi-agent chat")
+        with gr.Tab("Chat"):  # noqa: SIM117 - the nesting is the page layout
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=560, elem_id="chat",
+                                         group_consecutive_messages=False, buttons=["copy"])
+                    box = gr.MultimodalTextbox(placeholder="Ask the team; attach images, audio or "
+                                               "documents", file_types=ACCEPTED_UPLOADS,
+                                               file_count="multiple", elem_id="message",
+                                               submit_btn=True)
+                    status = gr.Markdown(elem_id="status")
+                    with gr.Group(visible=False, elem_id="approval") as approval:
+                        heading = gr.Markdown(elem_id="approval-heading")
+                        arguments = gr.Code(language="json", interactive=True, elem_id="approval-args",
+                                            label="Arguments (change them, then press Edit & run)")
+                        reason = gr.Textbox(label="Reason, if you reject", elem_id="approval-reason")
+                        with gr.Row():
+                            approve = gr.Button("Approve", variant="primary", elem_id="approve")
+                            edit = gr.Button("Edit & run", elem_id="edit")
+                            reject = gr.Button("Reject", variant="stop", elem_id="reject")
+                    with gr.Row():
+                        stop = gr.Button("Stop", elem_id="stop")
+                        resume = gr.Button("Resume", elem_id="resume")
+                        new_thread = gr.Button("New thread", elem_id="new-thread")
+                with gr.Column(scale=1):
+                    kind = gr.Radio([(label, key) for key, label in TEAM_LABELS.items()],
+                                    value="react", label="Team", elem_id="team")
+                    model = gr.Radio([("Embedded (CPU)", EMBEDDED), ("OpenAI-compatible server", SERVER)],
+                                     value=EMBEDDED, label="Model", elem_id="model")
+                    url = gr.Textbox(label="Server URL", placeholder="http://127.0.0.1:8000/v1",
+                                     elem_id="model-url")
+                    name = gr.Textbox(label="Model name on the server", value="default")
+                    tools = gr.CheckboxGroup([(label, key) for key, label in TOOL_LABELS.items()],
+                                             value=["calculator"], label="Tools", elem_id="tools")
+                    approve_tools = gr.Checkbox(label="Ask me before every tool call",
+                                                elem_id="approve-tools")
+                    memory_on = gr.Checkbox(value=True, label="Long-term memory")
+                    with gr.Accordion("Debate and role-play", open=False):
+                        debaters = gr.Slider(2, 6, value=3, step=1, label="Debaters")
+                        rounds = gr.Slider(1, 5, value=2, step=1, label="Rounds")
+                        assistant_role = gr.Textbox(value="Python Programmer", label="Assistant role")
+                        user_role = gr.Textbox(value="Stock Trader", label="User role")
+                        max_turns = gr.Slider(1, 20, value=4, step=1, label="Role-play turns")
+                    thread_info = gr.Markdown(elem_id="thread-info")
+        with gr.Tab("Memory"):
+            refresh = gr.Button("Refresh", elem_id="memory-refresh")
+            memory_status = gr.Markdown(elem_id="memory-status")
+            table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True)
+            plot = gr.Plot(label="Forgetting curves")
+            with gr.Row():
+                summaries = gr.Markdown(label="Summaries")
+                portrait = gr.Markdown(label="Portrait")
+
+        form = [kind, model, url, name, tools, approve_tools, memory_on, debaters, rounds,
+                assistant_role, user_role, max_turns]
+        team = gr.JSON(TeamConfig().model_dump(mode="json"), visible=False)
+
+        def on_form(*values: Any) -> tuple[Any, str]:
+            try:
+                return config_from(*values).model_dump(mode="json"), ""
+            except ValidationError as exc:
+                return gr.update(), f"⚠️ {_invalid(exc)}"
+
+        for widget in form:
+            widget.change(on_form, form, [team, status], show_progress="hidden", queue=False)
+        outputs = [chatbot, ids_state, browser, approval, heading, arguments, status, thread_info]
+        common = {"concurrency_limit": None, "show_progress": "hidden"}
+        sent = box.submit(on_send, [box, chatbot, ids_state, browser, team], [*outputs, box],
+                          api_name="send", **common)
+        decided = [
+            button.click(decider(action), [arguments, reason, chatbot, ids_state, browser, team],
+                         outputs, api_name=action, **common)
+            for button, action in ((approve, "approve"), (edit, "edit"), (reject, "reject"))
+        ]
+        resumed = resume.click(on_resume, [chatbot, ids_state, browser, team], outputs,
+                               api_name="resume", **common)
+        stop.click(None, None, None, cancels=[sent, resumed, *decided])
+        new_thread.click(on_new_thread, [ids_state, browser], outputs, api_name="new_thread")
+        refresh.click(on_memory, [ids_state, browser], [table, plot, summaries, portrait, memory_status],
+                      api_name="memory", **common)
+        demo.load(on_load, [ids_state, browser, team], outputs, **common)
+    demo.queue(default_concurrency_limit=None)
+    return demo

@@ -1,0 +1,79 @@
+"""Starting the chat app: storage, auth and a loopback default.
+
+Exposing the app beyond this machine without a password is refused unless asked for
+explicitly: the tools run code and read files on the host's sandbox.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class UiAuthError(ValueError):
+    """Auth settings that cannot be used, or a public address without auth."""
+
+
+class UiLaunch(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=0, le=65535)
+    auth: list[tuple[str, str]] = Field(default_factory=list)
+    allow_no_auth: bool = False
+
+
+def parse_auth(entries: list[str]) -> list[tuple[str, str]]:
+    """``user:password`` entries (from options or HANLIN_UI_AUTH, comma separated)."""
+    pairs: list[tuple[str, str]] = []
+    for entry in entries:
+        for item in (piece.strip() for piece in entry.split(",")):
+            if not item:
+                continue
+            user, sep, password = item.partition(":")
+            if not sep or not user or not password:
+                raise UiAuthError(f"auth entries look like user:password, got {item.split(':')[0]!r}:…")
+            pairs.append((user, password))
+    return pairs
+
+
+def is_loopback(host: str) -> bool:
+    if host in {"localhost", ""}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(launch: UiLaunch) -> None:
+    if not is_loopback(launch.host) and not launch.auth and not launch.allow_no_auth:
+        raise UiAuthError(
+            f"refusing to serve on {launch.host} without a password: give --auth user:password "
+            "(or HANLIN_UI_AUTH), or --no-auth if this network is trusted"
+        )
+
+
+def theme() -> Any:
+    """Gradio's default look with local fonts: hanlin runs offline, so no web fonts."""
+    import gradio as gr
+
+    return gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+
+def launch_app(demo: Any, launch: UiLaunch, *, block: bool = True) -> Any:
+    from hanlin.ui.app import CSS
+
+    check_exposure(launch)
+    return demo.launch(
+        server_name=launch.host, server_port=launch.port, auth=launch.auth or None,
+        prevent_thread_lock=not block, share=False, show_error=True, quiet=not block,
+        theme=theme(), css=CSS, footer_links=[], ssr_mode=False,
+    )
+
+
+def quiet_gradio() -> None:
+    """No analytics or update checks: they need the internet and leak usage."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
