@@ -33,14 +33,14 @@ def ui(
         typer.secho("the chat UI needs Gradio: pip install 'hanlin[ui]'", fg="red", err=True)
         raise typer.Exit(1) from exc
     from hanlin.ui.app import build_app
-    from hanlin.ui.launch import launch_app
+    from hanlin.ui.launch import browser_secret, launch_app
     from hanlin.ui.services import UiServices
 
     redis_url = None if memory_only else _redis_url()
     services = UiServices(redis_url=redis_url)
     where = "memory (threads end with the app)" if redis_url is None else f"Redis at {redis_url}"
     typer.echo(f"hanlin ui: threads in {where}; open http://{host}:{port}")
-    launch_app(build_app(services), launch)
+    launch_app(build_app(services, browser_secret=browser_secret()), launch)
 
 
 def _redis_url() -> str:

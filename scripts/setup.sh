@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=${HANLIN_VENV:-.venv}
-EXTRAS=${HANLIN_EXTRAS:-local,serve,memory,perception}
+EXTRAS=${HANLIN_EXTRAS:-local,serve,memory,perception,ui}
 WHEELS=${HANLIN_WHEEL_CACHE:-$HOME/.cache/hanlin/wheels}
 LLAMA_VERSION=0.3.36
 
@@ -15,7 +15,7 @@ say() { printf '\033[1m[hanlin setup]\033[0m %s\n' "$*"; }
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
-  for pkg in bubblewrap tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim espeak-ng fonts-wqy-zenhei; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  for pkg in bubblewrap tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim espeak-ng fonts-wqy-zenhei fonts-noto-color-emoji ${HANLIN_APT_EXTRA:-}; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   if [ ${#missing[@]} -gt 0 ]; then
     say "apt-get install ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

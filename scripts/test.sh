@@ -2,5 +2,7 @@
 # Sets up everything the tests need (same setup as the app, plus test tools) and runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HANLIN_EXTRAS=${HANLIN_EXTRAS:-local,serve,memory,perception,test} bash scripts/setup.sh
+# chromium: the browser the UI tests drive through Playwright (never a downloaded browser).
+HANLIN_APT_EXTRA=chromium HANLIN_EXTRAS=${HANLIN_EXTRAS:-local,serve,memory,perception,ui,train,test} \
+  bash scripts/setup.sh
 exec "${HANLIN_VENV:-.venv}/bin/python" -m pytest "$@"

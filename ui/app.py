@@ -41,7 +41,9 @@ def _invalid(exc: ValidationError) -> str:
     return f"the team settings are invalid: {problems}"
 
 
-def build_app(services: UiServices, *, title: str = "hanlin") -> Any:
+def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: str | None = None) -> Any:
+    """``browser_secret`` signs what the browser keeps (its thread id); a stable secret lets a
+    reloaded page find its thread after the app restarts."""
     controller = ChatController(services)
 
     def view(turn: Turn, ids: SessionIds) -> tuple[Any, ...]:
@@ -129,7 +131,7 @@ def build_app(services: UiServices, *, title: str = "hanlin") -> Any:
 
     with gr.Blocks(title=title, fill_height=True) as demo:
         ids_state = gr.State(None)
-        browser = gr.BrowserState(None, storage_key="hanlin-session")
+        browser = gr.BrowserState(None, storage_key="hanlin-session", secret=browser_secret)
         gr.Markdown(f"## {title} · multi-agent chat")
         with gr.Tab("Chat"):  # noqa: SIM117 - the nesting is the page layout
             with gr.Row():
@@ -177,7 +179,8 @@ def build_app(services: UiServices, *, title: str = "hanlin") -> Any:
         with gr.Tab("Memory"):
             refresh = gr.Button("Refresh", elem_id="memory-refresh")
             memory_status = gr.Markdown(elem_id="memory-status")
-            table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True)
+            table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True,
+                                 elem_id="memory-table")
             plot = gr.Plot(label="Forgetting curves")
             with gr.Row():
                 summaries = gr.Markdown(label="Summaries")
@@ -185,7 +188,7 @@ def build_app(services: UiServices, *, title: str = "hanlin") -> Any:
 
         form = [kind, model, url, name, tools, approve_tools, memory_on, debaters, rounds,
                 assistant_role, user_role, max_turns]
-        team = gr.JSON(TeamConfig().model_dump(mode="json"), visible=False)
+        team = gr.JSON(TeamConfig().model_dump(mode="json"), visible="hidden", elem_id="team-config")
 
         def on_form(*values: Any) -> tuple[Any, str]:
             try:
@@ -194,22 +197,27 @@ def build_app(services: UiServices, *, title: str = "hanlin") -> Any:
                 return gr.update(), f"⚠️ {_invalid(exc)}"
 
         for widget in form:
-            widget.change(on_form, form, [team, status], show_progress="hidden", queue=False)
+            widget.change(on_form, form, [team, status], show_progress="hidden", queue=False,
+                          api_visibility="private")
         outputs = [chatbot, ids_state, browser, approval, heading, arguments, status, thread_info]
         common = {"concurrency_limit": None, "show_progress": "hidden"}
-        sent = box.submit(on_send, [box, chatbot, ids_state, browser, team], [*outputs, box],
-                          api_name="send", **common)
+        sync = {"fn": on_form, "inputs": form, "outputs": [team, status], "queue": False,
+                "show_progress": "hidden", "api_visibility": "private"}
+        # Each action first reads the form, so a setting changed just before it always counts.
+        sent = box.submit(**sync).then(on_send, [box, chatbot, ids_state, browser, team],
+                                       [*outputs, box], api_name="send", **common)
         decided = [
-            button.click(decider(action), [arguments, reason, chatbot, ids_state, browser, team],
-                         outputs, api_name=action, **common)
+            button.click(**sync).then(decider(action),
+                                      [arguments, reason, chatbot, ids_state, browser, team],
+                                      outputs, api_name=action, **common)
             for button, action in ((approve, "approve"), (edit, "edit"), (reject, "reject"))
         ]
-        resumed = resume.click(on_resume, [chatbot, ids_state, browser, team], outputs,
-                               api_name="resume", **common)
+        resumed = resume.click(**sync).then(on_resume, [chatbot, ids_state, browser, team], outputs,
+                                            api_name="resume", **common)
         stop.click(None, None, None, cancels=[sent, resumed, *decided])
         new_thread.click(on_new_thread, [ids_state, browser], outputs, api_name="new_thread")
         refresh.click(on_memory, [ids_state, browser], [table, plot, summaries, portrait, memory_status],
                       api_name="memory", **common)
-        demo.load(on_load, [ids_state, browser, team], outputs, **common)
+        demo.load(**sync).then(on_load, [ids_state, browser, team], outputs, **common)
     demo.queue(default_concurrency_limit=None)
     return demo

@@ -159,6 +159,15 @@ class ChatTranscript:
         self.messages.append({"role": "assistant",
                               "content": f"{self.label(event.agent)} · answer\n\n{shown}"})
 
+    def settle_approvals(self, verdict: str) -> None:
+        """Mark waiting approval steps as answered (``verdict``: approved, edited, rejected)."""
+        for message in self.messages:
+            metadata = message.get("metadata") or {}
+            if metadata.get("status") == "pending" and str(metadata.get("title", "")).startswith("⏸️"):
+                title = metadata["title"].split(": approve, edit or reject")[0]
+                message["metadata"] = {**metadata, "title": f"{title} · {verdict}", "status": "done"}
+        self.pending.clear()
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _step(self, title: str, content: str, status: str) -> int:

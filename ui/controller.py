@@ -101,6 +101,7 @@ class ChatController:
             decision = ApprovalDecision(action=action, arguments=arguments,  # type: ignore[arg-type]
                                         **({"reason": reason} if reason.strip() else {}))
             verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected"}[action]
+            transcript.settle_approvals(verb.lower())
             transcript.messages.append({"role": "user", "content": f"{verb} {_call_name(pending[0].request)}"})
             events = runner.resume_stream(ids.thread_id, decision, user_id=ids.user_id)
             async for turn in self._follow(transcript, events):

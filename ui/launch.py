@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -71,6 +73,19 @@ def launch_app(demo: Any, launch: UiLaunch, *, block: bool = True) -> Any:
         prevent_thread_lock=not block, share=False, show_error=True, quiet=not block,
         theme=theme(), css=CSS, footer_links=[], ssr_mode=False,
     )
+
+
+def browser_secret(path: Path | None = None) -> str:
+    """A random secret made once per machine (file mode 0600) and reused by every start."""
+    path = path or Path("~/.local/share/hanlin/ui-secret").expanduser()
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    return secret
 
 
 def quiet_gradio() -> None:

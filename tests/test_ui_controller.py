@@ -1,0 +1,206 @@
+"""The chat app's behaviour on real Redis with scripted models: approvals, stop and resume,
+restart, errors, isolation and the memory panel."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from memory_support import HashedBagOfWords
+from pydantic import ValidationError
+from tests_support import free_port
+
+from hanlin.llm.scripted import ScriptedModel, call
+from hanlin.memory import MemoryStore, MemoryStoreConfig
+from hanlin.ui.controller import ChatController, SessionIds, Turn
+from hanlin.ui.services import UiServices
+from hanlin.ui.team_config import TeamConfig
+
+APPROVING = TeamConfig(kind="react", tools=["calculator"], approve_tools=True,
+                       model_url="http://127.0.0.1:9/v1", long_term_memory=False)
+
+
+def services_for(model: Any, redis_url: str | None = None, **kwargs: Any) -> UiServices:
+    return UiServices(model_factory=lambda config: model, redis_url=redis_url, open_memory=False,
+                      **kwargs)
+
+
+async def last(turns: Any) -> Turn:
+    final = None
+    async for turn in turns:
+        final = turn
+    assert final is not None
+    return final
+
+
+def texts(turn: Turn) -> list[str]:
+    return [m["content"] if isinstance(m["content"], str) else "" for m in turn.messages]
+
+
+@pytest.mark.redis
+async def test_approve_edit_and_reject_a_tool_call(redis_url: str) -> None:
+    model = ScriptedModel([call("calculator", expression="6*7"), "It is 42.",
+                           call("calculator", expression="6*7"), "It is 48.",
+                           call("calculator", expression="6*7"), "I will not compute it."])
+    controller = ChatController(services_for(model, redis_url))
+    ids = SessionIds()
+    history: list[Any] = []
+    for action, arguments, expected_result, answer in [
+        ("approve", "", "42", "It is 42."),
+        ("edit", '{"expression": "6*8"}', "48", "It is 48."),
+        ("reject", "", "rejected", "I will not compute it."),
+    ]:
+        waiting = await last(controller.send("s", ids, APPROVING, "what is 6*7?", [], history))
+        assert waiting.pending is not None and waiting.pending["call"]["name"] == "calculator"
+        assert waiting.status == "waiting for your approval"
+        done = await last(controller.decide("s", ids, APPROVING, action, arguments, "",
+                                            waiting.messages))
+        assert done.pending is None and done.status == "done"
+        assert any(expected_result in t for t in texts(done)[-3:]), texts(done)[-3:]
+        assert texts(done)[-1].endswith(answer)
+        history = done.messages
+    assert all((m.get("metadata") or {}).get("status") != "pending" for m in history)
+
+
+@pytest.mark.redis
+async def test_a_bad_edit_keeps_the_call_waiting(redis_url: str) -> None:
+    controller = ChatController(services_for(ScriptedModel([call("calculator", expression="1+1"),
+                                                            "2"]), redis_url))
+    ids = SessionIds()
+    waiting = await last(controller.send("s", ids, APPROVING, "1+1?", [], []))
+    bad = await last(controller.decide("s", ids, APPROVING, "edit", "[1, 2", "", waiting.messages))
+    assert bad.pending is not None and bad.status.startswith("cannot edit the call")
+    blocked = await last(controller.send("s", ids, APPROVING, "and 2+2?", [], bad.messages))
+    assert "approve, edit or reject the pending tool call first" in blocked.status
+    done = await last(controller.decide("s", ids, APPROVING, "approve", "", "", bad.messages))
+    assert texts(done)[-1].endswith("2")
+
+
+@pytest.mark.redis
+async def test_a_thread_survives_an_app_restart(redis_url: str) -> None:
+    ids = SessionIds()
+    first = ChatController(services_for(ScriptedModel([call("calculator", expression="2**10")]),
+                                        redis_url))
+    waiting = await last(first.send("browser-1", ids, APPROVING, "2**10?", [], []))
+    assert waiting.pending is not None
+    # A new process: new services, same Redis; the browser kept its ids.
+    second = ChatController(services_for(ScriptedModel(["It is 1024."]), redis_url))
+    restored = await second.restore("browser-2", ids, APPROVING)
+    assert restored.pending is not None and restored.pending["call"]["arguments"] == {
+        "expression": "2**10"}
+    assert texts(restored)[0] == "2**10?"
+    done = await last(second.decide("browser-2", ids, APPROVING, "approve", "", "",
+                                    restored.messages))
+    assert "1024" in texts(done)[-2] and texts(done)[-1].endswith("It is 1024.")
+
+
+class SlowSecondTurn(ScriptedModel):
+    """The answer after the tool result takes long enough to be stopped."""
+
+    def __init__(self, turns: Sequence[Any]) -> None:
+        super().__init__(turns)
+        self.entered_second = asyncio.Event()
+
+    async def stream(self, messages: Any, **kwargs: Any) -> Any:
+        if self.served == 1 and not self.entered_second.is_set():
+            self.entered_second.set()
+            await asyncio.sleep(30)
+        async for item in super().stream(messages, **kwargs):
+            yield item
+
+
+@pytest.mark.redis
+async def test_a_stopped_run_resumes_from_its_checkpoint(redis_url: str) -> None:
+    model = SlowSecondTurn([call("calculator", expression="3*3"), "It is 9."])
+    config = APPROVING.model_copy(update={"approve_tools": False})
+    controller = ChatController(services_for(model, redis_url))
+    ids = SessionIds()
+    seen: list[Turn] = []
+
+    async def run() -> None:
+        async for turn in controller.send("s", ids, config, "3*3?", [], []):
+            seen.append(turn)
+
+    task = asyncio.create_task(run())
+    await asyncio.wait_for(model.entered_second.wait(), 10)
+    task.cancel()  # what the Stop button does
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert any("9" in t for t in texts(seen[-1]))
+    done = await last(controller.resume("s", ids, config, seen[-1].messages))
+    assert texts(done)[-1].endswith("It is 9.")
+    assert model.served == 2  # the calculator step was not repeated: one call, one answer
+    again = await last(controller.resume("s", ids, config, done.messages))
+    assert again.status == "nothing to resume: the last run finished"
+
+
+async def test_a_dead_model_server_is_a_chat_message_and_other_sessions_go_on() -> None:
+    port = free_port()
+    dead = TeamConfig(kind="react", tools=[], model_url=f"http://127.0.0.1:{port}/v1",
+                      long_term_memory=False)
+    services = UiServices(redis_url=None, open_memory=False)
+    controller = ChatController(services)
+    failed = await last(controller.send("a", SessionIds(), dead, "hello?", [], []))
+    assert "127.0.0.1" in texts(failed)[-1] and texts(failed)[-1].startswith("⚠️")
+    working = ChatController(services_for(ScriptedModel(["Hello there."])))
+    ok = await last(working.send("b", SessionIds(), dead, "hello?", [], []))
+    assert texts(ok)[-1].endswith("Hello there.")
+
+
+async def test_sessions_never_see_each_other() -> None:
+    def echo(messages: Sequence[Any]) -> str:
+        users = [m.content for m in messages if m.role == "user"]
+        return f"you said {users[-1]} (turn {len(users)})"
+
+    model = ScriptedModel([echo] * 4)
+    services = services_for(model)
+    controller = ChatController(services)
+    config = TeamConfig(tools=[], long_term_memory=False, model_url="http://127.0.0.1:9/v1")
+    ann, bob = SessionIds(), SessionIds()
+    await last(controller.send("s-ann", ann, config, "apples", [], []))
+    await last(controller.send("s-bob", bob, config, "bananas", [], []))
+    ann_turn = await last(controller.send("s-ann", ann, config, "cherries", [], []))
+    assert texts(ann_turn)[-1].endswith("you said cherries (turn 2)")
+    bob_runner = await services.runner("s-bob", config, bob.user_id)
+    bob_messages = [m.content for m in await bob_runner.messages(bob.thread_id)]
+    assert "apples" not in " ".join(map(str, bob_messages))
+
+
+@pytest.mark.redis
+async def test_memory_panel_lists_strength_retention_and_curves(redis_url: str) -> None:
+    config = MemoryStoreConfig(prefix=f"uimem-{uuid.uuid4().hex[:8]}")
+    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config) as store:
+        ids = SessionIds()
+        await store.add(ids.user_id, "assistant", "User: my cat is Miso\nAI: Nice.")
+        await store.add(ids.user_id, "assistant", "Talked about cats.", kind="daily_summary",
+                        day="2026-11-24")
+        await store.add(ids.user_id, "assistant", "Likes cats; calm.", kind="portrait")
+        await store.add("someone-else", "assistant", "User: secret\nAI: ok")
+        controller = ChatController(services_for(ScriptedModel([]), memory_store=store))
+        panel, figure, status = await controller.memory(ids)
+    assert panel is not None and status == f"3 memories of {ids.user_id}"
+    kinds = sorted(row[0] for row in panel.rows)
+    assert kinds == ["daily_summary", "portrait", "turn"]
+    turn = next(row for row in panel.rows if row[0] == "turn")
+    assert turn[3] == 1 and 0.99 < turn[4] <= 1.0 and turn[6] != "—"
+    assert "**2026-11-24**: Talked about cats." in panel.summaries
+    assert panel.portrait == "Likes cats; calm."
+    assert len(figure.axes[0].lines) == 1  # one fading memory, one curve
+    assert all("secret" not in str(row) for row in panel.rows)
+
+
+async def test_memory_panel_without_redis_says_why() -> None:
+    panel, figure, status = await ChatController(UiServices(redis_url=None)).memory(SessionIds())
+    assert panel is None and figure is None and "--memory-only" in status
+
+
+def test_team_settings_are_validated() -> None:
+    with pytest.raises(ValidationError, match="must differ"):
+        TeamConfig(kind="role_play", assistant_role="Chef", user_role="chef")
+    with pytest.raises(ValidationError):
+        TeamConfig(tools=["rm_rf"])
+    with pytest.raises(ValidationError):
+        TeamConfig(debaters=40)
