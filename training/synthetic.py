@@ -1,0 +1,295 @@
+"""Synthetic tool-use trajectories whose tool feedback is real.
+
+Queries come from the task phrasings in ``query_templates``; every call, right or wrong, is
+executed by a real ``ToolRegistry`` over the offline catalogue, so an erroneous step is
+followed by exactly the error text hanlin would produce, as in data collected from real
+runs (where a share of the steps fail). The offered tools always include the gold tool's
+look-alike siblings, the confusion key-token weighting addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+from random import Random
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from hanlin.agents.agent import Agent
+from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
+from hanlin.tools.registry import ToolRegistry
+from hanlin.training.error_steps import without_erroneous_steps
+from hanlin.training.query_templates import Phrasing
+from hanlin.training.query_templates_compound import TASKS
+from hanlin.training.tool_catalogue import (
+    CATALOGUE,
+    catalogue_registry,
+    catalogue_tool,
+    siblings,
+)
+from hanlin.training.trajectory import Trajectory
+
+ErrorType = Literal["wrong_sibling", "hallucinated_tool", "missing_parameter",
+                    "hallucinated_parameter", "wrong_type"]
+ERROR_TYPES: tuple[ErrorType, ...] = ("wrong_sibling", "hallucinated_tool", "missing_parameter",
+                                      "hallucinated_parameter", "wrong_type")
+SYSTEM_PROMPT: str = Agent.model_fields["instructions"].default  # what a default agent sends
+_ALL_NAMES = {tool.name for tool in CATALOGUE}
+# Needs a model can meet from what it knows: never used as "no offered tool fits" cases,
+# where the gold reply is that no tool can help (live data and actions only).
+KNOWABLE = frozenset({"calculator", "convert_units", "convert_timezone", "translate_text",
+                      "detect_language", "get_word_definition", "get_word_synonyms",
+                      "get_country_info"})
+_BOGUS_ARGUMENTS: dict[str, Any] = {"api_key": "YOUR_API_KEY", "format": "json", "language": "en",
+                                     "verbose": True, "region": "EU", "max_results_count": 5}
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+                 8: "eight", 9: "nine", 10: "ten"}
+
+
+class SyntheticExample(BaseModel):
+    """A trajectory plus what generating it decided, which the trajectory alone cannot say."""
+
+    trajectory: Trajectory
+    template: str  # "<task key>#<phrasing index>"
+    kind: Literal["single", "chain", "parallel", "no_tool", "withheld"]
+    injected: dict[int, ErrorType]  # message index of each erroneous turn -> its error
+
+
+def template_of(trajectory: Trajectory) -> str | None:
+    """The phrasing a synthetic trajectory was made from (kept in its id), else ``None``."""
+    parts = trajectory.id.split("|")
+    return parts[1] if trajectory.source == "synthetic" and len(parts) == 2 else None
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _wrong_value(value: Any, schema: dict[str, Any]) -> Any:
+    """A value of the wrong JSON type, of a kind models really produce."""
+    kinds = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
+    if "integer" in kinds and isinstance(value, int):
+        return _NUMBER_WORDS.get(value, f"{value} or so")
+    if "number" in kinds:
+        return f"about {value}"
+    if "boolean" in kinds:
+        return "if possible"
+    options = [s["enum"] for s in schema.get("anyOf", []) if "enum" in s]
+    enum = schema.get("enum") or next(iter(options), None)
+    if enum:
+        return str(value).swapcase() if str(value).swapcase() != value else f"{value} please"
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)  # an id like 2210.03629 sent as a number
+    return str(value).split()
+
+
+def corrupt_call(call: ToolCall, error: ErrorType, registry: ToolRegistry,
+                 rng: Random) -> ToolCall | None:
+    """``call`` with ``error`` injected, or ``None`` when that error cannot apply to it.
+
+    Only versions the registry really rejects are returned, so each one gets error feedback.
+    """
+    spec = catalogue_tool(call.name).spec
+    props: dict[str, Any] = spec.parameters.get("properties", {})
+    candidates: list[ToolCall] = []
+    if error == "wrong_sibling":
+        candidates = [call.model_copy(update={"name": s})
+                      for s in siblings(call.name) if s in registry]
+    elif error == "hallucinated_tool":
+        names = {_camel(call.name), call.name + "_api", re.sub(r"^get_", "fetch_", call.name),
+                 call.name.rsplit("_", 1)[0] + "_info", call.name.replace("s_by_", "_by_")}
+        candidates = [call.model_copy(update={"name": n}) for n in sorted(names - _ALL_NAMES)]
+    elif error == "missing_parameter":
+        candidates = [call.model_copy(update={"arguments": {
+            k: v for k, v in call.arguments.items() if k != key}})
+                      for key in spec.parameters.get("required", []) if key in call.arguments]
+    elif error == "hallucinated_parameter":
+        candidates = [call.model_copy(update={"arguments": {**call.arguments, key: value}})
+                      for key, value in _BOGUS_ARGUMENTS.items() if key not in props]
+        candidates += [call.model_copy(update={"arguments": {  # a real parameter, misspelt
+            (_camel(k) if k == key else k): v for k, v in call.arguments.items()}})
+            for key in call.arguments if _camel(key) not in props]
+    elif error == "wrong_type":
+        candidates = [call.model_copy(update={"arguments": {
+            **call.arguments, key: _wrong_value(value, props.get(key, {}))}})
+            for key, value in call.arguments.items()]
+    rejected = [c for c in candidates if registry.validate(c) is not None]
+    return rng.choice(rejected) if rejected else None
+
+
+# ---------------------------------------------------------------------------- building
+
+
+class _Builder:
+    """Grows one trajectory: every call goes through the registry, ids are sequential."""
+
+    def __init__(self, registry: ToolRegistry, messages: list[Message]) -> None:
+        self.registry, self.messages, self.calls = registry, messages, 0
+        self.injected: dict[int, ErrorType] = {}
+
+    def new_id(self) -> str:
+        self.calls += 1
+        return f"call_{self.calls}"
+
+    async def turn(self, calls: list[ToolCall]) -> list[Any]:
+        self.messages.append(AssistantMessage(tool_calls=calls))
+        results = await self.registry.execute_many(calls)
+        self.messages.extend(result.to_message() for result in results)
+        return [_parsed(r.content) for r in results]
+
+    async def step(self, name: str, arguments: list[dict[str, Any]], rng: Random,
+                   error_rate: float) -> list[Any]:
+        calls = [ToolCall(id=self.new_id(), name=name, arguments=a) for a in arguments]
+        if rng.random() < error_rate:
+            target = rng.randrange(len(calls))
+            for error in rng.sample(ERROR_TYPES, len(ERROR_TYPES)):
+                bad = corrupt_call(calls[target], error, self.registry, rng)
+                if bad is not None:
+                    self.injected[len(self.messages)] = error
+                    await self.turn([*calls[:target], bad, *calls[target + 1:]])
+                    calls = [c.model_copy(update={"id": self.new_id()}) for c in calls]  # the retry
+                    break
+        results = await self.turn(calls)
+        failed = [m for m in self.messages[-len(calls):] if getattr(m, "is_error", False)]
+        if failed:
+            raise RuntimeError(f"a gold call failed, the task's slots are wrong: {failed[0]}")
+        return results
+
+
+def _parsed(content: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
+
+
+def _arguments(phrasing: Phrasing, slots: dict[str, Any], tool: str) -> dict[str, Any]:
+    """Required parameters, plus optional ones the wording mentions or implies."""
+    spec = catalogue_tool(tool).spec
+    mentioned = set(re.findall(r"{(\w+)}", phrasing.text))
+    required = set(spec.parameters.get("required", []))
+    args = {k: slots[k] for k in spec.parameters["properties"]
+            if k in slots and (k in required or k in mentioned)}
+    return {**args, **phrasing.fixed}
+
+
+def _offer(gold: list[str], rng: Random, sizes: tuple[int, int], banned: set[str]) -> list[str]:
+    """Gold tools, their siblings, then random distractors, shuffled."""
+    chosen = list(dict.fromkeys([*gold, *(s for g in gold for s in siblings(g))]))
+    others = sorted(_ALL_NAMES - set(chosen) - banned)
+    wanted = max(rng.randint(*sizes) - len(chosen), 0)
+    chosen += rng.sample(others, min(wanted, len(others)))
+    rng.shuffle(chosen)
+    return chosen
+
+
+def _withheld_answer(tool: str) -> str:
+    need = catalogue_tool(tool).spec.description.rstrip(".")
+    return ("I can't do that with the tools available here: none of them fits this request. "
+            f"It would need a tool for this: {need[0].lower() + need[1:]}.")
+
+
+async def _example(index: int, seed: int, sizes: tuple[int, int], error_rate: float,
+                   no_tool_rate: float, multi_tool_rate: float) -> SyntheticExample:
+    rng = Random(f"{seed}:{index}")
+    draw = rng.random()
+    kind = ("no_tool" if draw < no_tool_rate
+            else "multi" if draw < no_tool_rate + multi_tool_rate else "single")
+    withheld = kind == "no_tool" and rng.random() < 0.5
+    kinds = {"no_tool": {"no_tool"}, "multi": {"chain", "parallel"}, "single": {"single"}}[kind]
+    pool = ([t for t in TASKS if t.kind == "single" and t.key not in KNOWABLE] if withheld
+            else [t for t in TASKS if t.kind in kinds])
+    task = rng.choice(pool)
+    number = rng.randrange(len(task.phrasings))
+    phrasing, slots = task.phrasings[number], task.slots(rng)
+    gold = [step.tool for step in task.steps]
+    banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
+    offered = _offer([] if withheld else gold, rng, sizes, banned)
+    builder = _Builder(catalogue_registry(offered), [SystemMessage(content=SYSTEM_PROMPT),
+                                                     UserMessage(content=phrasing.text.format(**slots))])
+    if withheld or task.kind == "no_tool":
+        answer = _withheld_answer(gold[0]) if withheld else phrasing.answer or ""
+    else:
+        results: list[Any] = []
+        for step in task.steps:
+            made = (step.arguments(slots, results) if step.arguments
+                    else _arguments(phrasing, slots, step.tool))
+            batch = made if isinstance(made, list) else [made]
+            outputs = await builder.step(step.tool, batch, rng, error_rate)
+            results.append(outputs if isinstance(made, list) else outputs[0])
+        answer = (task.answer(slots, results) if callable(task.answer)
+                  else task.answer.format(**slots, r=results))
+    builder.messages.append(AssistantMessage(content=answer))
+    template = f"{task.key}#{number}"
+    trajectory = Trajectory(id=f"syn{seed}-{index:05d}|{template}", source="synthetic",
+                            tools=builder.registry.specs(), messages=builder.messages)
+    shown = "withheld" if withheld else task.kind
+    return SyntheticExample(trajectory=trajectory, template=template, kind=shown,
+                            injected=builder.injected)
+
+
+async def generate_examples_async(count: int, seed: int, *,
+                                  tools_per_query: tuple[int, int] = (3, 6),
+                                  error_rate: float = 0.2, no_tool_rate: float = 0.1,
+                                  multi_tool_rate: float = 0.25) -> list[SyntheticExample]:
+    """Like ``generate_trajectories``, keeping each example's template, kind and injected errors."""
+    low, high = tools_per_query
+    if count < 0 or not 1 <= low <= high:
+        raise ValueError(f"need count >= 0 and 1 <= low <= high, got {count} and {tools_per_query}")
+    for label, rate in (("error_rate", error_rate), ("no_tool_rate", no_tool_rate),
+                        ("multi_tool_rate", multi_tool_rate)):
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{label} must be within [0, 1], got {rate}")
+    if no_tool_rate + multi_tool_rate > 1.0:
+        raise ValueError("no_tool_rate + multi_tool_rate must not exceed 1")
+    return [await _example(i, seed, tools_per_query, error_rate, no_tool_rate, multi_tool_rate)
+            for i in range(count)]
+
+
+def generate_examples(count: int, seed: int, **options: Any) -> list[SyntheticExample]:
+    """Synchronous ``generate_examples_async``; from async code, await that one instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(generate_examples_async(count, seed, **options))
+    raise RuntimeError("generate_examples was called inside an event loop; "
+                       "await generate_examples_async(...) there instead")
+
+
+def generate_trajectories(count: int, seed: int, *, tools_per_query: tuple[int, int] = (3, 6),
+                          error_rate: float = 0.2, no_tool_rate: float = 0.1,
+                          multi_tool_rate: float = 0.25) -> list[Trajectory]:
+    """``count`` trajectories, the same for the same ``seed`` (trajectory i does not depend
+    on ``count``). ``error_rate`` is the chance that a call step is first tried wrongly."""
+    return [e.trajectory for e in generate_examples(
+        count, seed, tools_per_query=tools_per_query, error_rate=error_rate,
+        no_tool_rate=no_tool_rate, multi_tool_rate=multi_tool_rate)]
+
+
+def split_train_heldout(trajectories: list[Trajectory], heldout_fraction: float,
+                        seed: int) -> tuple[list[Trajectory], list[Trajectory]]:
+    """Split so that no phrasing is in both parts, and each task keeps at least one phrasing
+    in training. Trajectories without a template are grouped by their query text. Held-out
+    trajectories are returned without their erroneous steps: evaluation gold is clean."""
+    if not 0.0 <= heldout_fraction < 1.0:
+        raise ValueError(f"heldout_fraction must be within [0, 1), got {heldout_fraction}")
+    group = {t.id: template_of(t) or f"*#{t.query}" for t in trajectories}
+    by_task: dict[str, list[str]] = {}
+    for key in sorted(set(group.values())):
+        by_task.setdefault(key.split("#", 1)[0], []).append(key)
+    rng, held = Random(seed), set()
+    for task in sorted(by_task):
+        keys = by_task[task]
+        rng.shuffle(keys)
+        take = min(len(keys) - 1, math.floor(len(keys) * heldout_fraction + rng.random()))
+        held.update(keys[:max(take, 0)])
+    train = [t for t in trajectories if group[t.id] not in held]
+    heldout = [without_erroneous_steps(t) for t in trajectories if group[t.id] in held]
+    return train, heldout
