@@ -5,7 +5,9 @@ Routing is a tool call, so it works with native tool calling and with hanlin's t
 parsing alike, and a bad route is just a failed call: an unknown member, a missing task or a
 hand-off past the limit comes back as a categorized error observation the supervisor can act on.
 
-Each delegation runs the member's own ReAct graph (``Agent.graph()``), compiled and invoked
+A member is an ``Agent`` or any team (``Debate``, ``RolePlay``, ``GroupChat``, another
+``Supervisor``): anything with a ``name`` and a ``graph()``, so teams nest inside teams.
+Each delegation runs the member's own graph (``member.graph()``), compiled and invoked
 inside the ``handoff`` node, with the task as the member's only user message. Running it as a
 nested graph, rather than merging every member's nodes into the team graph, keeps each member's
 conversation private and unchanged, and lets LangGraph do the hard parts: the nested graph
@@ -19,7 +21,7 @@ member's name; its result returns to the supervisor as the tool's observation.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
@@ -75,11 +77,30 @@ class ScopedJournal:
         await self.inner.put(f"{thread_id}/{self.scope}", call_id, result)
 
 
+class TeamMember(Protocol):
+    """What a supervisor can delegate to: an ``Agent`` or a whole team."""
+
+    name: str
+
+    def graph(self, *, journal: ToolJournal | None = None) -> StateGraph: ...
+
+
+def is_team_member(value: object) -> bool:
+    return isinstance(getattr(value, "name", None), str) and callable(getattr(value, "graph", None))
+
+
+def member_description(member: Any) -> str:
+    """What the supervisor is told a member is for (an Agent's instructions, or its kind)."""
+    if isinstance(member, Agent):
+        return member.instructions
+    return f"a {type(member).__name__} team; give it the whole task"
+
+
 async def run_member(
-    member: Agent, messages: list[Message], config: RunnableConfig, journal: ToolJournal,
+    member: TeamMember, messages: list[Message], config: RunnableConfig, journal: ToolJournal,
     *, context: str | None = None,
 ) -> str | None:
-    """Run ``member``'s ReAct graph on ``messages`` inside the current node; its answer.
+    """Run ``member``'s graph on ``messages`` inside the current node; its answer.
 
     Events are forwarded (the member's own final answer is not: it is the team's
     intermediate result, not the run's). Interrupts propagate to the enclosing graph.
@@ -106,7 +127,7 @@ class SupervisorState(AgentState, total=False):
 
 
 class Supervisor(BaseModel):
-    """A supervisor model routing a user's request among ``members`` (``Agent``s).
+    """A supervisor model routing a user's request among ``members`` (agents or teams).
 
     ``max_handoffs`` bounds delegations per turn (further ones are refused with an error
     observation asking to finish); ``max_steps`` bounds supervisor model calls per turn.
@@ -117,7 +138,8 @@ class Supervisor(BaseModel):
 
     name: str = Field(default="supervisor", pattern=r"^[A-Za-z0-9_\- ]{1,64}$")
     model: Any = Field(description="A hanlin ChatModel.")
-    members: list[Agent] = Field(min_length=1)
+    members: list[Any] = Field(min_length=1, description="Agents or teams (anything with a "
+                               "name and a graph()), so teams nest.")
     max_handoffs: int = Field(default=6, ge=1, le=100)
     max_steps: int = Field(default=12, ge=1, le=200)
     instructions: str = Field(default=DEFAULT_INSTRUCTIONS, description="May use {name} and {members}.")
@@ -129,6 +151,10 @@ class Supervisor(BaseModel):
     def _check(self) -> Supervisor:
         if not isinstance(self.model, ChatModel):
             raise TypeError(f"Supervisor {self.name!r}: model must implement hanlin's ChatModel protocol")
+        strangers = [type(m).__name__ for m in self.members if not is_team_member(m)]
+        if strangers:
+            raise TypeError(f"Supervisor {self.name!r}: members must be Agents or teams (a name "
+                            f"and a graph()), got {strangers}")
         names = [m.name for m in self.members]
         tools = [transfer_tool_name(n) for n in names]
         if len(set(tools)) != len(tools):
@@ -142,8 +168,8 @@ class Supervisor(BaseModel):
 
     # --- tools the supervisor sees ---------------------------------------------------------
 
-    def description_of(self, member: Agent) -> str:
-        return self.descriptions.get(member.name) or member.instructions
+    def description_of(self, member: TeamMember) -> str:
+        return self.descriptions.get(member.name) or member_description(member)
 
     def tool_specs(self) -> list[ToolSpec]:
         specs = [ToolSpec(
@@ -264,7 +290,7 @@ class Supervisor(BaseModel):
         assert result is not None, "a model stream must end with a result"
         return result
 
-    def _member_for(self, tool_name: str) -> Agent | None:
+    def _member_for(self, tool_name: str) -> TeamMember | None:
         return next((m for m in self.members if transfer_tool_name(m.name) == tool_name), None)
 
     def _observe(self, call: ToolCall, content: str) -> ToolMessage:

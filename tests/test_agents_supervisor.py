@@ -211,3 +211,44 @@ async def test_routing_through_text_tool_calls() -> None:
     assert isinstance(observation, ToolMessage) and observation.content == "hi"
     assert observation.name == "transfer_to_writer"
     assert result.final_answer == "hi there"
+
+
+async def test_teams_nest_a_debate_and_a_supervisor_inside_a_supervisor() -> None:
+    from hanlin.agents.debate import Debate, DebateAgent
+
+    debaters = [ScriptedModel(["The result is \\boxed{12}."] * 2),
+                ScriptedModel(["I get \\boxed{12}.", "Still \\boxed{12}."])]
+    panel = Debate(name="panel", agents=[DebateAgent(name=f"d{i}", model=m)
+                                         for i, m in enumerate(debaters)], rounds=2)
+    inner_boss = ScriptedModel([call("transfer_to_writer", "w1", task="Say 12 nicely."),
+                                call("finish", "f1", answer="Twelve, nicely.")])
+    writer = Agent(name="writer", model=ScriptedModel(["Twelve it is."]), instructions="You write.")
+    desk = Supervisor(name="desk", model=inner_boss, members=[writer])
+    top = ScriptedModel([
+        call("transfer_to_panel", "p1", task="What is 3*4?"),
+        call("transfer_to_desk", "d1", task="Phrase the result 12."),
+        call("finish", "f0", answer="3*4 = 12 (Twelve, nicely.)"),
+    ])
+    result = await Runner(Supervisor(name="chief", model=top, members=[panel, desk])).run(
+        "nested", "What is 3*4, nicely put?")
+
+    assert result.final_answer == "3*4 = 12 (Twelve, nicely.)" and result.error is None
+    roster = top.calls[0][0].content
+    assert "a Debate team" in roster and "a Supervisor team" in roster
+    # The debate ran its two rounds on the delegated task and voted; its answer came back.
+    assert all(m.served == 2 for m in debaters)
+    assert "What is 3*4?" in debaters[0].calls[0][-1].content
+    panel_result = next(m for m in top.calls[1] if isinstance(m, ToolMessage))
+    assert panel_result.content == "12"
+    # The nested supervisor delegated to its own member and its answer reached the chief.
+    desk_result = [m for m in top.calls[2] if isinstance(m, ToolMessage)][-1]
+    assert desk_result.content == "Twelve, nicely."
+    speakers = {e.agent for e in result.events if isinstance(e, MessageEvent)}
+    assert {"chief", "d0", "d1", "desk", "writer"} <= speakers
+    finals = [e for e in result.events if isinstance(e, FinalAnswerEvent)]
+    assert [e.agent for e in finals] == ["chief"]  # inner answers are results, not the run's
+
+
+def test_a_member_must_be_an_agent_or_a_team() -> None:
+    with pytest.raises(TypeError, match="members must be Agents or teams"):
+        Supervisor(model=ScriptedModel([]), members=["not an agent"])
