@@ -25,13 +25,14 @@ CSS = "#status {min-height: 1.5em} footer {display: none !important}"
 
 def config_from(kind: str, model: str, url: str, name: str, tools: list[str], approve: bool,
                 memory: bool, debaters: float, rounds: float, assistant_role: str,
-                user_role: str, max_turns: float) -> TeamConfig:
+                user_role: str, max_turns: float, max_tokens: float = 256) -> TeamConfig:
     """The form's values as a ``TeamConfig``; raises ``ValidationError`` with what is wrong."""
     return TeamConfig.model_validate({
         "kind": kind, "model_url": (url.strip() or None) if model == SERVER else None,
         "model_name": name.strip() or "default", "tools": tools, "approve_tools": approve,
         "long_term_memory": memory, "debaters": int(debaters), "rounds": int(rounds),
         "assistant_role": assistant_role, "user_role": user_role, "max_turns": int(max_turns),
+        "max_tokens": int(max_tokens),
     })
 
 
@@ -169,9 +170,12 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
                     approve_tools = gr.Checkbox(label="Ask me before every tool call",
                                                 elem_id="approve-tools")
                     memory_on = gr.Checkbox(value=True, label="Long-term memory")
+                    max_tokens = gr.Slider(16, 2048, value=256, step=16, elem_id="max-tokens",
+                                           label="Longest reply (tokens)")
                     with gr.Accordion("Debate and role-play", open=False):
-                        debaters = gr.Slider(2, 6, value=3, step=1, label="Debaters")
-                        rounds = gr.Slider(1, 5, value=2, step=1, label="Rounds")
+                        debaters = gr.Slider(2, 6, value=3, step=1, label="Debaters",
+                                             elem_id="debaters")
+                        rounds = gr.Slider(1, 5, value=2, step=1, label="Rounds", elem_id="rounds")
                         assistant_role = gr.Textbox(value="Python Programmer", label="Assistant role")
                         user_role = gr.Textbox(value="Stock Trader", label="User role")
                         max_turns = gr.Slider(1, 20, value=4, step=1, label="Role-play turns")
@@ -187,7 +191,7 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
                 portrait = gr.Markdown(label="Portrait")
 
         form = [kind, model, url, name, tools, approve_tools, memory_on, debaters, rounds,
-                assistant_role, user_role, max_turns]
+                assistant_role, user_role, max_turns, max_tokens]
         team = gr.JSON(TeamConfig().model_dump(mode="json"), visible="hidden", elem_id="team-config")
 
         def on_form(*values: Any) -> tuple[Any, str]:
