@@ -204,3 +204,35 @@ def test_team_settings_are_validated() -> None:
         TeamConfig(tools=["rm_rf"])
     with pytest.raises(ValidationError):
         TeamConfig(debaters=40)
+
+
+@pytest.mark.parametrize("kind", ["react", "debate"])
+async def test_uploaded_documents_reach_the_model_as_text(kind: str, tmp_path: Any) -> None:
+    table = tmp_path / "prices.csv"
+    table.write_text("fruit,price\napple,3\npear,5\n")
+
+    def answer(messages: Sequence[Any]) -> str:
+        seen = " ".join(str(m.content) for m in messages if m.role == "user")
+        return "\\boxed{5}" if "pear" in seen and "5" in seen else "I saw no table."
+
+    model = ScriptedModel([answer] * 8)
+    config = TeamConfig(kind=kind, tools=[], long_term_memory=False, debaters=2, rounds=1,
+                        model_url="http://127.0.0.1:9/v1")
+    done = await last(ChatController(services_for(model)).send(
+        "s", SessionIds(), config, "What does a pear cost?", [str(table)], []))
+    assert done.messages[0] == {"role": "user", "content": {"path": str(table)}}
+    assert texts(done)[-1].rstrip("}").endswith("5"), texts(done)
+    assert "I saw no table." not in " ".join(texts(done))
+
+
+async def test_a_corrupt_upload_fails_only_that_turn(tmp_path: Any) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    model = ScriptedModel(["Hello."])
+    controller = ChatController(services_for(model))
+    ids = SessionIds()
+    config = TeamConfig(tools=[], long_term_memory=False, model_url="http://127.0.0.1:9/v1")
+    failed = await last(controller.send("s", ids, config, "read this", [str(broken)], []))
+    assert "broken.pdf" in texts(failed)[-1] and model.served == 0
+    ok = await last(controller.send("s", ids, config, "hi", [], failed.messages))
+    assert texts(ok)[-1].endswith("Hello.")
