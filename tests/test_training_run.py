@@ -1,0 +1,140 @@
+"""SFT, saving, evaluation, curves and the ``hanlin train`` command on the real SmolLM2."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hanlin.cli.train_command import train_app
+from hanlin.training.config import ConfigError, config_from_dict, load_config
+from hanlin.training.pipeline import DataSplit, heldout_samples, load_split, sft_samples
+from hanlin.training.samples import samples_of
+
+HAS_TRAIN = all(importlib.util.find_spec(n) for n in ("torch", "transformers", "gguf", "accelerate"))
+pytestmark = pytest.mark.skipif(not HAS_TRAIN, reason="needs torch, transformers, gguf, accelerate")
+TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def split() -> DataSplit:
+    return load_split(load_config(TINY).data)
+
+
+@pytest.fixture(scope="module")
+def base() -> tuple[Any, Any]:
+    from hanlin.training.model_io import load_for_training
+
+    return load_for_training("default")
+
+
+def test_config_errors_name_the_bad_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"sft\.learning_rate: unknown key"):
+        config_from_dict({"sft": {"learning_rate": 1e-5}})
+    with pytest.raises(ConfigError, match=r"sft\.variant"):
+        config_from_dict({"sft": {"variant": "lora"}})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ppo]\nbeta = -1\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml: ppo\.beta"):
+        load_config(bad)
+    config = load_config(TINY)
+    assert config.ppo.beta == 0.4 and config.sft.w_max == 9.0
+
+
+def test_mae_has_fewer_targets_and_pkt_weights_key_tokens(
+    split: DataSplit, base: tuple[Any, Any]
+) -> None:
+    from hanlin.training.sft import build_examples
+
+    _, tokenizer = base
+    plain = samples_of(split.train, mask_erroneous=False)
+    masked = samples_of(split.train, mask_erroneous=True)
+    assert len(masked) < len(plain)
+    assert not any(s.erroneous for s in masked)
+    calls = [s for s in masked if s.target.tool_calls][:3]
+    weighted, _ = build_examples(calls, tokenizer, variant="pkt", max_length=2048)
+    uniform, _ = build_examples(calls, tokenizer, variant="plain", max_length=2048)
+    for example in weighted:
+        trained = {w for w, label in zip(example.weights, example.labels) if label != -100}
+        assert 1.0 in trained and max(trained) > 1.0
+    for example in uniform:
+        assert {w for w, label in zip(example.weights, example.labels) if label != -100} == {1.0}
+
+
+@pytest.mark.local_model
+def test_sft_loss_falls_and_the_saved_model_chats(
+    split: DataSplit, base: tuple[Any, Any], tmp_path: Path
+) -> None:
+    import asyncio
+
+    from hanlin.llm.chat_model import ChatOptions
+    from hanlin.llm.messages import UserMessage
+    from hanlin.llm.transformers_model import TransformersModel
+    from hanlin.runtime.models import model_from_settings
+    from hanlin.runtime.settings import ModelSettings
+    from hanlin.training.curves import plot_curves
+    from hanlin.training.sft import run_sft
+
+    model, tokenizer = base
+    config = load_config(TINY)
+    config = config.model_copy(update={"sft": config.sft.model_copy(update={
+        "variant": "plain", "max_steps": 6, "epochs": 3, "max_length": 384, "lr": 1e-4})})
+    repeated = sft_samples(split, config.data, "plain")[:2]
+    result = run_sft(config, repeated, model=model, tokenizer=tokenizer,
+                     output_dir=tmp_path / "sft", progress=False)
+    assert result.steps == 6 and len(result.losses) == 6
+    assert sum(result.losses[-2:]) / 2 < sum(result.losses[:2]) / 2
+    logged = [json.loads(line) for line in result.log_path.read_text().splitlines()]
+    assert [r["step"] for r in logged] == list(range(1, 7))
+    png = plot_curves(result.log_path, tmp_path / "loss.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+    assert result.model_path is not None
+    served = TransformersModel(str(result.model_path), n_threads=2)
+    reply = asyncio.run(served.chat([UserMessage(content="Say hello.")],
+                                    options=ChatOptions(max_tokens=8, temperature=0.0)))
+    assert reply.message.content.strip()
+    settings = ModelSettings(provider="local", path=str(result.model_path))
+    assert isinstance(model_from_settings(settings), TransformersModel)
+
+
+@pytest.mark.local_model
+def test_eval_scores_three_heldout_samples(
+    split: DataSplit, base: tuple[Any, Any], tmp_path: Path
+) -> None:
+    from hanlin.training.evaluate import evaluate_model
+
+    model, tokenizer = base
+    samples = heldout_samples(split, load_config(TINY).data)
+    assert len(samples) == 3
+    result = evaluate_model(model, tokenizer, samples, max_new_tokens=24, batch_size=3,
+                            predictions_path=tmp_path / "pred.jsonl", progress=False)
+    scores = result.scores
+    assert scores.count == 3
+    for value in (scores.tool_selection, scores.parameter_identification, scores.content_filling):
+        assert 0.0 <= value <= 1.0
+    assert -2.0 <= scores.mean_reward <= 1.0
+    lines = (tmp_path / "pred.jsonl").read_text().splitlines()
+    assert [json.loads(line)["trajectory_id"] for line in lines] == [
+        s.trajectory_id for s in samples]
+
+
+def test_cli_writes_data_and_rejects_bad_configs(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(TINY.read_text().replace('output_dir = "runs/tiny"',
+                                               f'output_dir = "{tmp_path / "out"}"'))
+    runner = CliRunner()
+    result = runner.invoke(train_app, ["data", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    train = (tmp_path / "out" / "data" / "train.jsonl").read_text().splitlines()
+    assert len(train) == len(load_split(load_config(config).data).train)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sft]\nvariant = 'lora'\n")
+    failed = runner.invoke(train_app, ["sft", "--config", str(bad)])
+    assert failed.exit_code == 2 and "sft.variant" in failed.output
+    missing = runner.invoke(train_app, ["ppo", "--config", str(config)])
+    assert missing.exit_code == 2 and "run `hanlin train sft` first" in missing.output
