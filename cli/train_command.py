@@ -1,0 +1,152 @@
+"""``hanlin train``: write the data, fine-tune (SFT, PPO, GRPO) and evaluate, from a TOML config.
+
+    hanlin train data --config training/configs/smollm2_cpu.toml
+    hanlin train sft  --config training/configs/smollm2_cpu.toml [--variant plain]
+    hanlin train ppo  --config training/configs/smollm2_cpu.toml [--model runs/.../model]
+    hanlin train eval --config training/configs/smollm2_cpu.toml --model runs/.../model
+
+Every stage rebuilds the same train / held-out split from the config's ``[data]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+train_app = typer.Typer(help="Tool-learning training: SFT (MAE, PKT), PPO, GRPO, evaluation.",
+                        no_args_is_help=True, add_completion=False)
+
+CONFIG = typer.Option(..., "--config", "-c", help="TOML run config (see training/configs/).")
+MODEL = typer.Option(None, "--model", "-m", help="Model to start from: an HF folder or .gguf.")
+EVAL_MODEL = typer.Option(..., "--model", "-m", help="Model to score: an HF folder or .gguf.")
+EVAL_OUTPUT = typer.Option(None, help="Folder for predictions and scores.")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def _prepared(config_path: Path) -> tuple[Any, Any]:
+    from hanlin.llm.model_files import ModelFileError
+    from hanlin.training.config import ConfigError, load_config
+    from hanlin.training.pipeline import load_split, use_threads
+
+    try:
+        config = load_config(config_path)
+        use_threads(config)
+        return config, load_split(config.data)
+    except (ConfigError, FileNotFoundError, ModelFileError, ValueError) as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _loaded(spec: str) -> tuple[Any, Any]:
+    from hanlin.llm.model_files import ModelFileError
+    from hanlin.training.model_io import ModelLoadError, load_for_training
+
+    try:
+        return load_for_training(spec)
+    except (ModelFileError, ModelLoadError) as exc:
+        _fail(str(exc))
+        raise
+
+
+def _guarded(stage: Callable[[], Any]) -> Any:
+    try:
+        return stage()
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@train_app.command(help="Write the train / held-out trajectories (JSON lines) and their counts.")
+def data(config_path: Path = CONFIG) -> None:
+    from hanlin.training.pipeline import write_split
+    from hanlin.training.samples import describe
+
+    config, split = _prepared(config_path)
+    train, heldout = write_split(split, config.output_dir / "data")
+    typer.echo(f"train: {train} ({len(split.train)} trajectories)")
+    typer.echo(f"held-out: {heldout} ({len(split.heldout)} trajectories)")
+    typer.echo(json.dumps({"train": describe(split.train), "heldout": describe(split.heldout)},
+                          indent=2))
+
+
+@train_app.command(help="Supervised fine-tuning (variant plain, mae, pkt or mae_pkt).")
+def sft(config_path: Path = CONFIG, model: str | None = MODEL,
+        variant: str | None = typer.Option(None, help="Override [sft] variant.")) -> None:
+    from hanlin.training.config import ConfigError, config_from_dict
+    from hanlin.training.curves import plot_curves
+    from hanlin.training.pipeline import sft_samples
+    from hanlin.training.sft import run_sft
+
+    config, split = _prepared(config_path)
+    if variant is not None:
+        try:
+            config = config_from_dict({**config.model_dump(mode="json"),
+                                       "sft": {**config.sft.model_dump(), "variant": variant}},
+                                      origin="--variant")
+        except ConfigError as exc:
+            _fail(str(exc))
+    policy, tokenizer = _loaded(model or config.model.base)
+    samples = sft_samples(split, config.data, config.sft.variant)
+    result = _guarded(lambda: run_sft(config, samples, model=policy, tokenizer=tokenizer))
+    plot_curves(result.log_path, result.log_path.with_suffix(".png"), keys=["loss"])
+    typer.echo(f"sft {config.sft.variant}: {result.steps} steps on {result.examples} samples "
+               f"({result.skipped} too long), final loss {result.losses[-1]:.4f}, "
+               f"{result.seconds_per_step:.2f} s/step; model: {result.model_path}")
+
+
+def _rl(config_path: Path, model: str | None, stage: str) -> None:
+    from hanlin.training.curves import plot_curves
+    from hanlin.training.grpo import run_grpo
+    from hanlin.training.pipeline import rl_prompts
+    from hanlin.training.ppo import run_ppo
+
+    config, split = _prepared(config_path)
+    start = model or str(config.output_dir / f"sft_{config.sft.variant}" / "model")
+    if model is None and not Path(start).is_dir():
+        _fail(f"no SFT model at {start}: run `hanlin train sft` first or pass --model")
+    policy, tokenizer = _loaded(start)
+    runner = run_ppo if stage == "ppo" else run_grpo
+    result = _guarded(lambda: runner(config, rl_prompts(split, config.data), model=policy,
+                                     tokenizer=tokenizer))
+    plot_curves(result.log_path, result.log_path.with_suffix(".png"))
+    last = result.history[-1]
+    typer.echo(f"{stage}: {len(result.history)} steps, last reward {last['reward']:.3f}, "
+               f"KL {last['kl']:.4f}; model: {result.model_path}")
+
+
+@train_app.command(help="PPO with a KL penalty to the SFT model, on the tool-use reward.")
+def ppo(config_path: Path = CONFIG, model: str | None = MODEL) -> None:
+    _rl(config_path, model, "ppo")
+
+
+@train_app.command(help="GRPO (group-relative, no critic) on the tool-use reward.")
+def grpo(config_path: Path = CONFIG, model: str | None = MODEL) -> None:
+    _rl(config_path, model, "grpo")
+
+
+@train_app.command("eval", help="Score a model's next turn on the held-out queries (TS/PI/CF).")
+def evaluate(config_path: Path = CONFIG, model: str = EVAL_MODEL,
+             output: Path | None = EVAL_OUTPUT) -> None:
+    from hanlin.training.evaluate import evaluate_model, write_scores
+    from hanlin.training.pipeline import heldout_samples
+
+    config, split = _prepared(config_path)
+    policy, tokenizer = _loaded(model)
+    folder = output or config.output_dir / "eval" / Path(model).name
+    samples = heldout_samples(split, config.data)
+    result = _guarded(lambda: evaluate_model(
+        policy, tokenizer, samples, max_new_tokens=config.eval.max_new_tokens,
+        batch_size=config.eval.batch_size, predictions_path=folder / "predictions.jsonl"))
+    write_scores(folder / "scores.json", result, model=model)
+    s = result.scores
+    typer.echo(f"{s.count} held-out samples: TS {s.tool_selection:.3f}  "
+               f"PI {s.parameter_identification:.3f}  CF {s.content_filling:.3f}  "
+               f"mean reward {s.mean_reward:.3f}  ({result.seconds_per_sample:.2f} s/sample)")
+    typer.echo(f"predictions: {folder / 'predictions.jsonl'}")
