@@ -172,3 +172,5 @@ def run_the_scenario(ui: UiProcess, page: object) -> None:
     page.goto(ui.url, wait_until="load")  # type: ignore[attr-defined]
     page.locator("#chat").get_by_text("What is 3+4? Give the result.").wait_for(  # type: ignore[attr-defined]
         timeout=STEP_TIMEOUT_MS)
+    assert page.get_by_label("Multi-agent debate").is_checked()  # type: ignore[attr-defined]
+    assert page.locator("#max-tokens input[type=number]").input_value() == "48"  # type: ignore[attr-defined]

@@ -91,3 +91,4 @@ def test_a_stored_thread_is_rebuilt() -> None:
 def test_strip_tool_markup() -> None:
     assert strip_tool_markup('ok <tool_call>\n{"name": "x"}\n</tool_call> done') == "ok  done"
     assert strip_tool_markup("partial <tool_call>{\"na") == "partial"
+

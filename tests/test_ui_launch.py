@@ -71,3 +71,14 @@ def test_a_password_protected_app_turns_strangers_away() -> None:
             assert client.get(f"{url}config").status_code == 200
     finally:
         demo.close()
+
+
+def test_form_values_round_trip_through_the_config() -> None:
+    from hanlin.ui.app import config_from, form_values
+    from hanlin.ui.team_config import TeamConfig
+
+    config = TeamConfig(kind="role_play", model_url="http://127.0.0.1:8000/v1", model_name="qwen",
+                        tools=["python", "memory"], approve_tools=True, debaters=4, rounds=3,
+                        assistant_role="Chef", user_role="Diner", max_turns=6, max_tokens=128)
+    assert config_from(*form_values(config)) == config
+    assert config_from(*form_values(TeamConfig())) == TeamConfig()

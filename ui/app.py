@@ -36,6 +36,14 @@ def config_from(kind: str, model: str, url: str, name: str, tools: list[str], ap
     })
 
 
+def form_values(config: TeamConfig) -> list[Any]:
+    """The form widgets' values for ``config``, in the order ``config_from`` takes them."""
+    return [config.kind, EMBEDDED if config.model_url is None else SERVER,
+            str(config.model_url or ""), config.model_name, list(config.tools),
+            config.approve_tools, config.long_term_memory, config.debaters, config.rounds,
+            config.assistant_role, config.user_role, config.max_turns, config.max_tokens]
+
+
 def _invalid(exc: ValidationError) -> str:
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'team'}: {e['msg']}"
                          for e in exc.errors())
@@ -133,6 +141,7 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
     with gr.Blocks(title=title, fill_height=True) as demo:
         ids_state = gr.State(None)
         browser = gr.BrowserState(None, storage_key="hanlin-session", secret=browser_secret)
+        saved_team = gr.BrowserState(None, storage_key="hanlin-team", secret=browser_secret)
         gr.Markdown(f"## {title} · multi-agent chat")
         with gr.Tab("Chat"):  # noqa: SIM117 - the nesting is the page layout
             with gr.Row():
@@ -194,18 +203,27 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
                 assistant_role, user_role, max_turns, max_tokens]
         team = gr.JSON(TeamConfig().model_dump(mode="json"), visible="hidden", elem_id="team-config")
 
-        def on_form(*values: Any) -> tuple[Any, str]:
+        def on_form(*values: Any) -> tuple[Any, str, Any]:
             try:
-                return config_from(*values).model_dump(mode="json"), ""
+                dumped = config_from(*values).model_dump(mode="json")
+                return dumped, "", dumped
             except ValidationError as exc:
-                return gr.update(), f"⚠️ {_invalid(exc)}"
+                return gr.update(), f"⚠️ {_invalid(exc)}", gr.update()
+
+        def on_restore_form(saved: Any) -> tuple[Any, ...]:
+            """The team this browser used last, back in the form after a reload or restart."""
+            try:
+                config = TeamConfig.model_validate(saved) if saved else TeamConfig()
+            except ValidationError:
+                config = TeamConfig()
+            return (*form_values(config), config.model_dump(mode="json"))
 
         for widget in form:
-            widget.change(on_form, form, [team, status], show_progress="hidden", queue=False,
+            widget.change(on_form, form, [team, status, saved_team], show_progress="hidden", queue=False,
                           api_visibility="private")
         outputs = [chatbot, ids_state, browser, approval, heading, arguments, status, thread_info]
         common = {"concurrency_limit": None, "show_progress": "hidden"}
-        sync = {"fn": on_form, "inputs": form, "outputs": [team, status], "queue": False,
+        sync = {"fn": on_form, "inputs": form, "outputs": [team, status, saved_team], "queue": False,
                 "show_progress": "hidden", "api_visibility": "private"}
         # Each action first reads the form, so a setting changed just before it always counts.
         sent = box.submit(**sync).then(on_send, [box, chatbot, ids_state, browser, team],
@@ -222,6 +240,8 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
         new_thread.click(on_new_thread, [ids_state, browser], outputs, api_name="new_thread")
         refresh.click(on_memory, [ids_state, browser], [table, plot, summaries, portrait, memory_status],
                       api_name="memory", **common)
-        demo.load(**sync).then(on_load, [ids_state, browser, team], outputs, **common)
+        demo.load(on_restore_form, [saved_team], [*form, team], queue=False,
+                  api_visibility="private").then(on_load, [ids_state, browser, team], outputs,
+                                                 **common)
     demo.queue(default_concurrency_limit=None)
     return demo
