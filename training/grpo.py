@@ -15,19 +15,19 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from random import Random
 from typing import Any
 
 from tqdm.auto import tqdm
 
 from hanlin.training.config import TrainingConfig
-from hanlin.training.encoding import prompt_ids
-from hanlin.training.model_io import frozen_copy, load_for_training, save_for_serving
+from hanlin.training.model_io import save_for_serving
 from hanlin.training.ppo import (
     PpoResult,
+    PromptCycle,
     Tensor,
     clipped_policy_loss,
     masked_mean,
+    prepare_rl,
     response_logprobs,
     rollout,
 )
@@ -54,28 +54,18 @@ def run_grpo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model
     import torch
 
     grpo = config.grpo
-    torch.manual_seed(config.seed)
     out = Path(output_dir or config.output_dir / "grpo")
-    if model is None or tokenizer is None:
-        model, tokenizer = load_for_training(config.model.base)
-    usable = [s for s in prompts
-              if len(prompt_ids(tokenizer, s.tools, s.context)) <= grpo.max_prompt_length]
-    if not usable:
-        raise ValueError(f"no prompt fits max_prompt_length={grpo.max_prompt_length}")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)
-    reference = frozen_copy(model)
+    setup = prepare_rl(config, prompts, model, tokenizer, grpo.max_prompt_length)
+    model, tokenizer, reference = setup.model, setup.tokenizer, setup.reference
     optimizer = torch.optim.AdamW(model.parameters(), lr=grpo.lr, weight_decay=0.0)
-    rng, order = Random(config.seed), []
+    cycle = PromptCycle(setup.prompts, config.seed)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "grpo_log.jsonl"
     history: list[dict[str, Any]] = []
     started = time.perf_counter()
     with log_path.open("w", encoding="utf-8") as log:
         for step in tqdm(range(1, grpo.steps + 1), desc="grpo", unit="step", disable=not progress):
-            if len(order) < grpo.prompts_per_step:
-                order = rng.sample(usable, len(usable))
-            chosen, order = order[: grpo.prompts_per_step], order[grpo.prompts_per_step :]
+            chosen = cycle.take(grpo.prompts_per_step)
             model.eval()
             batch = rollout(model, tokenizer, [s for s in chosen for _ in range(grpo.group_size)],
                             max_new_tokens=grpo.max_new_tokens, temperature=grpo.temperature)

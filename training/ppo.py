@@ -139,6 +139,49 @@ def response_logprobs(model: Any, batch: Rollout, *, hidden: bool = False
     return logp, states
 
 
+@dataclass
+class RlSetup:
+    """What PPO and GRPO both start from: the policy, its frozen copy, the usable prompts."""
+
+    model: Any
+    tokenizer: Any
+    reference: Any
+    prompts: list[TrainingSample]
+    device: Any
+
+
+def prepare_rl(config: TrainingConfig, prompts: Sequence[TrainingSample], model: Any,
+               tokenizer: Any, max_prompt_length: int) -> RlSetup:
+    import torch
+
+    torch.manual_seed(config.seed)
+    if model is None or tokenizer is None:
+        model, tokenizer = load_for_training(config.model.base)
+    usable = [s for s in prompts
+              if len(prompt_ids(tokenizer, s.tools, s.context)) <= max_prompt_length]
+    if not usable:
+        raise ValueError(f"no prompt fits max_prompt_length={max_prompt_length}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    return RlSetup(model=model, tokenizer=tokenizer, reference=frozen_copy(model),
+                   prompts=usable, device=device)
+
+
+class PromptCycle:
+    """Shuffled passes over the prompts; a fresh pass starts when too few are left."""
+
+    def __init__(self, prompts: Sequence[TrainingSample], seed: int) -> None:
+        self.prompts = list(prompts)
+        self.rng = Random(seed)
+        self.order: list[TrainingSample] = []
+
+    def take(self, count: int) -> list[TrainingSample]:
+        if len(self.order) < count:
+            self.order = self.rng.sample(self.prompts, len(self.prompts))
+        chosen, self.order = self.order[:count], self.order[count:]
+        return chosen
+
+
 class PpoResult(BaseModel):
     model_path: Path | None
     log_path: Path
@@ -153,32 +196,22 @@ def run_ppo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model:
     import torch
 
     ppo = config.ppo
-    torch.manual_seed(config.seed)
     out = Path(output_dir or config.output_dir / "ppo")
-    if model is None or tokenizer is None:
-        model, tokenizer = load_for_training(config.model.base)
-    usable = [s for s in prompts
-              if len(prompt_ids(tokenizer, s.tools, s.context)) <= ppo.max_prompt_length]
-    if not usable:
-        raise ValueError(f"no prompt fits max_prompt_length={ppo.max_prompt_length}")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)
-    reference = frozen_copy(model)
+    setup = prepare_rl(config, prompts, model, tokenizer, ppo.max_prompt_length)
+    model, tokenizer, reference, device = setup.model, setup.tokenizer, setup.reference, setup.device
     head = torch.nn.Linear(model.config.hidden_size, 1).to(device)
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
     actor = torch.optim.AdamW(model.parameters(), lr=ppo.lr_actor, weight_decay=0.0)
     critic = torch.optim.AdamW(head.parameters(), lr=ppo.lr_critic, weight_decay=0.0)
-    rng, order = Random(config.seed), []
+    cycle = PromptCycle(setup.prompts, config.seed)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "ppo_log.jsonl"
     history: list[dict[str, Any]] = []
     started = time.perf_counter()
     with log_path.open("w", encoding="utf-8") as log:
         for step in tqdm(range(1, ppo.steps + 1), desc="ppo", unit="step", disable=not progress):
-            if len(order) < ppo.prompts_per_step:  # a fresh pass over the prompts
-                order = rng.sample(usable, len(usable))
-            chosen, order = order[: ppo.prompts_per_step], order[ppo.prompts_per_step :]
+            chosen = cycle.take(ppo.prompts_per_step)
             model.eval()
             batch = rollout(model, tokenizer, chosen, max_new_tokens=ppo.max_new_tokens,
                             temperature=ppo.temperature)
