@@ -23,12 +23,12 @@ from hanlin.llm.chat_model import (
     ToolSpec,
     Usage,
 )
+from hanlin.llm.in_process import InProcessChatModel
 from hanlin.llm.local_prompt import (
     CHATML_TEMPLATE,
     build_result,
     stop_strings,
 )
-from hanlin.llm.in_process import InProcessChatModel
 from hanlin.llm.model_files import ResolvedModel, resolve_model_path
 
 INSTALL_HINT = (
@@ -48,6 +48,27 @@ _loaded: dict[str, LoadedTransformers] = {}
 _loading_lock = threading.Lock()
 
 
+def read_local_weights(resolved: ResolvedModel) -> tuple[Any, Any]:
+    """(model, tokenizer) from a GGUF file (dequantized) or a Hugging Face folder, in float32,
+    never from the network; the tokenizer gets ChatML when the files carry no template.
+    Raises ImportError without torch/transformers, OSError or ValueError for bad files."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    where: dict[str, Any] = {"local_files_only": True}
+    folder = resolved.path
+    if resolved.kind == "gguf":
+        where["gguf_file"] = resolved.path.name
+        folder = resolved.path.parent
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), **where)
+    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, **where)
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = CHATML_TEMPLATE
+    return model, tokenizer
+
+
 def load_transformers(resolved: ResolvedModel) -> LoadedTransformers:
     """Load once per process; never reaches the network (``local_files_only``)."""
     key = str(resolved.path)
@@ -55,27 +76,12 @@ def load_transformers(resolved: ResolvedModel) -> LoadedTransformers:
         if key in _loaded:
             return _loaded[key]
         try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as transformers_logging
-        except ImportError as exc:
-            raise ModelError(INSTALL_HINT) from exc
-        transformers_logging.disable_progress_bar()
-        where: dict[str, Any] = {"local_files_only": True}
-        folder = resolved.path
-        if resolved.kind == "gguf":
-            where["gguf_file"] = resolved.path.name
-            folder = resolved.path.parent
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), **where)
-            model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, **where)
+            model, tokenizer = read_local_weights(resolved)
         except ImportError as exc:
             raise ModelError(f"{INSTALL_HINT} ({exc})") from exc
         except (OSError, ValueError) as exc:
             raise ModelError(f"transformers could not load {resolved.path}: {exc}") from exc
         model.eval()
-        if not getattr(tokenizer, "chat_template", None):
-            tokenizer.chat_template = CHATML_TEMPLATE
         loaded = LoadedTransformers(model=model, tokenizer=tokenizer, lock=threading.Lock())
         _loaded[key] = loaded
         return loaded

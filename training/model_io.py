@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hanlin.llm.local_prompt import CHATML_TEMPLATE
 from hanlin.llm.model_files import resolve_model_path
+from hanlin.llm.transformers_model import read_local_weights
 
 
 class ModelLoadError(RuntimeError):
@@ -22,24 +22,11 @@ class ModelLoadError(RuntimeError):
 
 def load_for_training(spec: str | Path | None = "default") -> tuple[Any, Any]:
     """(model, tokenizer) in float32, in train mode, with a pad token and a chat template."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
     resolved = resolve_model_path(None if spec in (None, "default") else str(spec))
-    where: dict[str, Any] = {"local_files_only": True}
-    folder = resolved.path
-    if resolved.kind == "gguf":
-        where["gguf_file"] = resolved.path.name
-        folder = resolved.path.parent
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), **where)
-        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, **where)
+        model, tokenizer = read_local_weights(resolved)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"transformers could not load {resolved.path}: {exc}") from exc
-    if not getattr(tokenizer, "chat_template", None):
-        tokenizer.chat_template = CHATML_TEMPLATE
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
