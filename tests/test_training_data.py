@@ -173,6 +173,20 @@ def test_heldout_split_keeps_phrasings_disjoint_and_clean() -> None:
     assert [t.id for t in same[1]] == [t.id for t in heldout]
 
 
+def test_extra_heldout_grows_the_test_set_without_touching_training() -> None:
+    trajectories = generate_trajectories(400, 3, error_rate=0.3)
+    train, heldout = split_train_heldout(trajectories[:100], 0.25, seed=2)
+    wide_train, wide_heldout = split_train_heldout(
+        trajectories[:100], 0.25, seed=2, extra_heldout=trajectories[100:])
+    assert [t.id for t in wide_train] == [t.id for t in train]
+    assert [t.id for t in wide_heldout[: len(heldout)]] == [t.id for t in heldout]
+    assert len(wide_heldout) > 2 * len(heldout)
+    held = {template_of(t) for t in heldout}
+    assert {template_of(t) for t in wide_heldout} == held  # no new phrasing joins the test
+    assert not {template_of(t) for t in train} & held
+    assert not any(erroneous_steps(t) for t in wide_heldout)
+
+
 def test_samples_mask_erroneous_turns_but_keep_them_as_context(
         examples: list[SyntheticExample]) -> None:
     example = next(e for e in examples if e.kind == "chain" and len(e.injected) == 1)

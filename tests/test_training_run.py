@@ -41,8 +41,20 @@ def test_config_errors_name_the_bad_key(tmp_path: Path) -> None:
     bad.write_text("[ppo]\nbeta = -1\n")
     with pytest.raises(ConfigError, match=r"bad\.toml: ppo\.beta"):
         load_config(bad)
+    with pytest.raises(ConfigError, match=r"heldout_count \(50\) must be at least"):
+        config_from_dict({"data": {"synthetic_count": 100, "heldout_count": 50}})
     config = load_config(TINY)
     assert config.ppo.beta == 0.4 and config.sft.w_max == 9.0
+
+
+def test_heldout_count_enlarges_only_the_heldout_side() -> None:
+    data = load_config(TINY).data
+    narrow = load_split(data)
+    wide = load_split(data.model_copy(update={"heldout_count": 4 * data.synthetic_count}))
+    assert [t.id for t in wide.train] == [t.id for t in narrow.train]
+    assert len(wide.heldout) > len(narrow.heldout)
+    assert [s.trajectory_id for s in sft_samples(wide, data, "mae_pkt")] == [
+        s.trajectory_id for s in sft_samples(narrow, data, "mae_pkt")]
 
 
 def test_mae_has_fewer_targets_and_pkt_weights_key_tokens(

@@ -29,9 +29,15 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    """Synthetic trajectories (``count``, ``seed``) or JSON-lines files (``train_path``)."""
+    """Synthetic trajectories (``count``, ``seed``) or JSON-lines files (``train_path``).
+
+    ``heldout_count`` draws more synthetic trajectories for the held-out side only: the
+    split and the training data stay those of the first ``synthetic_count``, and the extra
+    ones count where their phrasing is held out, so a bigger test set needs no retraining.
+    """
 
     synthetic_count: int = Field(200, ge=1)
+    heldout_count: int | None = Field(None, ge=1)
     seed: int = 0
     heldout_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     tools_per_query: tuple[int, int] = (3, 6)
@@ -45,6 +51,9 @@ class DataConfig(_Section):
     def _paths_together(self) -> DataConfig:
         if (self.train_path is None) != (self.heldout_path is None):
             raise ValueError("give both train_path and heldout_path, or neither (synthetic data)")
+        if self.heldout_count is not None and self.heldout_count < self.synthetic_count:
+            raise ValueError(f"heldout_count ({self.heldout_count}) must be at least "
+                             f"synthetic_count ({self.synthetic_count})")
         return self
 
 

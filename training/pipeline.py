@@ -31,10 +31,12 @@ def load_split(data: DataConfig) -> DataSplit:
                                         "write one with `hanlin train data --config ...`")
         return DataSplit(list(read_trajectories(data.train_path)),
                          list(read_trajectories(data.heldout_path)))
-    trajectories = generate_trajectories(data.synthetic_count, data.seed,
-                                         tools_per_query=data.tools_per_query,
+    count = max(data.synthetic_count, data.heldout_count or 0)
+    trajectories = generate_trajectories(count, data.seed, tools_per_query=data.tools_per_query,
                                          error_rate=data.error_rate)
-    train, heldout = split_train_heldout(trajectories, data.heldout_fraction, data.seed)
+    drawn = data.synthetic_count
+    train, heldout = split_train_heldout(trajectories[:drawn], data.heldout_fraction, data.seed,
+                                         extra_heldout=trajectories[drawn:])
     return DataSplit(train, heldout)
 
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import math
 import re
+from collections.abc import Sequence
 from random import Random
 from typing import Any, Literal
 
@@ -273,16 +274,14 @@ def generate_trajectories(count: int, seed: int, *, tools_per_query: tuple[int, 
         no_tool_rate=no_tool_rate, multi_tool_rate=multi_tool_rate)]
 
 
-def split_train_heldout(trajectories: list[Trajectory], heldout_fraction: float,
-                        seed: int) -> tuple[list[Trajectory], list[Trajectory]]:
-    """Split so that no phrasing is in both parts, and each task keeps at least one phrasing
-    in training. Trajectories without a template are grouped by their query text. Held-out
-    trajectories are returned without their erroneous steps: evaluation gold is clean."""
+def heldout_phrasings(trajectories: Sequence[Trajectory], heldout_fraction: float,
+                      seed: int) -> set[str]:
+    """The phrasings (template keys, or ``*#query``) held out of training: per task a
+    ``heldout_fraction`` share of those drawn, always leaving the task one in training."""
     if not 0.0 <= heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be within [0, 1), got {heldout_fraction}")
-    group = {t.id: template_of(t) or f"*#{t.query}" for t in trajectories}
     by_task: dict[str, list[str]] = {}
-    for key in sorted(set(group.values())):
+    for key in sorted({phrasing_of(t) for t in trajectories}):
         by_task.setdefault(key.split("#", 1)[0], []).append(key)
     rng, held = Random(seed), set()
     for task in sorted(by_task):
@@ -290,6 +289,25 @@ def split_train_heldout(trajectories: list[Trajectory], heldout_fraction: float,
         rng.shuffle(keys)
         take = min(len(keys) - 1, math.floor(len(keys) * heldout_fraction + rng.random()))
         held.update(keys[:max(take, 0)])
-    train = [t for t in trajectories if group[t.id] not in held]
-    heldout = [without_erroneous_steps(t) for t in trajectories if group[t.id] in held]
+    return held
+
+
+def phrasing_of(trajectory: Trajectory) -> str:
+    return template_of(trajectory) or f"*#{trajectory.query}"
+
+
+def split_train_heldout(trajectories: list[Trajectory], heldout_fraction: float, seed: int,
+                        *, extra_heldout: Sequence[Trajectory] = ()
+                        ) -> tuple[list[Trajectory], list[Trajectory]]:
+    """Split so that no phrasing is in both parts, and each task keeps at least one phrasing
+    in training. Trajectories without a template are grouped by their query text. Held-out
+    trajectories are returned without their erroneous steps: evaluation gold is clean.
+
+    ``extra_heldout`` enlarges the held-out side without touching training: those whose
+    phrasing is held out join it, the rest are dropped (the split is decided on
+    ``trajectories`` alone)."""
+    held = heldout_phrasings(trajectories, heldout_fraction, seed)
+    train = [t for t in trajectories if phrasing_of(t) not in held]
+    heldout = [without_erroneous_steps(t) for t in [*trajectories, *extra_heldout]
+               if phrasing_of(t) in held]
     return train, heldout

@@ -50,6 +50,19 @@ class ToolUseScores(BaseModel):
 PredictionLike = Prediction | tuple[str | AssistantMessage, AssistantMessage, Sequence[ToolSpec]]
 
 
+METRICS = ("tool_selection", "parameter_identification", "content_filling")
+
+
+def metric_hits(category: str | RewardCategory) -> dict[str, bool]:
+    """Which of TS / PI / CF one scored turn counts as a success."""
+    category = RewardCategory(category)
+    return {
+        "tool_selection": category not in TOOL_SELECTION_FAILURES,
+        "parameter_identification": category in PARAMETER_SUCCESSES,
+        "content_filling": category == RewardCategory.CORRECT,
+    }
+
+
 def score_prediction(prediction: Prediction) -> RewardResult:
     if isinstance(prediction.predicted, str):
         return score_tool_call(prediction.predicted, prediction.gold, prediction.tools)
@@ -63,16 +76,9 @@ def score_predictions(pairs: Iterable[PredictionLike]) -> ToolUseScores:
     if not results:
         raise ValueError("no predictions to score")
     count = len(results)
-    selected = [r for r in results if r.category not in TOOL_SELECTION_FAILURES]
-    identified = [r for r in results if r.category in PARAMETER_SUCCESSES]
-    filled = [r for r in results if r.category == RewardCategory.CORRECT]
-    return ToolUseScores(
-        count=count,
-        tool_selection=len(selected) / count,
-        parameter_identification=len(identified) / count,
-        content_filling=len(filled) / count,
-        mean_reward=sum(r.score for r in results) / count,
-    )
+    hits = [metric_hits(r.category) for r in results]
+    rates = {metric: sum(hit[metric] for hit in hits) / count for metric in METRICS}
+    return ToolUseScores(count=count, mean_reward=sum(r.score for r in results) / count, **rates)
 
 
 def _as_prediction(pair: PredictionLike) -> Prediction:
