@@ -4,6 +4,7 @@
     hanlin train sft  --config training/configs/smollm2_cpu.toml [--variant plain]
     hanlin train ppo  --config training/configs/smollm2_cpu.toml [--model runs/.../model]
     hanlin train eval --config training/configs/smollm2_cpu.toml --model runs/.../model
+    hanlin train eval --config training/configs/smollm2_cpu.toml --served   # as agents run it
 
 Every stage rebuilds the same train / held-out split from the config's ``[data]``.
 """
@@ -22,7 +23,10 @@ train_app = typer.Typer(help="Tool-learning training: SFT (MAE, PKT), PPO, GRPO,
 
 CONFIG = typer.Option(..., "--config", "-c", help="TOML run config (see training/configs/).")
 MODEL = typer.Option(None, "--model", "-m", help="Model to start from: an HF folder or .gguf.")
-EVAL_MODEL = typer.Option(..., "--model", "-m", help="Model to score: an HF folder or .gguf.")
+EVAL_MODEL = typer.Option(None, "--model", "-m", help="Model to score: an HF folder or .gguf.")
+SERVED = typer.Option(False, "--served", help="Score the model agents use (hanlin's model "
+                      "settings, HANLIN_MODEL__*) through its chat backend: the embedded "
+                      "llama.cpp model, vLLM or another OpenAI-compatible server.")
 EVAL_OUTPUT = typer.Option(None, help="Folder for predictions and scores.")
 
 
@@ -132,21 +136,55 @@ def grpo(config_path: Path = CONFIG, model: str | None = MODEL) -> None:
 
 
 @train_app.command("eval", help="Score a model's next turn on the held-out queries (TS/PI/CF).")
-def evaluate(config_path: Path = CONFIG, model: str = EVAL_MODEL,
-             output: Path | None = EVAL_OUTPUT) -> None:
-    from hanlin.training.evaluate import evaluate_model, write_scores
+def evaluate(config_path: Path = CONFIG, model: str | None = EVAL_MODEL,
+             served: bool = SERVED, output: Path | None = EVAL_OUTPUT) -> None:
+    from hanlin.training.evaluate import write_scores
     from hanlin.training.pipeline import heldout_samples
 
+    if served == (model is not None):
+        _fail("give either --model (a folder or .gguf, loaded with transformers) or --served "
+              "(the chat backend hanlin's model settings name)")
     config, split = _prepared(config_path)
-    policy, tokenizer = _loaded(model)
-    folder = output or config.output_dir / "eval" / Path(model).name
     samples = heldout_samples(split, config.data)
-    result = _guarded(lambda: evaluate_model(
-        policy, tokenizer, samples, max_new_tokens=config.eval.max_new_tokens,
-        batch_size=config.eval.batch_size, predictions_path=folder / "predictions.jsonl"))
-    write_scores(folder / "scores.json", result, model=model)
+    if served:
+        folder = output or config.output_dir / "eval" / "served"
+        result, label = _served_eval(config, samples, folder)
+    else:
+        from hanlin.training.evaluate import evaluate_model
+
+        assert model is not None
+        policy, tokenizer = _loaded(model)
+        label, folder = model, output or config.output_dir / "eval" / Path(model).name
+        result = _guarded(lambda: evaluate_model(
+            policy, tokenizer, samples, max_new_tokens=config.eval.max_new_tokens,
+            batch_size=config.eval.batch_size, predictions_path=folder / "predictions.jsonl"))
+    write_scores(folder / "scores.json", result, model=label)
     s = result.scores
     typer.echo(f"{s.count} held-out samples: TS {s.tool_selection:.3f}  "
                f"PI {s.parameter_identification:.3f}  CF {s.content_filling:.3f}  "
                f"mean reward {s.mean_reward:.3f}  ({result.seconds_per_sample:.2f} s/sample)")
     typer.echo(f"predictions: {folder / 'predictions.jsonl'}")
+
+
+def _served_eval(config: Any, samples: list[Any], folder: Path) -> tuple[Any, str]:
+    import asyncio
+
+    from hanlin.llm.chat_model import ChatOptions, ModelError
+    from hanlin.llm.model_files import ModelFileError
+    from hanlin.runtime.models import model_from_settings
+    from hanlin.runtime.settings import load_settings
+    from hanlin.training.chat_eval import evaluate_chat_model
+
+    settings = load_settings().model
+    label = (f"{settings.base_url} {settings.name}" if settings.provider == "openai"
+             else settings.path or "default local model")
+    try:
+        chat_model = model_from_settings(settings)
+        result = asyncio.run(evaluate_chat_model(
+            chat_model, samples, concurrency=config.eval.batch_size,
+            options=ChatOptions(max_tokens=config.eval.max_new_tokens, temperature=0.0),
+            predictions_path=folder / "predictions.jsonl"))
+    except (ModelError, ModelFileError) as exc:
+        _fail(f"the served model failed: {exc}")
+        raise
+    return result, label

@@ -23,7 +23,7 @@ from hanlin.llm.messages import AssistantMessage
 from hanlin.training.encoding import end_of_turn_marker, prompt_ids
 from hanlin.training.reward import score_tool_call
 from hanlin.training.samples import TrainingSample
-from hanlin.training.tool_metrics import Prediction, ToolUseScores, score_predictions
+from hanlin.training.tool_metrics import ToolUseScores, scores_from_results
 
 INVENTED_RESULT = "<tool_response>"  # inference stops here when tools are offered
 
@@ -132,24 +132,27 @@ def evaluate_model(
     generations = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
                            batch_size=batch_size, on_batch=bar.update)
     bar.close()
-    records = []
-    for sample, generation in zip(samples, generations):
-        reward = score_tool_call(generation.text, sample.target, sample.tools)
-        records.append(EvalRecord(
-            trajectory_id=sample.trajectory_id, predicted=generation.text, gold=sample.target,
-            score=reward.score, category=reward.category.value, detail=reward.detail))
-    scores = score_predictions(
-        Prediction(predicted=g.text, gold=s.target, tools=s.tools)
-        for s, g in zip(samples, generations)
-    )
+    rewards = [score_tool_call(g.text, s.target, s.tools) for s, g in zip(samples, generations)]
+    records = [
+        EvalRecord(trajectory_id=sample.trajectory_id, predicted=generation.text,
+                   gold=sample.target, score=reward.score, category=reward.category.value,
+                   detail=reward.detail)
+        for sample, generation, reward in zip(samples, generations, rewards)
+    ]
+    scores = scores_from_results(rewards)
     wall = time.perf_counter() - started
     if predictions_path is not None:
-        predictions_path.parent.mkdir(parents=True, exist_ok=True)
-        with predictions_path.open("w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(record.model_dump_json() + "\n")
+        write_records(predictions_path, records)
     return EvalResult(scores=scores, records=records, wall_s=wall,
                       seconds_per_sample=wall / len(samples), predictions_path=predictions_path)
+
+
+def write_records(path: Path, records: Sequence[EvalRecord]) -> None:
+    """One JSON line per scored turn: the prediction, the gold turn, category and detail."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(record.model_dump_json() + "\n")
 
 
 def write_scores(path: Path, result: EvalResult, **extra: Any) -> None:

@@ -72,7 +72,11 @@ def score_prediction(prediction: Prediction) -> RewardResult:
 def score_predictions(pairs: Iterable[PredictionLike]) -> ToolUseScores:
     """TS / PI / CF and the mean reward; ``pairs`` are Predictions or
     ``(predicted, gold, tools)`` tuples."""
-    results = [score_prediction(_as_prediction(pair)) for pair in pairs]
+    return scores_from_results([score_prediction(_as_prediction(pair)) for pair in pairs])
+
+
+def scores_from_results(results: Sequence[RewardResult]) -> ToolUseScores:
+    """TS / PI / CF and the mean reward of turns already scored."""
     if not results:
         raise ValueError("no predictions to score")
     count = len(results)
