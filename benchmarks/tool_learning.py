@@ -6,8 +6,11 @@ queries (phrasings never seen in training) with TS / PI / CF and the mean reward
     python benchmarks/tool_learning.py                          # CPU budget (~35 min, 2 cores)
     python benchmarks/tool_learning.py --config training/configs/smollm2_gpu.toml
     python benchmarks/tool_learning.py --train-samples 32 --heldout 12 --ppo-steps 4  # quicker
+    python benchmarks/tool_learning.py --config ... --reuse --stages mae_pkt_name  # add one
 
-The budget options override the config's sizes; left out, the config decides.
+Stages beyond the four compared: ``mae`` and ``pkt`` (each part alone, ``--ablation``) and
+``mae_pkt_name`` (PKT with every token of the tool name as a key token). The budget options
+override the config's sizes; left out, the config decides.
 Results go to ``benchmarks/results/tool_learning.json``; curves and predictions to the
 run's output folder.
 """
@@ -19,9 +22,11 @@ import json
 import os
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from common import RESULTS as RESULTS_DIR
 from common import print_table, write_results
 
 from hanlin.training.config import TrainingConfig, load_config
@@ -71,8 +76,20 @@ def budgeted(config: TrainingConfig, args: argparse.Namespace) -> TrainingConfig
     return config.model_copy(update={"data": data, "sft": sft, "ppo": ppo})
 
 
-SFT_STAGES = (("sft", "plain"), ("mae_pkt", "mae_pkt"))
-ABLATION_STAGES = (("mae", "mae"), ("pkt", "pkt"))
+SFT_STAGES: dict[str, tuple[str, str]] = {  # stage -> (SFT variant, PKT key scope)
+    "sft": ("plain", "divergence"),
+    "mae_pkt": ("mae_pkt", "divergence"),
+    "mae": ("mae", "divergence"),
+    "pkt": ("pkt", "divergence"),
+    "mae_pkt_name": ("mae_pkt", "name"),
+}
+STAGES = ("base", *SFT_STAGES, "mae_pkt_ppo")
+MAIN_STAGES = ("base", "sft", "mae_pkt", "mae_pkt_ppo")
+ABLATION_STAGES = ("mae", "pkt")
+
+
+def predictions_path(config: TrainingConfig, name: str) -> Path:
+    return config.output_dir / "eval" / f"{name}.jsonl"
 
 
 def evaluate(name: str, model: Any, tokenizer: Any, config: TrainingConfig,
@@ -80,25 +97,49 @@ def evaluate(name: str, model: Any, tokenizer: Any, config: TrainingConfig,
     """Scores with a 95 % Wilson interval per metric, and each turn's hits for pairing."""
     result = evaluate_model(model, tokenizer, samples, max_new_tokens=config.eval.max_new_tokens,
                             batch_size=config.eval.batch_size,
-                            predictions_path=config.output_dir / "eval" / f"{name}.jsonl")
+                            predictions_path=predictions_path(config, name))
     hits = [metric_hits(record.category) for record in result.records]
-    intervals = {f"{metric}_ci95": [round(bound, 3) for bound in wilson_interval(
-        sum(hit[metric] for hit in hits), len(hits))] for metric in METRICS}
-    return ({**result.scores.model_dump(), **intervals, "eval_wall_s": round(result.wall_s, 1),
+    return ({**result.scores.model_dump(), **intervals(hits),
+             "eval_wall_s": round(result.wall_s, 1),
              "seconds_per_eval_sample": round(result.seconds_per_sample, 2)}, hits)
+
+
+def intervals(hits: list[dict[str, bool]]) -> dict[str, list[float]]:
+    return {f"{metric}_ci95": [round(bound, 3) for bound in wilson_interval(
+        sum(hit[metric] for hit in hits), len(hits))] for metric in METRICS}
+
+
+def earlier_hits(config: TrainingConfig, name: str, samples: list[Any]
+                 ) -> list[dict[str, bool]] | None:
+    """Per-turn hits of a stage an earlier run scored on these same held-out turns."""
+    path = predictions_path(config, name)
+    if not path.is_file():
+        return None
+    records = logged(path)
+    if [r["trajectory_id"] for r in records] != [s.trajectory_id for s in samples]:
+        return None
+    return [metric_hits(r["category"]) for r in records]
 
 
 def logged(log_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
 
-def sft_stage(config: TrainingConfig, split: Any, variant: str, reuse: bool,
-              sizes: dict[str, Any], name: str) -> tuple[Any, Any, dict[str, Any]]:
-    """Train ``variant`` from the base, or with ``reuse`` load what an earlier run saved."""
-    run = config.model_copy(update={"sft": config.sft.model_copy(update={"variant": variant})})
-    samples = sft_samples(split, config.data, variant)
+def sft_folder(config: TrainingConfig, name: str) -> Path:
+    variant, scope = SFT_STAGES[name]
+    return config.output_dir / (f"sft_{variant}" if scope == "divergence"
+                                else f"sft_{variant}_{scope}")
+
+
+def sft_stage(config: TrainingConfig, split: Any, name: str, reuse: bool,
+              sizes: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """Train stage ``name`` from the base, or with ``reuse`` load what an earlier run saved."""
+    variant, scope = SFT_STAGES[name]
+    run = config.model_copy(update={"sft": config.sft.model_copy(
+        update={"variant": variant, "pkt_keys": scope})})
+    samples = sft_samples(split, config.data, variant)  # type: ignore[arg-type]
     sizes[f"{name}_train_samples"] = len(samples)
-    folder = config.output_dir / f"sft_{variant}"
+    folder = sft_folder(config, name)
     if reuse and (folder / "model").is_dir():
         model, tokenizer = load_for_training(folder / "model")
         log = logged(folder / "sft_log.jsonl")
@@ -106,16 +147,17 @@ def sft_stage(config: TrainingConfig, split: Any, variant: str, reuse: bool,
                                   "seconds_per_sft_step": round(log[-1]["elapsed_s"] / len(log), 2),
                                   "final_loss": log[-1]["loss"], "reused": True}
     model, tokenizer = load_for_training(config.model.base)
-    trained = run_sft(run, samples, model=model, tokenizer=tokenizer)
+    trained = run_sft(run, samples, model=model, tokenizer=tokenizer, output_dir=folder)
     plot_curves(trained.log_path, trained.log_path.with_suffix(".png"), keys=["loss"])
     return model, tokenizer, {"train_wall_s": round(trained.wall_s, 1), "steps": trained.steps,
                               "seconds_per_sft_step": round(trained.seconds_per_step, 2),
                               "final_loss": trained.losses[-1]}
 
 
-def ppo_stage(config: TrainingConfig, split: Any, model: Any, tokenizer: Any, reuse: bool,
+def ppo_stage(config: TrainingConfig, split: Any, start: tuple[Any, Any] | None, reuse: bool,
               sizes: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    """PPO from the MAE+PKT model, or with ``reuse`` the policy an earlier run saved."""
+    """PPO from the MAE+PKT model (in memory, else saved), or with ``reuse`` the policy an
+    earlier run saved."""
     prompts = rl_prompts(split, config.data)
     sizes["ppo_prompts"] = len(prompts)
     folder = config.output_dir / "ppo"
@@ -125,6 +167,13 @@ def ppo_stage(config: TrainingConfig, split: Any, model: Any, tokenizer: Any, re
         return model, tokenizer, {"train_wall_s": log[-1]["elapsed_s"], "steps": len(log),
                                   "seconds_per_ppo_step": round(log[-1]["elapsed_s"] / len(log), 2),
                                   "final_kl": log[-1]["kl"], "reused": True}
+    if start is None:
+        saved = sft_folder(config, "mae_pkt") / "model"
+        if not saved.is_dir():
+            raise SystemExit(f"PPO starts from the MAE+PKT model; run the mae_pkt stage first "
+                             f"({saved} does not exist)")
+        start = load_for_training(saved)
+    model, tokenizer = start
     ppo = run_ppo(config, prompts, model=model, tokenizer=tokenizer)
     plot_curves(ppo.log_path, ppo.log_path.with_suffix(".png"))
     return model, tokenizer, {"train_wall_s": round(ppo.wall_s, 1), "steps": len(ppo.history),
@@ -143,14 +192,31 @@ def save(output: str, results: dict[str, dict[str, Any]], hits: dict[str, list[d
          sizes: dict[str, Any], config: TrainingConfig, started: float) -> Path:
     """Written after every stage, so a long run that stops early keeps what it measured."""
     for name, result in results.items():
-        if name != "sft" and "sft" in hits:
+        if name != "sft" and "sft" in hits and name in hits:
             result["paired_vs_sft"] = paired_against(hits["sft"], hits[name])
+    ordered = {name: results[name] for name in STAGES if name in results}
     return write_results(output, {
-        "results": results, "data": sizes, "hardware": hardware(),
+        "results": ordered, "data": sizes, "hardware": hardware(),
         "total_wall_s": round(time.perf_counter() - started, 1),
         "config": config.model_dump(mode="json"),
         "note": "synthetic tool-use queries; held-out phrasings never seen in training; "
                 "ci95: Wilson intervals; paired_vs_sft: McNemar's exact test on the same turns"})
+
+
+def kept_results(output: str, config: TrainingConfig, samples: list[Any],
+                 rerun: Sequence[str]) -> tuple[dict[str, dict[str, Any]],
+                                                dict[str, list[dict[str, bool]]]]:
+    """Results of stages not run now, from the results file, where their predictions show
+    they were scored on these same held-out turns."""
+    path = RESULTS_DIR / f"{output}.json"
+    if not path.is_file():
+        return {}, {}
+    results, hits = {}, {}
+    for name, result in json.loads(path.read_text()).get("results", {}).items():
+        earlier = earlier_hits(config, name, samples)
+        if name not in rerun and earlier is not None and result.get("count") == len(samples):
+            results[name], hits[name] = result, earlier
+    return results, hits
 
 
 def main() -> None:
@@ -165,43 +231,52 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, help="SFT tokens per sample.")
     parser.add_argument("--ppo-steps", type=int, help="PPO steps.")
     parser.add_argument("--heldout", type=int, help="Held-out samples (cap).")
+    parser.add_argument("--stages", type=lambda text: text.split(","),
+                        help=f"Comma-separated stages among {', '.join(STAGES)} "
+                             f"(default: {','.join(MAIN_STAGES)}).")
     parser.add_argument("--ablation", action="store_true",
                         help="Also train MAE alone and PKT alone.")
     parser.add_argument("--reuse", action="store_true",
-                        help="Evaluate models an earlier run of this config saved, not retrain.")
+                        help="Load models an earlier run of this config saved instead of "
+                             "retraining, and keep its results for stages not run now.")
     parser.add_argument("--output", default="tool_learning", help="Results name.")
     args = parser.parse_args()
+    stages = list(args.stages or MAIN_STAGES) + (list(ABLATION_STAGES) if args.ablation else [])
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        parser.error(f"unknown stages {unknown}; choose among {', '.join(STAGES)}")
     config = budgeted(load_config(args.config), args)
     use_threads(config)
     split = load_split(config.data)
     heldout = heldout_samples(split, config.data)
-    results: dict[str, dict[str, Any]] = {}
-    hits: dict[str, list[dict[str, bool]]] = {}
+    results, hits = (kept_results(args.output, config, heldout, stages) if args.reuse
+                     else ({}, {}))
     sizes: dict[str, Any] = {"train_trajectories": len(split.train),
                              "heldout_trajectories": len(split.heldout),
                              "heldout_samples": len(heldout)}
 
     started = time.perf_counter()
-    model, tokenizer = load_for_training(config.model.base)
-    results["base"], hits["base"] = evaluate("base", model, tokenizer, config, heldout)
-    stages = SFT_STAGES + (ABLATION_STAGES if args.ablation else ())
-    for name, variant in stages:
-        model, tokenizer, stats = sft_stage(config, split, variant, args.reuse, sizes, name)
+    mae_pkt: tuple[Any, Any] | None = None
+    for name in (stage for stage in STAGES if stage in stages):
+        if name == "base":
+            model, tokenizer = load_for_training(config.model.base)
+            stats: dict[str, Any] = {}
+        elif name == "mae_pkt_ppo":
+            model, tokenizer, stats = ppo_stage(config, split, mae_pkt, args.reuse, sizes)
+        else:
+            model, tokenizer, stats = sft_stage(config, split, name, args.reuse, sizes)
+            if name == "mae_pkt":
+                mae_pkt = (model, tokenizer)
         scores, hits[name] = evaluate(name, model, tokenizer, config, heldout)
         results[name] = {**scores, **stats}
         save(args.output, results, hits, sizes, config, started)
-        if name == "mae_pkt":
-            model, tokenizer, stats = ppo_stage(config, split, model, tokenizer, args.reuse, sizes)
-            scores, hits["mae_pkt_ppo"] = evaluate("mae_pkt_ppo", model, tokenizer, config,
-                                                   heldout)
-            results["mae_pkt_ppo"] = {**scores, **stats}
-            save(args.output, results, hits, sizes, config, started)
+    path = save(args.output, results, hits, sizes, config, started)
     print_table(["variant", "TS", "TS 95% CI", "PI", "CF", "mean reward", "TS p vs sft"],
                 [[k, v["tool_selection"], v["tool_selection_ci95"],
                   v["parameter_identification"], v["content_filling"], v["mean_reward"],
                   v.get("paired_vs_sft", {}).get("tool_selection", {}).get("p_value", "-")]
                  for k, v in results.items()])
-    print(f"results: {save(args.output, results, hits, sizes, config, started)}")
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,16 @@ def test_worked_example_key_tokens_of_get_paper_details(tokenizer: Any) -> None:
     assert [pkt_weights(encoded, keys, w_max=20.0)[p] for p in keys] == [17.5, 17.5]
 
 
+def test_name_scope_makes_every_token_of_the_name_key(tokenizer: Any) -> None:
+    encoded = encode_sample(tokenizer, TOOLS, QUERY, PAPER_CALL)
+    keys = key_token_positions(encoded, PAPER_CALL, TOOLS, tokenizer, scope="name")
+    assert _pieces(tokenizer, [encoded.input_ids[p] for p in keys]) == [
+        "get", "_", "paper", "_", "details"]
+    assert [p - encoded.target_start for p in keys] == [10, 11, 12, 13, 14]
+    weights = pkt_weights(encoded, keys)
+    assert [weights[p] for p in keys] == [32 / 5] * 5  # |NK| = 37 - 5, below w_max
+
+
 def test_divergence_follows_token_prefixes_both_ways(tokenizer: Any) -> None:
     tools = [*TOOLS, _tool("get_paper", "title"), _tool("search_web", "query")]
     encoded = encode_sample(tokenizer, tools, QUERY, PAPER_CALL)

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hanlin.training.key_tokens import KeyScope
+
 Variant = Literal["plain", "mae", "pkt", "mae_pkt"]
 MASKED_VARIANTS = frozenset({"mae", "mae_pkt"})
 WEIGHTED_VARIANTS = frozenset({"pkt", "mae_pkt"})
@@ -66,6 +68,7 @@ class ModelConfig(_Section):
 class SftConfig(_Section):
     variant: Variant = "mae_pkt"
     w_max: float = Field(9.0, ge=1.0)
+    pkt_keys: KeyScope = "divergence"  # "name": every token of the tool name is key
     lr: float = Field(2e-5, gt=0)
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1)

@@ -21,13 +21,18 @@ Choices beyond what eq. 8.2-8.4 fix:
   similar length this is each call's own ratio; it keeps the weight a property of the
   turn, the unit the loss is computed on.
 * A turn with no tool call has no K: all its tokens weigh 1.
+
+``scope="name"`` is a variant beyond the paper: every token of the gold name is key. At
+135M parameters the paper's sparse K taught which family to call (``get`` ... ``paper``)
+while the tokens completing the name stayed at weight 1, and the model began inventing
+names such as ``get_paper_list``; weighting the whole name targets that failure.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_prompt import render_tool_call
@@ -35,6 +40,7 @@ from hanlin.llm.messages import AssistantMessage, ToolCall
 from hanlin.training.encoding import EncodedSample
 
 DEFAULT_MAX_WEIGHT = 9.0  # the reference's --max_weight
+KeyScope = Literal["divergence", "name"]
 
 
 def name_span(block: str, name: str) -> tuple[int, int]:
@@ -92,9 +98,13 @@ def key_token_positions(
     target: AssistantMessage,
     tools: Sequence[ToolSpec],
     tokenizer: Any,
+    scope: KeyScope = "divergence",
 ) -> list[int]:
-    """Sorted positions (in ``encoded.input_ids``) of the key tokens of every call in the turn."""
+    """Sorted positions (in ``encoded.input_ids``) of the key tokens of every call in the turn:
+    eq. 8.2-8.3 (``divergence``), or every token of each called name (``name``)."""
     keys: set[int] = set()
+    if scope == "name":
+        return sorted({p for positions in call_name_positions(encoded, target) for p in positions})
     other_names = {tool.name for tool in tools}
     cache: dict[str, list[int]] = {}
     for call, positions in zip(target.tool_calls, call_name_positions(encoded, target)):

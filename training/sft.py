@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from hanlin.training.config import WEIGHTED_VARIANTS, TrainingConfig, Variant
 from hanlin.training.encoding import IGNORE_INDEX, EncodingError, encode_sample
-from hanlin.training.key_tokens import key_token_positions, pkt_weights
+from hanlin.training.key_tokens import KeyScope, key_token_positions, pkt_weights
 from hanlin.training.model_io import load_for_training, save_for_serving
 from hanlin.training.samples import TrainingSample
 from hanlin.training.weighted_loss import pad_batch, weighted_token_loss
@@ -56,7 +56,7 @@ class SftResult(BaseModel):
 
 def build_examples(
     samples: Sequence[TrainingSample], tokenizer: Any, *, variant: Variant,
-    max_length: int, w_max: float = 9.0,
+    max_length: int, w_max: float = 9.0, pkt_keys: KeyScope = "divergence",
 ) -> tuple[list[SftExample], int]:
     """Encoded examples and how many samples were skipped (target longer than max_length)."""
     examples, skipped = [], 0
@@ -68,7 +68,8 @@ def build_examples(
             skipped += 1
             continue
         if variant in WEIGHTED_VARIANTS:
-            keys = key_token_positions(encoded, sample.target, sample.tools, tokenizer)
+            keys = key_token_positions(encoded, sample.target, sample.tools, tokenizer,
+                                       scope=pkt_keys)
             weights = pkt_weights(encoded, keys, w_max)
         else:
             weights = [0.0] * encoded.target_start + [1.0] * encoded.target_length
@@ -111,7 +112,8 @@ def run_sft(
         model, tokenizer = load_for_training(config.model.base)
     set_seed(config.seed)
     examples, skipped = build_examples(samples, tokenizer, variant=sft.variant,
-                                       max_length=sft.max_length, w_max=sft.w_max)
+                                       max_length=sft.max_length, w_max=sft.w_max,
+                                       pkt_keys=sft.pkt_keys)
     if not examples:
         raise ValueError(f"none of the {len(samples)} samples fits max_length={sft.max_length}")
     accelerator = Accelerator(gradient_accumulation_steps=sft.grad_accumulation)
