@@ -150,3 +150,52 @@ def test_cli_writes_data_and_rejects_bad_configs(tmp_path: Path) -> None:
     assert failed.exit_code == 2 and "sft.variant" in failed.output
     missing = runner.invoke(train_app, ["ppo", "--config", str(config)])
     assert missing.exit_code == 2 and "run `hanlin train sft` first" in missing.output
+
+
+@pytest.mark.local_model
+async def test_a_recorded_run_trains_a_model_that_then_drives_the_agent(
+    base: tuple[Any, Any], tmp_path: Path
+) -> None:
+    """The loop a user runs: record an agent's run, fine-tune on it, serve the result in the
+    same agent. The call is learned by heart, so the check is the wiring (rendering, saving,
+    loading, tool-call parsing and execution), not the model's generalisation."""
+    from hanlin.agents.agent import Agent
+    from hanlin.llm.chat_model import ChatOptions
+    from hanlin.llm.scripted import ScriptedModel, call
+    from hanlin.llm.transformers_model import TransformersModel
+    from hanlin.planner.events import ToolCallEvent, ToolResultEvent
+    from hanlin.runtime.runner import Runner
+    from hanlin.training.recorded_runs import trajectory_from_runner
+    from hanlin.training.samples import split_into_samples
+    from hanlin.training.sft import run_sft
+    from hanlin.training.tool_catalogue import catalogue_tool
+
+    tools = [catalogue_tool("get_weather_current"), catalogue_tool("get_weather_forecast")]
+    question = "Is it raining in Tokyo at the moment?"
+
+    def agent(model: Any) -> Agent:
+        return Agent(name="forecaster", model=model, tools=tools, max_steps=2,
+                     options=ChatOptions(max_tokens=48, temperature=0.0))
+
+    teacher = Runner(agent(ScriptedModel([call("get_weather_current", "c1", city="Tokyo"),
+                                          "Final Answer: it is raining in Tokyo."])))
+    await teacher.run("lesson", question)
+    samples = split_into_samples(await trajectory_from_runner(teacher, "lesson"),
+                                 mask_erroneous=True)
+    assert [bool(s.target.tool_calls) for s in samples] == [True, False]
+
+    model, tokenizer = base
+    config = load_config(TINY)
+    config = config.model_copy(update={"sft": config.sft.model_copy(update={
+        "variant": "mae_pkt", "max_steps": 8, "epochs": 8, "max_length": 512, "lr": 2e-4})})
+    trained = run_sft(config, samples[:1], model=model, tokenizer=tokenizer,
+                      output_dir=tmp_path / "sft", progress=False)
+    assert trained.model_path is not None
+
+    student = Runner(agent(TransformersModel(str(trained.model_path), n_threads=2)))
+    result = await student.run("exam", question)
+    calls = [e.call for e in result.events if isinstance(e, ToolCallEvent)]
+    results = [e for e in result.events if isinstance(e, ToolResultEvent)]
+    assert calls and calls[0].name == "get_weather_current"
+    assert calls[0].arguments == {"city": "Tokyo"}
+    assert results and not results[0].is_error and "Tokyo" in results[0].content
