@@ -205,18 +205,22 @@ def save(output: str, results: dict[str, dict[str, Any]], hits: dict[str, list[d
 
 def kept_results(output: str, config: TrainingConfig, samples: list[Any],
                  rerun: Sequence[str]) -> tuple[dict[str, dict[str, Any]],
-                                                dict[str, list[dict[str, bool]]]]:
+                                                dict[str, list[dict[str, bool]]],
+                                                dict[str, Any], float]:
     """Results of stages not run now, from the results file, where their predictions show
-    they were scored on these same held-out turns."""
+    they were scored on these same held-out turns; with that run's data sizes and time."""
     path = RESULTS_DIR / f"{output}.json"
     if not path.is_file():
-        return {}, {}
+        return {}, {}, {}, 0.0
+    earlier_run = json.loads(path.read_text())
     results, hits = {}, {}
-    for name, result in json.loads(path.read_text()).get("results", {}).items():
+    for name, result in earlier_run.get("results", {}).items():
         earlier = earlier_hits(config, name, samples)
         if name not in rerun and earlier is not None and result.get("count") == len(samples):
             results[name], hits[name] = result, earlier
-    return results, hits
+    if not results:
+        return {}, {}, {}, 0.0
+    return results, hits, earlier_run.get("data", {}), float(earlier_run.get("total_wall_s", 0))
 
 
 def main() -> None:
@@ -249,13 +253,12 @@ def main() -> None:
     use_threads(config)
     split = load_split(config.data)
     heldout = heldout_samples(split, config.data)
-    results, hits = (kept_results(args.output, config, heldout, stages) if args.reuse
-                     else ({}, {}))
-    sizes: dict[str, Any] = {"train_trajectories": len(split.train),
-                             "heldout_trajectories": len(split.heldout),
-                             "heldout_samples": len(heldout)}
+    results, hits, sizes, earlier_wall = (kept_results(args.output, config, heldout, stages)
+                                          if args.reuse else ({}, {}, {}, 0.0))
+    sizes.update({"train_trajectories": len(split.train),
+                  "heldout_trajectories": len(split.heldout), "heldout_samples": len(heldout)})
 
-    started = time.perf_counter()
+    started = time.perf_counter() - earlier_wall  # total_wall_s covers every merged run
     mae_pkt: tuple[Any, Any] | None = None
     for name in (stage for stage in STAGES if stage in stages):
         if name == "base":
