@@ -42,7 +42,8 @@ from hanlin.training.pipeline import (
 )
 from hanlin.training.ppo import run_ppo
 from hanlin.training.sft import run_sft
-from hanlin.training.significance import METRICS, compare_paired, metric_hits, wilson_interval
+from hanlin.training.significance import compare_paired, wilson_interval
+from hanlin.training.tool_metrics import METRICS, metric_hits
 
 ROOT = Path(__file__).resolve().parents[1]
 

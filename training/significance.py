@@ -16,10 +16,6 @@ from statistics import NormalDist
 
 from pydantic import BaseModel
 
-from hanlin.training.tool_metrics import METRICS, metric_hits
-
-__all__ = ["METRICS", "compare_paired", "mcnemar_exact", "metric_hits", "wilson_interval"]
-
 
 def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson score interval of a rate; unlike ``p ± z·se`` it stays inside [0, 1] and
