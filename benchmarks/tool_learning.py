@@ -41,7 +41,7 @@ from hanlin.training.pipeline import (
     use_threads,
 )
 from hanlin.training.ppo import run_ppo
-from hanlin.training.sft import run_sft
+from hanlin.training.sft import run_sft, sft_folder
 from hanlin.training.significance import compare_paired, wilson_interval
 from hanlin.training.tool_metrics import METRICS, metric_hits
 
@@ -126,21 +126,20 @@ def logged(log_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
 
-def sft_folder(config: TrainingConfig, name: str) -> Path:
+def stage_config(config: TrainingConfig, name: str) -> TrainingConfig:
     variant, scope = SFT_STAGES[name]
-    return config.output_dir / (f"sft_{variant}" if scope == "divergence"
-                                else f"sft_{variant}_{scope}")
+    return config.model_copy(update={"sft": config.sft.model_copy(
+        update={"variant": variant, "pkt_keys": scope})})
 
 
 def sft_stage(config: TrainingConfig, split: Any, name: str, reuse: bool,
               sizes: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     """Train stage ``name`` from the base, or with ``reuse`` load what an earlier run saved."""
-    variant, scope = SFT_STAGES[name]
-    run = config.model_copy(update={"sft": config.sft.model_copy(
-        update={"variant": variant, "pkt_keys": scope})})
+    variant, _ = SFT_STAGES[name]
+    run = stage_config(config, name)
     samples = sft_samples(split, config.data, variant)  # type: ignore[arg-type]
     sizes[f"{name}_train_samples"] = len(samples)
-    folder = sft_folder(config, name)
+    folder = sft_folder(run)
     if reuse and (folder / "model").is_dir():
         model, tokenizer = load_for_training(folder / "model")
         log = logged(folder / "sft_log.jsonl")
@@ -148,7 +147,7 @@ def sft_stage(config: TrainingConfig, split: Any, name: str, reuse: bool,
                                   "seconds_per_sft_step": round(log[-1]["elapsed_s"] / len(log), 2),
                                   "final_loss": log[-1]["loss"], "reused": True}
     model, tokenizer = load_for_training(config.model.base)
-    trained = run_sft(run, samples, model=model, tokenizer=tokenizer, output_dir=folder)
+    trained = run_sft(run, samples, model=model, tokenizer=tokenizer)
     plot_curves(trained.log_path, trained.log_path.with_suffix(".png"), keys=["loss"])
     return model, tokenizer, {"train_wall_s": round(trained.wall_s, 1), "steps": trained.steps,
                               "seconds_per_sft_step": round(trained.seconds_per_step, 2),
@@ -169,7 +168,7 @@ def ppo_stage(config: TrainingConfig, split: Any, start: tuple[Any, Any] | None,
                                   "seconds_per_ppo_step": round(log[-1]["elapsed_s"] / len(log), 2),
                                   "final_kl": log[-1]["kl"], "reused": True}
     if start is None:
-        saved = sft_folder(config, "mae_pkt") / "model"
+        saved = sft_folder(stage_config(config, "mae_pkt")) / "model"
         if not saved.is_dir():
             raise SystemExit(f"PPO starts from the MAE+PKT model; run the mae_pkt stage first "
                              f"({saved} does not exist)")
@@ -273,8 +272,7 @@ def main() -> None:
                 mae_pkt = (model, tokenizer)
         scores, hits[name] = evaluate(name, model, tokenizer, config, heldout)
         results[name] = {**scores, **stats}
-        save(args.output, results, hits, sizes, config, started)
-    path = save(args.output, results, hits, sizes, config, started)
+        path = save(args.output, results, hits, sizes, config, started)
     print_table(["variant", "TS", "TS 95% CI", "PI", "CF", "mean reward", "TS p vs sft"],
                 [[k, v["tool_selection"], v["tool_selection_ci95"],
                   v["parameter_identification"], v["content_filling"], v["mean_reward"],

@@ -110,9 +110,10 @@ def _rl(config_path: Path, model: str | None, stage: str) -> None:
     from hanlin.training.grpo import run_grpo
     from hanlin.training.pipeline import rl_prompts
     from hanlin.training.ppo import run_ppo
+    from hanlin.training.sft import sft_folder
 
     config, split = _prepared(config_path)
-    start = model or str(config.output_dir / f"sft_{config.sft.variant}" / "model")
+    start = model or str(sft_folder(config) / "model")
     if model is None and not Path(start).is_dir():
         _fail(f"no SFT model at {start}: run `hanlin train sft` first or pass --model")
     policy, tokenizer = _loaded(start)

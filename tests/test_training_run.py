@@ -45,6 +45,11 @@ def test_config_errors_name_the_bad_key(tmp_path: Path) -> None:
         config_from_dict({"data": {"synthetic_count": 100, "heldout_count": 50}})
     config = load_config(TINY)
     assert config.ppo.beta == 0.4 and config.sft.w_max == 9.0
+    from hanlin.training.sft import sft_folder
+
+    assert sft_folder(config) == config.output_dir / "sft_mae_pkt"
+    named = config.model_copy(update={"sft": config.sft.model_copy(update={"pkt_keys": "name"})})
+    assert sft_folder(named) == config.output_dir / "sft_mae_pkt_name"
 
 
 def test_heldout_count_enlarges_only_the_heldout_side() -> None:

@@ -54,6 +54,14 @@ class SftResult(BaseModel):
     seconds_per_step: float
 
 
+def sft_folder(config: TrainingConfig) -> Path:
+    """Where an SFT run of ``config`` saves: one folder per variant and PKT key scope, so
+    runs that differ in either never overwrite each other (and PPO finds its start)."""
+    sft = config.sft
+    suffix = "" if sft.pkt_keys == "divergence" else f"_{sft.pkt_keys}"
+    return config.output_dir / f"sft_{sft.variant}{suffix}"
+
+
 def build_examples(
     samples: Sequence[TrainingSample], tokenizer: Any, *, variant: Variant,
     max_length: int, w_max: float = 9.0, pkt_keys: KeyScope = "divergence",
@@ -107,7 +115,7 @@ def run_sft(
     from transformers import get_cosine_schedule_with_warmup
 
     sft = config.sft
-    out = Path(output_dir or config.output_dir / f"sft_{sft.variant}")
+    out = Path(output_dir or sft_folder(config))
     if model is None or tokenizer is None:
         model, tokenizer = load_for_training(config.model.base)
     set_seed(config.seed)
