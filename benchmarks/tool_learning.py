@@ -7,10 +7,13 @@ queries (phrasings never seen in training) with TS / PI / CF and the mean reward
     python benchmarks/tool_learning.py --config training/configs/smollm2_gpu.toml
     python benchmarks/tool_learning.py --train-samples 32 --heldout 12 --ppo-steps 4  # quicker
     python benchmarks/tool_learning.py --config ... --reuse --stages mae_pkt_name  # add one
+    python benchmarks/tool_learning.py --config ... --seed 1 --stages sft,mae_pkt  # a repeat
 
 Stages beyond the four compared: ``mae`` and ``pkt`` (each part alone, ``--ablation``) and
 ``mae_pkt_name`` (PKT with every token of the tool name as a key token). The budget options
-override the config's sizes; left out, the config decides.
+override the config's sizes; left out, the config decides. ``--seed`` repeats a run with
+another training seed (the order samples are seen in) on the same data and held-out turns; its
+models go to ``<output_dir>/seed<N>`` and its results to ``tool_learning_seed<N>.json``.
 Results go to ``benchmarks/results/tool_learning.json``; curves and predictions to the
 run's output folder.
 """
@@ -74,7 +77,10 @@ def budgeted(config: TrainingConfig, args: argparse.Namespace) -> TrainingConfig
     sft = config.sft.model_copy(update=given(epochs=args.epochs, max_steps=args.max_steps,
                                              max_length=args.max_length))
     ppo = config.ppo.model_copy(update=given(steps=args.ppo_steps))
-    return config.model_copy(update={"data": data, "sft": sft, "ppo": ppo})
+    update: dict[str, Any] = {"data": data, "sft": sft, "ppo": ppo}
+    if args.seed is not None and args.seed != config.seed:
+        update.update(seed=args.seed, output_dir=config.output_dir / f"seed{args.seed}")
+    return config.model_copy(update=update)
 
 
 SFT_STAGES: dict[str, tuple[str, str]] = {  # stage -> (SFT variant, PKT key scope)
@@ -243,13 +249,20 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="Load models an earlier run of this config saved instead of "
                              "retraining, and keep its results for stages not run now.")
-    parser.add_argument("--output", default="tool_learning", help="Results name.")
+    parser.add_argument("--seed", type=int,
+                        help="Training seed (the data and held-out turns stay the config's).")
+    parser.add_argument("--output", help="Results name (default: tool_learning, or "
+                                         "tool_learning_seed<N> with another --seed).")
     args = parser.parse_args()
     stages = list(args.stages or MAIN_STAGES) + (list(ABLATION_STAGES) if args.ablation else [])
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         parser.error(f"unknown stages {unknown}; choose among {', '.join(STAGES)}")
-    config = budgeted(load_config(args.config), args)
+    configured = load_config(args.config)
+    config = budgeted(configured, args)
+    if args.output is None:
+        repeat = config.seed != configured.seed
+        args.output = f"tool_learning_seed{config.seed}" if repeat else "tool_learning"
     use_threads(config)
     split = load_split(config.data)
     heldout = heldout_samples(split, config.data)

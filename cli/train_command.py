@@ -161,7 +161,8 @@ def evaluate(config_path: Path = CONFIG, model: str | None = EVAL_MODEL,
             batch_size=config.eval.batch_size, predictions_path=folder / "predictions.jsonl"))
     write_scores(folder / "scores.json", result, model=label)
     s = result.scores
-    typer.echo(f"{s.count} held-out samples: TS {s.tool_selection:.3f}  "
+    noun = "sample" if s.count == 1 else "samples"
+    typer.echo(f"{s.count} held-out {noun}: TS {s.tool_selection:.3f}  "
                f"PI {s.parameter_identification:.3f}  CF {s.content_filling:.3f}  "
                f"mean reward {s.mean_reward:.3f}  ({result.seconds_per_sample:.2f} s/sample)")
     typer.echo(f"predictions: {folder / 'predictions.jsonl'}")

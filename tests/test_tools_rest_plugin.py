@@ -254,6 +254,15 @@ async def test_a_hanging_server_times_out_quickly(server: BackgroundServer) -> N
     assert elapsed < 1.5  # a read timeout is not retried
 
 
+def test_the_document_fetch_has_its_own_timeout(server: BackgroundServer) -> None:
+    from hanlin.tools.openapi import OpenAPIError
+
+    started = time.perf_counter()
+    with pytest.raises(OpenAPIError, match="cannot fetch OpenAPI document .*ReadTimeout"):
+        RestPlugin.from_openapi(f"{server.url}/slow?seconds=3", timeout=60, document_timeout=0.3)
+    assert time.perf_counter() - started < 2
+
+
 async def test_registry_timeout_is_reported_as_timed_out(server: BackgroundServer) -> None:
     slow = RestPlugin.from_openapi(f"{server.url}/openapi.json", include=["slow"]).tools[0]
     slow.timeout = 0.3  # the registry's own limit, shorter than the HTTP timeout

@@ -140,7 +140,7 @@ def test_cli_scores_the_served_model(tmp_path: Path, monkeypatch: pytest.MonkeyP
     runner = CliRunner()
     result = runner.invoke(train_app, ["eval", "--config", str(config), "--served"])
     assert result.exit_code == 0, result.output
-    assert "1 held-out samples: TS" in result.output
+    assert "1 held-out sample: TS" in result.output
     scores = json.loads((tmp_path / "out" / "eval" / "served" / "scores.json").read_text())
     assert scores["count"] == 1 and scores["model"] == "default local model"
     both = runner.invoke(train_app, ["eval", "--config", str(config), "--served",

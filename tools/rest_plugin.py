@@ -110,15 +110,17 @@ class RestPlugin:
                      max_response_bytes: int = 200_000, retries: int = 2,
                      retry_post: bool = False, backoff: float = 0.5,
                      headers: Mapping[str, str] | None = None,
-                     prefix: str = "") -> RestPlugin:
+                     prefix: str = "", document_timeout: float = 30) -> RestPlugin:
         """One tool per operation of the document at ``source`` (path, URL or parsed mapping).
 
         ``base_url`` overrides the document's ``servers``; ``include`` keeps only the named
-        operations; ``timeout`` is per attempt; ``retries`` apply to idempotent methods (and to
+        operations; ``timeout`` is per call attempt, while fetching the document from a URL
+        has its own ``document_timeout`` (a tight per-call limit should not make loading a
+        large or slowly generated document fail); ``retries`` apply to idempotent methods (and to
         POST/PATCH with ``retry_post``); ``prefix`` is put before every tool name.
         Raises ``OpenAPIError`` for a document that is broken or has nothing usable.
         """
-        doc = load_document(source, timeout=timeout)
+        doc = load_document(source, timeout=document_timeout)
         if auth is not None and auth.kind != "bearer" and auth.name is None:
             named = api_key_name(doc, auth.location)
             if named:
