@@ -5,39 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.graph import StateGraph
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.llm.messages import TextPart, UserMessage
-from hanlin.planner.approval import ApprovalPolicy
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.agents.spec import DEFAULT_INSTRUCTIONS, AgentSpec, ChatModelField, ToolItem
+from hanlin.llm.chat_model import ChatOptions
+from hanlin.contract.approval import ApprovalPolicy
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.react import ReActLoop, ToolPolicy
 from hanlin.tools.registry import ToolRegistry
 
 
-class Agent(BaseModel):
+class Agent(AgentSpec):
     """A ReAct agent. ``graph()`` gives its LangGraph graph, for hanlin's runner or your own.
 
     ``approval``: ``per_tool`` asks a person before tools marked ``requires_approval``,
     ``always`` before every call, ``never`` runs calls directly.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_\- ]{1,64}$")
-    model: Any = Field(description="A hanlin ChatModel.")
-    instructions: str = "You are a helpful assistant. Use a tool when it helps; then answer."
-    tools: list[Any] = Field(default_factory=list, description="Tools made with @tool or Tool.")
+    model: ChatModelField
+    instructions: str = DEFAULT_INSTRUCTIONS
+    tools: list[ToolItem] = Field(default_factory=list, description="Tools made with @tool or Tool.")
     max_steps: int = Field(default=8, ge=1, le=100)
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
     memory: Any = Field(default=None, description="An AgentMemory: recall before, remember after.")
-    perception: Any = Field(
-        default=None, description="A Perception; default: one is made when a message has "
-        "attachments (documents, images, audio).",
-    )
-    model_sees_images: bool = Field(default=False, description="Send images to the model as is.")
-    model_hears_audio: bool = Field(default=False, description="Send audio to the model as is.")
     short_term_tokens: int | None = Field(
         default=None, ge=64, description="Token budget of the conversation the model sees; "
         "older messages are folded into a running summary (None: send the whole thread).",
@@ -46,22 +37,6 @@ class Agent(BaseModel):
         default="auto", description="'auto': the model decides; 'call_first': the first step of "
         "each turn must call a tool; 'call_once': one forced tool step, then an answer.",
     )
-
-    def model_post_init(self, context: Any) -> None:
-        if not isinstance(self.model, ChatModel):
-            raise TypeError(f"Agent {self.name!r}: model must implement hanlin's ChatModel protocol")
-
-    async def prepare(self, message: UserMessage) -> UserMessage:
-        """Perception: attachments become parts this agent's model can read."""
-        if isinstance(message.content, str) or all(isinstance(p, TextPart) for p in message.content):
-            return message
-        from hanlin.agents.perception import Perception
-
-        perception = self.perception or Perception()
-        return await perception.perceive(
-            message, model_supports_vision=self.model_sees_images,
-            model_supports_audio=self.model_hears_audio,
-        )
 
     def registry(self) -> ToolRegistry:
         return ToolRegistry(self.tools)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
 from hanlin.agents.answer_parsing import AnswerKind, Parser, majority_vote, parser_for
 from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult
 from hanlin.llm.messages import (
@@ -30,11 +31,10 @@ from hanlin.llm.messages import (
     UserMessage,
     messages_from_dicts,
 )
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
-from hanlin.planner.journal import ToolJournal
-from hanlin.planner.state import AgentState, dump, state_messages
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
+from hanlin.contract.journal import ToolJournal
+from hanlin.contract.state import AgentState, dump, state_messages
 
-NAME_PATTERN = r"^[A-Za-z0-9_\- ]{1,64}$"
 
 
 class DebatePrompts(BaseModel):
@@ -88,16 +88,10 @@ CHOICE_PROMPTS = DebatePrompts(
 class DebateAgent(BaseModel):
     """One debater (or the judge): a name, a model, and an optional persona (system prompt)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(pattern=NAME_PATTERN)
-    model: Any = Field(description="A hanlin ChatModel.")
+    name: AgentName
+    model: ChatModelField
     persona: str | None = None
     options: ChatOptions = Field(default_factory=ChatOptions)
-
-    def model_post_init(self, context: Any) -> None:
-        if not isinstance(self.model, ChatModel):
-            raise TypeError(f"debate agent {self.name!r}: model must implement hanlin's ChatModel")
 
     async def answer(self, history: list[Message]) -> ChatResult:
         prefix: list[Message] = [SystemMessage(content=self.persona)] if self.persona else []
@@ -135,13 +129,11 @@ class DebateOutcome(BaseModel):
         return sum(u["prompt_tokens"] + u["completion_tokens"] for u in self.usage.values())
 
 
-class Debate(BaseModel):
+class Debate(AgentSpec):
     """A debate team. ``topology`` maps an agent to the agents whose answers it reads (default:
     all others). ``concurrent=False`` runs a round's agents one after another."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(default="debate", pattern=NAME_PATTERN)
+    name: AgentName = "debate"
     agents: list[DebateAgent] = Field(min_length=1)
     rounds: int = Field(default=2, ge=1, le=20)
     topology: dict[str, list[str]] | None = None

@@ -40,7 +40,7 @@ def independent_majority(debate: Debate, samples: int | None = None) -> Debate:
     return _variant(debate, voters, rounds=1)
 
 
-def baselines(debate: Debate) -> dict[str, Debate]:
+def debate_baselines(debate: Debate) -> dict[str, Debate]:
     """Every baseline for ``debate``, by the name reports use."""
     return {
         "single": single_agent(debate),

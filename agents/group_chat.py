@@ -27,11 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hanlin.agents.agent import Agent
 from hanlin.agents.supervisor import run_member
+from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
-from hanlin.planner.state import AgentState, state_messages
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.state import AgentState, state_messages
 
 # (transcript, member names) -> the next speaker's name; may be async.
 SpeakerFn = Callable[[list[Message], list[str]], Any]
@@ -87,18 +88,16 @@ def member_view(transcript: list[Message], member: str) -> list[Message]:
     return view
 
 
-class GroupChat(BaseModel):
+class GroupChat(AgentSpec):
     """Members taking turns on one transcript. ``selector``: ``"round_robin"``, ``"model"``
     (needs ``selector_model``) or a function ``(transcript, names) -> name``.
     ``termination``: a phrase (the chat ends on a message containing it; the phrase is removed
     from the final answer), a function of the transcript, or ``None`` (run ``max_rounds``)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(default="group_chat", pattern=r"^[A-Za-z0-9_\- ]{1,64}$")
+    name: AgentName = "group_chat"
     members: list[Agent] = Field(min_length=1)
     selector: Literal["round_robin", "model"] | Callable[..., Any] = "round_robin"
-    selector_model: Any = None
+    selector_model: ChatModelField | None = None
     selector_options: ChatOptions = Field(default_factory=ChatOptions)
     constrain_selection: bool = Field(
         default=False, description="Send the member names as a JSON-schema enum (for backends "
@@ -111,7 +110,7 @@ class GroupChat(BaseModel):
         names = [m.name for m in self.members]
         if len(set(names)) != len(names):
             raise ValueError(f"group chat member names must be unique, got {names}")
-        if self.selector == "model" and not isinstance(self.selector_model, ChatModel):
+        if self.selector == "model" and self.selector_model is None:
             raise ValueError("selector='model' needs selector_model, a hanlin ChatModel")
         if isinstance(self.termination, str) and not self.termination.strip():
             raise ValueError("termination phrase must not be empty (use None for max_rounds only)")

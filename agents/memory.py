@@ -14,8 +14,8 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 
 from hanlin.llm.messages import UserMessage
-from hanlin.planner.events import MemoryRecallEvent, emit
-from hanlin.planner.state import AgentState, state_messages
+from hanlin.contract.events import MemoryRecallEvent, emit
+from hanlin.contract.state import AgentState, state_messages
 
 DEFAULT_USER = "default"
 

@@ -10,39 +10,29 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.graph import StateGraph
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.planner.approval import ApprovalPolicy
+from hanlin.agents.spec import DEFAULT_INSTRUCTIONS, AgentSpec, ChatModelField, ToolItem
+from hanlin.llm.chat_model import ChatOptions
+from hanlin.contract.approval import ApprovalPolicy
 from hanlin.planner.chain_of_thought import DEFAULT_MARKER, ChainOfThought, CoTExemplar
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.least_to_most import DecompositionExemplar, LeastToMost, SolvedExemplar
 from hanlin.planner.plan_execute import EXECUTE_INSTRUCTIONS, PlanExecute, step_failed
 from hanlin.planner.react import ReActLoop, ToolPolicy
 from hanlin.planner.reflexion import InMemoryReflections, Reflexion
 from hanlin.tools.registry import ToolRegistry
 
-_NAME = r"^[A-Za-z0-9_\- ]{1,64}$"
-_REACT_INSTRUCTIONS = "You are a helpful assistant. Use a tool when it helps; then answer."
-
-
-class _PlannerAgent(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(pattern=_NAME)
-    model: Any = Field(description="A hanlin ChatModel.")
+class _PlannerAgent(AgentSpec):
+    model: ChatModelField
     options: ChatOptions = Field(default_factory=ChatOptions)
-
-    def model_post_init(self, context: Any) -> None:
-        if not isinstance(self.model, ChatModel):
-            raise TypeError(f"{type(self).__name__} {self.name!r}: model must implement hanlin's ChatModel protocol")
 
 
 class _ToolUsingAgent(_PlannerAgent):
     """The settings of the ReAct loop that carries out the work."""
 
-    instructions: str = _REACT_INSTRUCTIONS
-    tools: list[Any] = Field(default_factory=list, description="Tools made with @tool or Tool.")
+    instructions: str = DEFAULT_INSTRUCTIONS
+    tools: list[ToolItem] = Field(default_factory=list, description="Tools made with @tool or Tool.")
     max_steps: int = Field(default=8, ge=1, le=100, description="ReAct steps per subtask or trial.")
     approval: ApprovalPolicy = "per_tool"
     tool_policy: ToolPolicy = "auto"

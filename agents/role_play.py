@@ -28,6 +28,7 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field
 
 from hanlin.agents import role_play_prompts as prompts
+from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import (
     AssistantMessage,
@@ -36,9 +37,9 @@ from hanlin.llm.messages import (
     UserMessage,
     messages_from_dicts,
 )
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent, emit
-from hanlin.planner.journal import ToolJournal
-from hanlin.planner.state import append_messages, dump, state_messages
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent, emit
+from hanlin.contract.journal import ToolJournal
+from hanlin.contract.state import append_messages, dump, state_messages
 
 StopReason = Literal["task_done", "turn_limit", "role_flip"]
 _LEAD = r"[\s*#_>`-]*"  # markdown decoration a model may put before a label
@@ -92,18 +93,12 @@ def first_int(text: str) -> int | None:
 class RoleCritic(BaseModel):
     """Critic in the loop: each side proposes ``candidates`` replies and the critic picks one."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    model: Any = Field(description="A hanlin ChatModel.")
+    model: ChatModelField
     candidates: int = Field(default=3, ge=2, le=8)
     role: str = Field(default="Critic", min_length=1)
     criteria: str = "improving the task performance"
     attempts: int = Field(default=2, ge=1, le=5, description="Tries to get a valid number.")
     temperature: float = Field(default=0.8, ge=0.0, description="Sampling for the candidates.")
-
-    def model_post_init(self, context: Any) -> None:
-        if not isinstance(self.model, ChatModel):
-            raise TypeError("RoleCritic: model must implement hanlin's ChatModel protocol")
 
 
 class RolePlayState(TypedDict, total=False):
@@ -129,22 +124,20 @@ class _Side:
     correction: Callable[[str], str]
 
 
-class RolePlay(BaseModel):
+class RolePlay(AgentSpec):
     """Two agents in role-play. ``task=None`` takes the task from the run's message.
 
     ``model`` drives the assistant; ``user_model`` (default: ``model``) the user agent;
     ``helper_model`` (default: ``model``) the task specifier and planner.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(default="role_play", pattern=r"^[A-Za-z0-9_\- ]{1,64}$")
+    name: AgentName = "role_play"
     assistant_role: str = Field(min_length=1, max_length=200)
     user_role: str = Field(min_length=1, max_length=200)
     task: str | None = None
-    model: Any = Field(description="A hanlin ChatModel.")
-    user_model: Any = None
-    helper_model: Any = None
+    model: ChatModelField
+    user_model: ChatModelField | None = None
+    helper_model: ChatModelField | None = None
     with_task_specify: bool = True
     word_limit: int = Field(default=50, ge=1)
     with_task_planner: bool = False
@@ -157,10 +150,6 @@ class RolePlay(BaseModel):
     def model_post_init(self, context: Any) -> None:
         if self.assistant_role.strip().lower() == self.user_role.strip().lower():
             raise ValueError(f"assistant_role and user_role must differ, both are {self.user_role!r}")
-        for field in ("model", "user_model", "helper_model"):
-            value = getattr(self, field)
-            if (value is not None or field == "model") and not isinstance(value, ChatModel):
-                raise TypeError(f"RolePlay {self.name!r}: {field} must implement hanlin's ChatModel protocol")
 
     # --- graph -------------------------------------------------------------------------------
 

@@ -28,6 +28,9 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hanlin.agents.agent import Agent
+from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
+from hanlin.contract.target import RunTarget, require_run_target
+from hanlin.planner.streaming import stream_reply
 from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, Completed, TextDelta, ToolSpec
 from hanlin.llm.messages import (
     AssistantMessage,
@@ -38,7 +41,7 @@ from hanlin.llm.messages import (
     UserMessage,
 )
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.planner.events import (
+from hanlin.contract.events import (
     ErrorEvent,
     FinalAnswerEvent,
     MessageEvent,
@@ -47,9 +50,9 @@ from hanlin.planner.events import (
     ToolResultEvent,
     emit,
 )
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.react import settle_reply
-from hanlin.planner.state import AgentState, dump, state_messages
+from hanlin.contract.state import AgentState, dump, initial_state, state_messages
 
 FINISH = "finish"
 TRANSFER_PREFIX = "transfer_to_"
@@ -77,18 +80,6 @@ class ScopedJournal:
         await self.inner.put(f"{thread_id}/{self.scope}", call_id, result)
 
 
-class TeamMember(Protocol):
-    """What a supervisor can delegate to: an ``Agent`` or a whole team."""
-
-    name: str
-
-    def graph(self, *, journal: ToolJournal | None = None) -> StateGraph: ...
-
-
-def is_team_member(value: object) -> bool:
-    return isinstance(getattr(value, "name", None), str) and callable(getattr(value, "graph", None))
-
-
 def member_description(member: Any) -> str:
     """What the supervisor is told a member is for (an Agent's instructions, or its kind)."""
     if isinstance(member, Agent):
@@ -97,7 +88,7 @@ def member_description(member: Any) -> str:
 
 
 async def run_member(
-    member: TeamMember, messages: list[Message], config: RunnableConfig, journal: ToolJournal,
+    member: RunTarget, messages: list[Message], config: RunnableConfig, journal: ToolJournal,
     *, context: str | None = None,
 ) -> str | None:
     """Run ``member``'s graph on ``messages`` inside the current node; its answer.
@@ -107,8 +98,7 @@ async def run_member(
     """
     scope = str((config.get("configurable") or {}).get("checkpoint_ns") or member.name)
     graph = member.graph(journal=ScopedJournal(journal, scope)).compile()
-    start = {"messages": [dump(m) for m in messages], "steps": 0, "final_answer": None,
-             "context": context}
+    start = initial_state(messages, context=context)
     values: dict[str, Any] = {}
     async for mode, chunk in graph.astream(start, config, stream_mode=["custom", "values"]):
         if mode == "values":
@@ -126,7 +116,7 @@ class SupervisorState(AgentState, total=False):
     handoffs: int  # hand-offs made in the current turn
 
 
-class Supervisor(BaseModel):
+class Supervisor(AgentSpec):
     """A supervisor model routing a user's request among ``members`` (agents or teams).
 
     ``max_handoffs`` bounds delegations per turn (further ones are refused with an error
@@ -134,10 +124,8 @@ class Supervisor(BaseModel):
     A plain text reply (no tool call) is taken as the final answer, like ``finish``.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    name: str = Field(default="supervisor", pattern=r"^[A-Za-z0-9_\- ]{1,64}$")
-    model: Any = Field(description="A hanlin ChatModel.")
+    name: AgentName = "supervisor"
+    model: ChatModelField
     members: list[Any] = Field(min_length=1, description="Agents or teams (anything with a "
                                "name and a graph()), so teams nest.")
     max_handoffs: int = Field(default=6, ge=1, le=100)
@@ -149,12 +137,8 @@ class Supervisor(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Supervisor:
-        if not isinstance(self.model, ChatModel):
-            raise TypeError(f"Supervisor {self.name!r}: model must implement hanlin's ChatModel protocol")
-        strangers = [type(m).__name__ for m in self.members if not is_team_member(m)]
-        if strangers:
-            raise TypeError(f"Supervisor {self.name!r}: members must be Agents or teams (a name "
-                            f"and a graph()), got {strangers}")
+        for member in self.members:
+            require_run_target(member, role=f"Supervisor {self.name!r}: a member")
         names = [m.name for m in self.members]
         tools = [transfer_tool_name(n) for n in names]
         if len(set(tools)) != len(tools):
@@ -168,7 +152,7 @@ class Supervisor(BaseModel):
 
     # --- tools the supervisor sees ---------------------------------------------------------
 
-    def description_of(self, member: TeamMember) -> str:
+    def description_of(self, member: RunTarget) -> str:
         return self.descriptions.get(member.name) or member_description(member)
 
     def tool_specs(self) -> list[ToolSpec]:
@@ -281,16 +265,10 @@ class Supervisor(BaseModel):
     # --- helpers ---------------------------------------------------------------------------
 
     async def _generate(self, messages: list[Message]) -> ChatResult:
-        result: ChatResult | None = None
-        async for item in self.model.stream(messages, tools=self.tool_specs(), options=self.options):
-            if isinstance(item, TextDelta):
-                emit(TokenEvent(agent=self.name, text=item.text))
-            elif isinstance(item, Completed):
-                result = item.result
-        assert result is not None, "a model stream must end with a result"
-        return result
+        return await stream_reply(self.model, self.name, messages, tools=self.tool_specs(),
+                                  options=self.options)
 
-    def _member_for(self, tool_name: str) -> TeamMember | None:
+    def _member_for(self, tool_name: str) -> RunTarget | None:
         return next((m for m in self.members if transfer_tool_name(m.name) == tool_name), None)
 
     def _observe(self, call: ToolCall, content: str) -> ToolMessage:

@@ -26,7 +26,7 @@ from common import print_table, write_results
 
 from hanlin.agents.answer_parsing import normalize_reference
 from hanlin.agents.debate import ARITHMETIC_PROMPTS, MATH_PROMPTS, Debate, DebateAgent
-from hanlin.agents.debate_baselines import baselines
+from hanlin.agents import debate_baselines
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 
 
@@ -94,7 +94,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for i in range(args.agents)
     ]
     debate = Debate(agents=agents, rounds=args.rounds, prompts=prompts)
-    methods = {**baselines(debate), "debate": debate}
+    methods = {**debate_baselines(debate), "debate": debate}
     results = {}
     for name, method in methods.items():
         results[name] = await evaluate(method, items)

@@ -22,7 +22,7 @@ from common import print_table, write_results
 from hanlin.agents.agent import Agent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
-from hanlin.planner.events import ToolCallEvent, ToolResultEvent
+from hanlin.contract.events import ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 

@@ -22,8 +22,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
 from common import percentiles, print_table, write_results
-from hanlin.planner.events import MessageEvent, emit
-from hanlin.planner.state import AgentState
+from hanlin.contract.events import MessageEvent, emit
+from hanlin.contract.state import AgentState
 from hanlin.runtime.redis_checkpointer import RedisCheckpointSaver
 from hanlin.runtime.runner import Runner
 

@@ -8,7 +8,7 @@ import uuid
 
 import typer
 
-from hanlin.planner.events import (
+from hanlin.contract.events import (
     ErrorEvent,
     Event,
     FinalAnswerEvent,

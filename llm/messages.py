@@ -6,6 +6,7 @@ Messages are plain pydantic models with a ``role`` discriminator so they seriali
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +57,11 @@ class ToolCall(BaseModel):
     id: str
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+def new_call_id() -> str:
+    """An id for a tool call the model or server left unnamed; results are recorded under it."""
+    return f"call_{uuid.uuid4().hex[:12]}"
 
 
 class SystemMessage(BaseModel):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from hanlin.llm.chat_model import ChatOptions, ChatResult, ToolSpec, Usage
 from hanlin.llm.messages import (
+    new_call_id,
     AssistantMessage,
     AudioPart,
     ContentPart,
@@ -55,10 +55,6 @@ _AUDIO_FORMATS: dict[str, str] = {
 class WireFormatError(ValueError):
     """A message cannot be expressed in the OpenAI wire format (missing file, bad part)."""
 
-
-def new_call_id() -> str:
-    """An id for a tool call the server left unnamed; results are recorded under it."""
-    return f"call_{uuid.uuid4().hex[:12]}"
 
 
 # --------------------------------------------------------------------------- requests

@@ -16,13 +16,12 @@ a sketch in its reasoning.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
 from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.messages import ToolCall
+from hanlin.llm.messages import ToolCall, new_call_id
 from hanlin.llm.tool_call_formats import NO_INPUT, Attempt, extract_attempts
 from hanlin.llm.tool_call_schema import (
     check_arguments,
@@ -66,9 +65,6 @@ class ParsedToolCalls(BaseModel):
     errors: list[ToolCallError] = Field(default_factory=list)
     thinking: str = ""
 
-
-def new_call_id() -> str:
-    return "call_" + uuid.uuid4().hex[:12]
 
 
 def parse_tool_calls(text: str, tools: Sequence[ToolSpec] | None = None) -> ParsedToolCalls:

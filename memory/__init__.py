@@ -34,7 +34,6 @@ from hanlin.memory.short_term import (
     token_counter_for,
 )
 from hanlin.memory.summarizer import MemorySummarizer
-from hanlin.memory.tools import memory_tools
 from hanlin.memory.store import MemoryStore, MemoryStoreConfig, MemoryStoreError
 from hanlin.memory.vector_index import (
     RedisVectorIndex,
@@ -51,7 +50,6 @@ __all__ = [
     "ShortTermMemory",
     "TokenCounter",
     "build_memory_context",
-    "memory_tools",
     "token_counter_for",
     "FORGETTABLE_KINDS",
     "MEMORY_KINDS",

@@ -16,10 +16,11 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, Completed, TextDelta
+from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
-from hanlin.planner.events import FinalAnswerEvent, MessageEvent, TokenEvent, emit
-from hanlin.planner.state import AgentState, dump, state_messages
+from hanlin.contract.events import FinalAnswerEvent, MessageEvent, emit
+from hanlin.contract.state import AgentState, dump, state_messages
+from hanlin.planner.streaming import stream_reply
 
 ZERO_SHOT_TRIGGER = "Let's think step by step."
 DEFAULT_MARKER = "The answer is"
@@ -41,13 +42,7 @@ async def ask(
     model: ChatModel, agent: str, messages: Sequence[Message], options: ChatOptions
 ) -> str:
     """One tool-free model call: streams its tokens and the whole reply as events."""
-    result: ChatResult | None = None
-    async for item in model.stream(list(messages), tools=(), options=options):
-        if isinstance(item, TextDelta):
-            emit(TokenEvent(agent=agent, text=item.text))
-        elif isinstance(item, Completed):
-            result = item.result
-    assert result is not None, "a model stream must end with a result"
+    result = await stream_reply(model, agent, messages, options=options)
     text = result.message.content.strip()
     emit(MessageEvent(agent=agent, content=text))
     return text

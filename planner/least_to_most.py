@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import SystemMessage, UserMessage
 from hanlin.planner.chain_of_thought import ask, finish, latest_question
-from hanlin.planner.events import PlanEvent, emit
-from hanlin.planner.state import AgentState
+from hanlin.contract.events import PlanEvent, emit
+from hanlin.contract.state import AgentState
 
 DECOMPOSE_INSTRUCTIONS = (
     "Break the question into simpler sub-questions that, answered in order, lead to its "

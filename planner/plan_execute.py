@@ -27,10 +27,10 @@ from langgraph.graph import END, START, StateGraph
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import AssistantMessage, SystemMessage, UserMessage, messages_from_dicts
 from hanlin.planner.chain_of_thought import ask, finish, latest_question
-from hanlin.planner.events import ErrorEvent, PlanEvent, emit
+from hanlin.contract.events import ErrorEvent, PlanEvent, emit
 from hanlin.planner.least_to_most import numbered_items
 from hanlin.planner.react import ReActLoop
-from hanlin.planner.state import AgentState, dump
+from hanlin.contract.state import AgentState, dump
 
 PLAN_INSTRUCTIONS = (
     "You plan work for an assistant that has tools. Split the task into at most {n} short, "

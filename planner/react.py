@@ -15,12 +15,13 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, Completed, TextDelta
+from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
-from hanlin.planner.approval import ApprovalPolicy
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, TokenEvent, emit
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
-from hanlin.planner.state import AgentState, dump, state_messages
+from hanlin.contract.approval import ApprovalPolicy
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.state import AgentState, dump, state_messages
+from hanlin.planner.streaming import stream_reply
 from hanlin.planner.tool_step import run_tool_step, step_of, thread_of
 from hanlin.tools.registry import ToolRegistry
 
@@ -37,6 +38,8 @@ WindowFn = Callable[[AgentState, list[Message]], Awaitable[tuple[list[Message], 
 ToolPolicy = Literal["auto", "call_first", "call_once"]
 _EMPTY_REPLY = "Your reply was empty. Answer the question now, using the results above."
 _FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)
+
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use a tool when it helps; then answer."
 
 
 def settle_reply(
@@ -65,7 +68,7 @@ class ReActLoop:
     name: str
     model: ChatModel
     registry: ToolRegistry
-    instructions: str = "You are a helpful assistant. Use a tool when it helps; then answer."
+    instructions: str = DEFAULT_INSTRUCTIONS
     max_steps: int = 8
     options: ChatOptions = field(default_factory=ChatOptions)
     approval: ApprovalPolicy = "per_tool"
@@ -109,15 +112,8 @@ class ReActLoop:
         if state.get("context"):
             system += "\n\n" + str(state["context"])
         messages = [SystemMessage(content=system), *history]
-        result: ChatResult | None = None
-        specs = self.registry.specs()
-        async for item in self.model.stream(messages, tools=specs, options=self._options(state)):
-            if isinstance(item, TextDelta):
-                emit(TokenEvent(agent=self.name, text=item.text))
-            elif isinstance(item, Completed):
-                result = item.result
-        assert result is not None, "a model stream must end with a result"
-        return result
+        return await stream_reply(self.model, self.name, messages, tools=self.registry.specs(),
+                                  options=self._options(state))
 
     async def model_step(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         steps = state.get("steps", 0) + 1

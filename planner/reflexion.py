@@ -26,7 +26,7 @@ from hanlin.llm.messages import (
     messages_from_dicts,
 )
 from hanlin.planner.chain_of_thought import ask, finish, latest_question
-from hanlin.planner.events import ErrorEvent, MemoryRecallEvent, emit
+from hanlin.contract.events import ErrorEvent, MemoryRecallEvent, emit
 from hanlin.planner.plan_execute import InnerReAct, InnerRunState
 from hanlin.planner.react import ReActLoop
 

@@ -14,9 +14,9 @@ from langgraph.types import interrupt
 
 from hanlin.llm.messages import AssistantMessage, ToolCall, ToolMessage
 from hanlin.llm.tool_errors import ToolErrorKind
-from hanlin.planner.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest
-from hanlin.planner.events import ToolCallEvent, ToolResultEvent, emit
-from hanlin.planner.journal import ToolJournal
+from hanlin.contract.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest
+from hanlin.contract.events import ToolCallEvent, ToolResultEvent, emit
+from hanlin.contract.journal import ToolJournal
 from hanlin.tools.registry import ToolRegistry
 
 

@@ -6,7 +6,8 @@ from redis.asyncio import Redis
 
 from hanlin.runtime.redis_checkpointer import RedisCheckpointSaver
 from hanlin.runtime.redis_connection import describe_missing_modules, detect_capabilities
-from hanlin.runtime.runner import GraphSource, Runner
+from hanlin.contract.target import RunTarget
+from hanlin.runtime.runner import Runner
 from hanlin.runtime.tool_journal import RedisToolJournal
 
 # What hanlin does on a Redis without the search and JSON modules.
@@ -16,7 +17,7 @@ PLAIN_REDIS_FALLBACK = (
 )
 
 
-def redis_runner(target: GraphSource, url: str, *, prefix: str = "hanlin") -> Runner:
+def redis_runner(target: RunTarget, url: str, *, prefix: str = "hanlin") -> Runner:
     """A ``Runner`` that any process pointing at the same Redis can resume."""
     checkpointer = RedisCheckpointSaver(url, prefix=f"{prefix}:ckpt")
     journal = RedisToolJournal(Redis.from_url(url), prefix=f"{prefix}:tooljournal")

@@ -8,29 +8,25 @@ or when a person answers an approval hours later.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from hanlin.llm.messages import Message, UserMessage
-from hanlin.planner.approval import ApprovalDecision
-from hanlin.planner.events import (
+from hanlin.contract.approval import ApprovalDecision
+from hanlin.contract.events import (
     ErrorEvent,
     Event,
     FinalAnswerEvent,
     InterruptEvent,
     event_adapter,
 )
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
-from hanlin.planner.state import dump, state_messages
-
-
-class GraphSource(Protocol):
-    def graph(self, *, journal: ToolJournal | None = None) -> StateGraph: ...
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.state import initial_state, state_messages
+from hanlin.contract.target import Perceiving, RunTarget, require_run_target
 
 
 class RunResult(BaseModel):
@@ -44,7 +40,7 @@ class RunResult(BaseModel):
 class Runner:
     def __init__(
         self,
-        target: GraphSource,
+        target: RunTarget,
         *,
         checkpointer: BaseCheckpointSaver | None = None,
         journal: ToolJournal | None = None,
@@ -52,7 +48,7 @@ class Runner:
         user_id: str = "default",
     ) -> None:
         self.journal = journal or MemoryToolJournal()
-        self.target = target
+        self.target = require_run_target(target, role="Runner target")
         self.graph = target.graph(journal=self.journal).compile(
             checkpointer=checkpointer or InMemorySaver()
         )
@@ -74,14 +70,13 @@ class Runner:
         return self._start(user, thread_id, user_id)
 
     async def _start(self, user: UserMessage, thread_id: str, user_id: str | None) -> AsyncIterator[Event]:
-        prepare = getattr(self.target, "prepare", None)
-        if prepare is not None:  # perception: attachments become what the model can read
+        if isinstance(self.target, Perceiving):  # attachments become what the models can read
             try:
-                user = await prepare(user)
+                user = await self.target.prepare(user)
             except Exception as exc:  # a bad attachment fails this turn only; nothing is stored
                 yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="perception")
                 return
-        start = {"messages": [dump(user)], "steps": 0, "final_answer": None, "context": None}
+        start = initial_state([user])
         async for event in self._drive(start, thread_id, user_id):
             yield event
 

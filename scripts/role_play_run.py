@@ -17,7 +17,7 @@ from typing import Any
 
 from hanlin.agents.role_play import RoleCritic, RolePlay
 from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.planner.events import ErrorEvent, MessageEvent, PlanEvent
+from hanlin.contract.events import ErrorEvent, MessageEvent, PlanEvent
 from hanlin.runtime.runner import Runner
 
 

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 import pytest
 
 from hanlin.agents.debate import Debate, DebateAgent, DebateTurnEvent, debate_outcome
-from hanlin.agents.debate_baselines import baselines, independent_majority, self_reflection
+from hanlin.agents.debate_baselines import debate_baselines, independent_majority, self_reflection
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.planner.events import FinalAnswerEvent, MessageEvent
+from hanlin.contract.events import FinalAnswerEvent, MessageEvent
 from hanlin.runtime.runner import Runner
 
 QUESTION = "What is 2+3*4?"
@@ -176,7 +176,7 @@ async def test_a_new_question_on_the_same_thread_starts_a_fresh_debate() -> None
 
 async def test_baselines_are_degenerate_debates() -> None:
     debate, _ = team({"a": ["1", "1"], "b": ["1", "1"], "c": ["1", "1"]})
-    made = baselines(debate)
+    made = debate_baselines(debate)
     assert [len(made[k].agents) for k in ("single", "reflection", "majority")] == [1, 1, 6]
     assert made["single"].rounds == 1 and made["reflection"].rounds == 2
     assert made["majority"].rounds == 1

@@ -8,8 +8,8 @@ from hanlin.agents.agent import Agent
 from hanlin.agents.group_chat import GroupChat, member_view, parse_speaker
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
-from hanlin.planner.approval import ApprovalDecision
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent
+from hanlin.contract.approval import ApprovalDecision
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 

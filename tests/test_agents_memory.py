@@ -11,7 +11,7 @@ from hanlin.agents.agent import Agent
 from hanlin.agents.memory import AgentMemory
 from hanlin.llm.scripted import ScriptedModel
 from hanlin.memory import MemoryStore, MemoryStoreConfig
-from hanlin.planner.events import MemoryRecallEvent
+from hanlin.contract.events import MemoryRecallEvent
 from hanlin.runtime.runner import Runner
 
 

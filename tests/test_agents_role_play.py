@@ -10,7 +10,7 @@ from hanlin.agents.role_play import RoleCritic, RolePlay, solution_text
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import AssistantMessage, SystemMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent
 from hanlin.runtime.runner import Runner
 
 ASSISTANT, USER = "Python Programmer", "Stock Trader"
@@ -173,7 +173,7 @@ async def test_planner_emits_a_plan_and_extends_the_task() -> None:
 def test_bad_configuration_is_rejected() -> None:
     with pytest.raises(ValueError, match="must differ"):
         RolePlay(assistant_role="Coder", user_role="coder", model=ScriptedModel([]))
-    with pytest.raises(TypeError, match="ChatModel"):
+    with pytest.raises(ValueError, match="ChatModel"):
         RolePlay(assistant_role="A", user_role="B", model=object())
     assert solution_text("**Solution:** use pandas.\nNext request.") == "use pandas."
 

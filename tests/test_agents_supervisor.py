@@ -10,8 +10,8 @@ from hanlin.llm.chat_model import BaseChatModel, ChatResult, Completed
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_call_parsing import parse_tool_calls
-from hanlin.planner.approval import ApprovalDecision
-from hanlin.planner.events import (
+from hanlin.contract.approval import ApprovalDecision
+from hanlin.contract.events import (
     ErrorEvent,
     FinalAnswerEvent,
     MessageEvent,
@@ -250,5 +250,5 @@ async def test_teams_nest_a_debate_and_a_supervisor_inside_a_supervisor() -> Non
 
 
 def test_a_member_must_be_an_agent_or_a_team() -> None:
-    with pytest.raises(TypeError, match="members must be Agents or teams"):
+    with pytest.raises(TypeError, match="must be an agent or team"):
         Supervisor(model=ScriptedModel([]), members=["not an agent"])

@@ -12,7 +12,7 @@ from hanlin.agents.planners import (
 )
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
-from hanlin.planner.events import ErrorEvent, PlanEvent
+from hanlin.contract.events import ErrorEvent, PlanEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 

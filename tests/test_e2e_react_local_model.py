@@ -10,7 +10,7 @@ from hanlin.agents.agent import Agent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
 from hanlin.llm.messages import AssistantMessage, ToolMessage
-from hanlin.planner.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
+from hanlin.contract.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 

@@ -9,7 +9,7 @@ from hanlin.agents.group_chat import GroupChat
 from hanlin.agents.supervisor import Supervisor
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
-from hanlin.planner.events import ErrorEvent, MessageEvent
+from hanlin.contract.events import ErrorEvent, MessageEvent
 from hanlin.runtime.runner import Runner
 
 pytestmark = pytest.mark.local_model

@@ -27,7 +27,7 @@ from hanlin.llm.messages import (
 )
 from hanlin.llm.openai_server import BackgroundServer
 from hanlin.llm.scripted import ScriptedModel, call
-from hanlin.planner.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
+from hanlin.contract.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.sandbox import Limits
 from hanlin.tools.builtin import PythonTool

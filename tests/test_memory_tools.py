@@ -17,7 +17,7 @@ from hanlin.memory import ManualClock, MemoryStore, MemoryStoreConfig
 from hanlin.memory.augment import build_memory_context
 from hanlin.memory.prompts import RetrievedMemory, memory_system_section
 from hanlin.memory.summarizer import MemorySummarizer
-from hanlin.memory.tools import memory_tools
+from hanlin.agents.memory_tools import memory_tools
 from hanlin.runtime.runner import Runner
 from hanlin.tools.registry import ToolRegistry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hanlin.agents.planners import LeastToMostAgent
 from hanlin.llm.messages import UserMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.planner.events import PlanEvent
+from hanlin.contract.events import PlanEvent
 from hanlin.planner.least_to_most import DecompositionExemplar, SolvedExemplar, numbered_items
 from hanlin.runtime.runner import Runner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hanlin.agents.planners import PlanExecuteAgent
 from hanlin.llm.messages import SystemMessage, ToolMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
-from hanlin.planner.events import ErrorEvent, FinalAnswerEvent, PlanEvent
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, PlanEvent
 from hanlin.planner.plan_execute import PLAN_INSTRUCTIONS, step_failed
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator

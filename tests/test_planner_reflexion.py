@@ -11,7 +11,7 @@ from hanlin.agents.planners import ReflexionAgent
 from hanlin.llm.messages import UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.memory import MemoryStore, MemoryStoreConfig
-from hanlin.planner.events import ErrorEvent, MemoryRecallEvent
+from hanlin.contract.events import ErrorEvent, MemoryRecallEvent
 from hanlin.planner.reflexion import (
     REFLECT_INSTRUCTIONS,
     REFLECTIONS_HEADER,

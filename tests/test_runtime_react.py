@@ -7,8 +7,8 @@ from hanlin.llm.chat_model import ChatResult
 from hanlin.llm.messages import AssistantMessage, ToolMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.planner.approval import ApprovalDecision
-from hanlin.planner.events import FinalAnswerEvent, MessageEvent, TokenEvent, ToolCallEvent, ToolResultEvent
+from hanlin.contract.approval import ApprovalDecision
+from hanlin.contract.events import FinalAnswerEvent, MessageEvent, TokenEvent, ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools import tool
 from hanlin.tools.builtin.calculator import calculator

@@ -168,7 +168,7 @@ async def test_a_recorded_run_trains_a_model_that_then_drives_the_agent(
     from hanlin.llm.chat_model import ChatOptions
     from hanlin.llm.scripted import ScriptedModel, call
     from hanlin.llm.transformers_model import TransformersModel
-    from hanlin.planner.events import ToolCallEvent, ToolResultEvent
+    from hanlin.contract.events import ToolCallEvent, ToolResultEvent
     from hanlin.runtime.runner import Runner
     from hanlin.training.recorded_runs import trajectory_from_runner
     from hanlin.training.samples import split_into_samples

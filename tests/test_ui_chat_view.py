@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hanlin.llm.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
-from hanlin.planner.events import (
+from hanlin.contract.events import (
     ErrorEvent,
     FinalAnswerEvent,
     InterruptEvent,

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from hanlin.planner.events import (
+from hanlin.contract.events import (
     ErrorEvent,
     Event,
     FinalAnswerEvent,

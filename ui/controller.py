@@ -14,13 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from hanlin.planner.approval import ApprovalDecision
-from hanlin.planner.events import Event
+from hanlin.contract.approval import ApprovalDecision
+from hanlin.contract.events import Event
 from hanlin.ui.chat_view import ChatMessage, ChatTranscript, history_from_messages
 from hanlin.ui.memory_panel import MemoryPanel, forgetting_figure, load_panel
 from hanlin.ui.services import UiServices
 from hanlin.ui.team_config import TeamConfig
-from hanlin.ui.uploads import perceived, user_message
+from hanlin.ui.uploads import user_message
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,7 @@ class ChatController:
             if await runner.pending(ids.thread_id):
                 yield self._turn(transcript, "approve, edit or reject the pending tool call first")
                 return
-            message = await perceived(user_message(text, files), runner.target)
-            events = runner.stream(ids.thread_id, message, user_id=ids.user_id)
+            events = runner.stream(ids.thread_id, user_message(text, files), user_id=ids.user_id)
             async for turn in self._follow(transcript, events):
                 yield turn
         except Exception as exc:  # shown in the chat; other sessions keep running

@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from hanlin.planner.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.runtime.runner import Runner
 from hanlin.ui.team_builder import SessionTools, build_team
 from hanlin.ui.team_config import TeamConfig

@@ -15,7 +15,7 @@ from hanlin.agents.memory import AgentMemory
 from hanlin.agents.role_play import RolePlay
 from hanlin.agents.supervisor import Supervisor
 from hanlin.llm.chat_model import ChatOptions
-from hanlin.runtime.runner import GraphSource
+from hanlin.runtime import RunTarget
 from hanlin.tools.builtin import PythonTool, ScratchFiles, calculator
 from hanlin.ui.team_config import TeamConfig
 
@@ -54,14 +54,14 @@ def build_tools(config: TeamConfig, session: SessionTools, *, memory_store: Any,
     if "scratch_files" in config.tools:
         tools.extend(ScratchFiles(session.python_tool()))
     if "memory" in config.tools and memory_store is not None:
-        from hanlin.memory.tools import memory_tools
+        from hanlin.agents.memory_tools import memory_tools
 
         tools.extend(memory_tools(memory_store, user_id, agent_id))
     return tools
 
 
 def build_team(config: TeamConfig, model: Any, session: SessionTools, *,
-               memory_store: Any = None, user_id: str = "default") -> GraphSource:
+               memory_store: Any = None, user_id: str = "default") -> RunTarget:
     """The agent or team ``config`` describes, driven by ``model``."""
     memory = (AgentMemory(store=memory_store)
               if config.long_term_memory and memory_store is not None else None)

@@ -1,7 +1,7 @@
 """Uploaded files as message parts: images, audio and documents by their file type.
 
-The agent's perception turns the parts into text its model can read (OCR, speech-to-text,
-document extraction); teams without their own perception get the same treatment here.
+The runner's perception step turns the parts into text the agents' models can read (OCR,
+speech-to-text, document extraction), for single agents and teams alike.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hanlin.llm.messages import AudioPart, ContentPart, FilePart, ImagePart, TextPart, UserMessage
 
@@ -34,11 +33,3 @@ def user_message(text: str, files: Sequence[str]) -> UserMessage:
         parts.insert(0, TextPart(text=text))
     return UserMessage(content=parts)
 
-
-async def perceived(message: UserMessage, target: Any) -> UserMessage:
-    """Attachments become text for targets that do not perceive on their own."""
-    if isinstance(message.content, str) or hasattr(target, "prepare"):
-        return message
-    from hanlin.agents.perception import Perception
-
-    return await Perception().perceive(message)

@@ -17,7 +17,7 @@ from pathlib import Path
 from hanlin.agents.agent import Agent
 from hanlin.llm.messages import AssistantMessage, Message, ToolCall, ToolMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.planner.approval import ApprovalDecision
+from hanlin.contract.approval import ApprovalDecision
 from hanlin.runtime.redis_runtime import redis_runner
 from hanlin.tools import tool
 

@@ -6,6 +6,7 @@ strict deserialization never has to revive a class.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
 from hanlin.llm.messages import Message, messages_from_dicts
@@ -30,3 +31,9 @@ def state_messages(state: AgentState) -> list[Message]:
 
 def dump(message: Message) -> dict[str, Any]:
     return message.model_dump(mode="json", exclude_none=True)
+
+
+def initial_state(messages: Sequence[Message], *, context: str | None = None) -> dict[str, Any]:
+    """The state a turn starts from: its new messages, a fresh step count, no answer yet."""
+    return {"messages": [dump(m) for m in messages], "steps": 0, "final_answer": None,
+            "context": context}
