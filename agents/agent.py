@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import StateGraph
 from pydantic import Field
@@ -55,5 +55,5 @@ class Agent(AgentSpec):
             return None
         from hanlin.agents.memory import short_term_window
 
-        language = self.memory.language if self.memory is not None else "en"
+        language: Literal["en", "zh"] = self.memory.language if self.memory is not None else "en"
         return short_term_window(self.model, self.short_term_tokens, language)

@@ -218,6 +218,7 @@ class GroupChat(AgentSpec):
             options = options.model_copy(update={"json_schema": {
                 "type": "object", "additionalProperties": False, "required": ["speaker"],
                 "properties": {"speaker": {"type": "string", "enum": self.names}}}})
+        assert self.selector_model is not None  # checked when the chat was made
         result = await self.selector_model.chat(prompt, options=options)
         reply = result.message.content
         emit(MessageEvent(agent=f"{self.name} selector", content=reply))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Any, Literal, cast
 
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +39,7 @@ from hanlin.llm.messages import (
 )
 from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent, emit
 from hanlin.contract.journal import ToolJournal
-from hanlin.contract.state import append_messages, dump, state_messages
+from hanlin.contract.state import AgentState, dump, state_messages
 
 StopReason = Literal["task_done", "turn_limit", "role_flip"]
 _LEAD = r"[\s*#_>`-]*"  # markdown decoration a model may put before a label
@@ -101,11 +101,7 @@ class RoleCritic(BaseModel):
     temperature: float = Field(default=0.8, ge=0.0, description="Sampling for the candidates.")
 
 
-class RolePlayState(TypedDict, total=False):
-    messages: Annotated[list[dict[str, Any]], append_messages]
-    steps: int
-    final_answer: str | None
-    context: str | None
+class RolePlayState(AgentState, total=False):
     task: str
     user_view: list[dict[str, Any]]
     assistant_view: list[dict[str, Any]]
@@ -183,9 +179,9 @@ class RolePlay(AgentSpec):
             task = await self._specify(task)
         if self.with_task_planner:
             task = await self._plan(task)
-        user_view = [SystemMessage(content=prompts.user_system_prompt(self.assistant_role, self.user_role, task)),
+        user_view: list[Message] = [SystemMessage(content=prompts.user_system_prompt(self.assistant_role, self.user_role, task)),
                      UserMessage(content=prompts.START_INSTRUCTING)]
-        assistant_view = [SystemMessage(content=prompts.assistant_system_prompt(
+        assistant_view: list[Message] = [SystemMessage(content=prompts.assistant_system_prompt(
             self.assistant_role, self.user_role, task))]
         return {"task": task, "turn": 0, "stop_reason": None, "final_answer": None, "steps": 0,
                 "user_view": [dump(m) for m in user_view],
@@ -315,7 +311,7 @@ async def _complete(model: ChatModel, messages: list[Message], options: ChatOpti
 
 
 def _view(state: RolePlayState, key: str) -> list[Message]:
-    return messages_from_dicts(list(state.get(key) or []))  # type: ignore[arg-type]
+    return messages_from_dicts(cast(list[dict[str, Any]], state.get(key) or []))
 
 
 def _last_user_text(state: RolePlayState) -> str:

@@ -21,7 +21,7 @@ member's name; its result returns to the supervisor as the tool's observation.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
@@ -49,6 +49,7 @@ from hanlin.contract.events import (
     ToolCallEvent,
     ToolResultEvent,
     emit,
+    event_adapter,
 )
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.react import settle_reply
@@ -102,9 +103,9 @@ async def run_member(
     values: dict[str, Any] = {}
     async for mode, chunk in graph.astream(start, config, stream_mode=["custom", "values"]):
         if mode == "values":
-            values = chunk
+            values = cast(dict[str, Any], chunk)
         elif not isinstance(chunk, FinalAnswerEvent):
-            emit(chunk)
+            emit(event_adapter.validate_python(chunk))
     return values.get("final_answer")
 
 

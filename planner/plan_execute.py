@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.llm.messages import AssistantMessage, SystemMessage, UserMessage, messages_from_dicts
+from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage, messages_from_dicts
 from hanlin.planner.chain_of_thought import ask, finish, latest_question
 from hanlin.contract.events import ErrorEvent, PlanEvent, emit
 from hanlin.planner.least_to_most import numbered_items
@@ -167,7 +167,7 @@ class PlanExecute:
 
     async def plan(self, state: PlanExecuteState) -> dict[str, Any]:
         question = latest_question(state)
-        prompt = [SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
+        prompt: list[Message] = [SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
                   UserMessage(content=f"Task: {question}")]
         steps = self._plan_steps(await ask(self.model, self.name, prompt, self.options), question)
         emit(PlanEvent(agent=self.name, steps=steps))
@@ -212,7 +212,7 @@ class PlanExecute:
             f"Its result: {state.get('failed')}\n\n"
             "Write a new numbered plan for the remaining work only, avoiding what failed."
         )
-        prompt = [SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
+        prompt: list[Message] = [SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
                   UserMessage(content=request)]
         remaining = numbered_items(await ask(self.model, self.name, prompt, self.options))
         new_plan = [*plan[: len(results)], *remaining[: self.max_plan_steps]]
@@ -224,6 +224,6 @@ class PlanExecute:
 
     async def synthesize(self, state: PlanExecuteState) -> dict[str, Any]:
         listing = _listing(state["plan"], state.get("results") or [])
-        prompt = [SystemMessage(content=SYNTHESIZE_INSTRUCTIONS),
+        prompt: list[Message] = [SystemMessage(content=SYNTHESIZE_INSTRUCTIONS),
                   UserMessage(content=f"Task: {state['question']}\n\nSubtasks and results:\n{listing}\n\nAnswer:")]
         return finish(self.name, await ask(self.model, self.name, prompt, self.options))

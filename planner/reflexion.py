@@ -20,6 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import (
     AssistantMessage,
+    Message,
     SystemMessage,
     ToolMessage,
     UserMessage,
@@ -175,7 +176,7 @@ class Reflexion:
         """The evaluator's verdict, or the model's own when none was given."""
         if self.evaluator is not None:
             return bool(await self.evaluator(question, answer))
-        prompt = [SystemMessage(content=SELF_EVALUATE_INSTRUCTIONS),
+        prompt: list[Message] = [SystemMessage(content=SELF_EVALUATE_INSTRUCTIONS),
                   UserMessage(content=f"Question: {question}\nProposed answer: {answer}\nVerdict:")]
         verdict = (await ask(self.loop.model, self.name, prompt, self.options)).upper()
         return "CORRECT" in verdict and "INCORRECT" not in verdict
@@ -203,7 +204,7 @@ class Reflexion:
 
     async def reflect(self, state: ReflexionState, config: RunnableConfig) -> dict[str, Any]:
         trial = scratchpad(state.get("inner_messages") or [])
-        prompt = [SystemMessage(content=REFLECT_INSTRUCTIONS),
+        prompt: list[Message] = [SystemMessage(content=REFLECT_INSTRUCTIONS),
                   UserMessage(content=f"Previous trial:\nQuestion: {state['question']}\n{trial}\n\nReflection:")]
         reflection = await ask(self.loop.model, self.name, prompt, self.options)
         await self.store.add(_user(config), self.name, state["question"], reflection)

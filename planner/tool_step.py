@@ -8,6 +8,7 @@ result is journaled the moment it exists.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.types import interrupt
@@ -107,11 +108,11 @@ def _result_event(agent: str, result: ToolMessage, replayed: bool = False) -> To
     )
 
 
-def thread_of(config: dict[str, Any]) -> str:
+def thread_of(config: Mapping[str, Any]) -> str:
     return str((config.get("configurable") or {}).get("thread_id", "default"))
 
 
-def step_of(config: dict[str, Any]) -> int | str:
+def step_of(config: Mapping[str, Any]) -> int | str:
     """LangGraph's superstep number: it grows across a thread's runs and is the same when an
     interrupted or crashed step runs again."""
     return (config.get("metadata") or {}).get("langgraph_step", "")

@@ -306,20 +306,23 @@ class CheckpointCommands:
             upper = f"({ids[-1]}"
 
     def _scan_threads(self) -> CommandProtocol:
-        pattern, threads, cursor = self.keys.namespaces_pattern(), set(), 0
+        pattern, cursor = self.keys.namespaces_pattern(), 0
+        threads: set[str] = set()
         while True:
             [(cursor, keys)] = yield Batch([("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)])
             threads.update(self.keys.thread_of_namespaces_key(key.decode()) for key in keys)
             if int(cursor) == 0:
                 return sorted(threads)
 
-    def _matching(self, t: str, ns: str, ids: list[str], filter: dict[str, Any]) -> CommandProtocol:
+    def _matching(
+        self, t: str, ns: str, ids: Sequence[str], filter: dict[str, Any]
+    ) -> CommandProtocol:
         if not ids:
             return []
         k = self.keys
         raw = yield Batch([("HGET", k.checkpoint(t, ns, cid), "metadata") for cid in ids])
-        kept = []
-        for cid, meta in zip(ids, raw):
+        kept: list[str] = []
+        for cid, meta in zip(ids, raw, strict=True):
             if meta is None:
                 continue
             metadata = self.serde.loads_typed(_typed_from_bytes(meta))
@@ -327,7 +330,7 @@ class CheckpointCommands:
                 kept.append(cid)
         return kept
 
-    def _load(self, t: str, ns: str, ids: list[str]) -> CommandProtocol:
+    def _load(self, t: str, ns: str, ids: Sequence[str]) -> CommandProtocol:
         """Read whole checkpoint tuples: records and writes, then the blobs they need."""
         if not ids:
             return []
@@ -339,7 +342,9 @@ class CheckpointCommands:
                 for c in (("HGETALL", k.checkpoint(t, ns, cid)), ("HGETALL", k.writes(t, ns, cid)))
             ]
         )
-        loaded, vanished, fields = [], [], set()
+        loaded: list[Any] = []
+        vanished: list[str] = []
+        fields: set[Any] = set()
         for i, cid in enumerate(ids):
             record, writes = replies[2 * i], replies[2 * i + 1]
             if not record:  # expired or deleted since the index was read

@@ -179,7 +179,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         client, reply, emitted = self._sync_client(), None, 0
         while limit is None or emitted < limit:
             try:
-                step = protocol.send(reply)
+                step = next(protocol) if reply is None else protocol.send(reply)
             except StopIteration:
                 return
             if isinstance(step, Emit):
@@ -195,7 +195,7 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
         reply, emitted = None, 0
         while limit is None or emitted < limit:
             try:
-                step = protocol.send(reply)
+                step = next(protocol) if reply is None else protocol.send(reply)
             except StopIteration:
                 return
             if isinstance(step, Emit):

@@ -8,8 +8,9 @@ or when a person answers an approval hours later.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
@@ -25,7 +26,7 @@ from hanlin.contract.events import (
     event_adapter,
 )
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
-from hanlin.contract.state import initial_state, state_messages
+from hanlin.contract.state import AgentState, initial_state, state_messages
 from hanlin.contract.target import Perceiving, RunTarget, require_run_target
 
 
@@ -55,7 +56,7 @@ class Runner:
         self.recursion_limit = recursion_limit
         self.user_id = user_id
 
-    def _config(self, thread_id: str, user_id: str | None = None) -> dict[str, Any]:
+    def _config(self, thread_id: str, user_id: str | None = None) -> RunnableConfig:
         return {
             "configurable": {"thread_id": thread_id, "user_id": user_id or self.user_id},
             "recursion_limit": self.recursion_limit,
@@ -89,7 +90,9 @@ class Runner:
             yield ErrorEvent(message=f"thread {thread_id!r} waits for an approval decision",
                              category="approval_required")
             return
-        payload = Command(resume=decision.model_dump()) if decision is not None else None
+        payload: Command[Any] | None = (
+            Command(resume=decision.model_dump()) if decision is not None else None
+        )
         async for event in self._drive(payload, thread_id, user_id):
             yield event
 
@@ -99,9 +102,9 @@ class Runner:
                 payload, self._config(thread_id, user_id), stream_mode=["custom", "updates"]
             ):
                 if mode == "custom":
-                    yield chunk if isinstance(chunk, BaseModel) else event_adapter.validate_python(chunk)
+                    yield event_adapter.validate_python(chunk)
                 elif mode == "updates" and "__interrupt__" in chunk:
-                    for item in chunk["__interrupt__"]:
+                    for item in cast(dict[str, Any], chunk)["__interrupt__"]:
                         yield _interrupt_event(item)
         except Exception as exc:  # the thread stays at its last checkpoint and can be resumed
             yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="run_failed")
@@ -122,7 +125,7 @@ class Runner:
 
     async def messages(self, thread_id: str) -> list[Message]:
         snapshot = await self.graph.aget_state(self._config(thread_id))
-        return state_messages(snapshot.values) if snapshot.values else []
+        return state_messages(cast(AgentState, snapshot.values)) if snapshot.values else []
 
     async def state(self, thread_id: str) -> dict[str, Any]:
         """The thread's current graph state (plain data), e.g. a team's stop reason."""
