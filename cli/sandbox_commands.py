@@ -71,14 +71,17 @@ def exec_code(
     shell: Annotated[bool, typer.Option("--shell", help="Run stdin as a bash script.")] = False,
     timeout: Annotated[float, typer.Option(help="Wall-clock limit in seconds.")] = 10.0,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit in MB.")] = 512,
+    scratch_mb: Annotated[int, typer.Option(
+        help="Quota of the scratch dir (/sandbox), all files together, in MB.")] = 256,
     mode: Annotated[SandboxMode | None, typer.Option(
         help="Isolation mode; default: the strongest that works here.")] = None,
 ) -> None:
     try:
-        limits = Limits(timeout_s=timeout, memory_mb=memory_mb,
+        limits = Limits(timeout_s=timeout, memory_mb=memory_mb, scratch_mb=scratch_mb,
                         cpu_s=max(1, min(3600, int(timeout) + 1)))
     except ValidationError as exc:
-        options = {"timeout_s": "--timeout", "memory_mb": "--memory-mb", "cpu_s": "--timeout"}
+        options = {"timeout_s": "--timeout", "memory_mb": "--memory-mb", "cpu_s": "--timeout",
+                   "scratch_mb": "--scratch-mb"}
         problems = "; ".join(f"{options.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}"
                              for e in exc.errors())
         raise typer.BadParameter(problems) from None

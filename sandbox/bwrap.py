@@ -2,7 +2,8 @@
 
 Layout inside: read-only /usr (with the /bin, /lib, ... links), the Python installation and
 its site-packages read-only at their host paths, a fresh /proc, a minimal /dev, a private
-size-limited /tmp, and the scratch directory read-write at /sandbox. Nothing else of the host
+size-limited /tmp, and the scratch directory read-write at /sandbox (both host tmpfs mounts
+with a size and inode quota where the host may mount, see ``scratch.py``). Nothing else of the host
 file system, no network, an empty environment.
 
 Why bwrap runs as root and the program as uid 65534 (and not `--uid` in a user namespace):
@@ -112,8 +113,12 @@ def bwrap_argv(
     limits: Limits,
     seccomp_fd: int,
     privileged: bool | None = None,
+    tmp: str | None = None,
 ) -> list[str]:
-    """Full command line: rlimits, bwrap with its mounts, privilege drop, then `program`."""
+    """Full command line: rlimits, bwrap with its mounts, privilege drop, then `program`.
+
+    ``tmp``: a host tmpfs (size- and inode-limited) to bind as ``/tmp``; without one, bwrap
+    mounts a tmpfs of ``limits.tmp_mb`` (whose inode count bwrap cannot limit)."""
     if privileged is None:
         privileged = os.geteuid() == 0
     args = [BWRAP]
@@ -126,7 +131,10 @@ def bwrap_argv(
         args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
     args += ["--die-with-parent", "--new-session"]
     args += _system_binds()
-    args += ["--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    if tmp is None:
+        args += ["--perms", "1777", "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    else:
+        args += ["--bind", tmp, "/tmp"]
     args += _python_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--bind", scratch, SCRATCH_INSIDE, "--chdir", SCRATCH_INSIDE]

@@ -16,7 +16,7 @@ from hanlin.sandbox import landlock, seccomp
 from hanlin.sandbox.bwrap import BWRAP, PRLIMIT, SETPRIV, bwrap_argv, prlimit_argv
 from hanlin.sandbox.config import Limits, SandboxError, SandboxMode
 from hanlin.sandbox.fallback import fallback_python, reachable_by_sandbox_uid
-from hanlin.sandbox.scratch import Scratch
+from hanlin.sandbox.scratch import QuotaKind, Scratch
 
 
 class HostReport(BaseModel):
@@ -35,6 +35,7 @@ class HostReport(BaseModel):
     landlock_python: str
     landlock_python_reachable: bool
     mode: SandboxMode | None
+    scratch_quota: QuotaKind | None = None
     notes: list[str] = []
 
 
@@ -75,6 +76,16 @@ def _try_bwrap() -> str | None:
         scratch.remove()
 
 
+def _scratch_quota() -> tuple[QuotaKind | None, str | None]:
+    """How a scratch dir's quota is kept here ("tmpfs" or "watch"), or why none can be made."""
+    try:
+        scratch = Scratch()
+    except (OSError, SandboxError) as exc:
+        return None, f"no scratch dir can be made: {exc}"
+    scratch.remove()
+    return scratch.quota, None
+
+
 @lru_cache(maxsize=1)
 def check_host() -> HostReport:
     """Probe every layer once; later calls return the cached report."""
@@ -111,6 +122,14 @@ def check_host() -> HostReport:
             notes.append(f"Landlock ABI {abi} < 6: signals to same-uid processes not scoped")
     else:
         notes.append("no isolation layer works here; only UNSAFE_SUBPROCESS can be requested")
+    quota, quota_problem = _scratch_quota()
+    if quota == "watch":
+        notes.append(
+            "no tmpfs can be mounted here: the scratch quota is a watch that kills the sandbox "
+            "once the folder is over it, not a hard limit"
+        )
+    elif quota_problem:
+        notes.append(quota_problem)
     return HostReport(
         is_root=is_root,
         bwrap_present=bwrap_present,
@@ -125,6 +144,7 @@ def check_host() -> HostReport:
         landlock_python=python,
         landlock_python_reachable=python_ok,
         mode=mode,
+        scratch_quota=quota,
         notes=notes,
     )
 

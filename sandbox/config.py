@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SANDBOX_UID = 65534  # "nobody": owns no files, so a sandboxed process can only touch its scratch
 SANDBOX_GID = 65534
 
-KilledReason = Literal["timeout", "memory", "output_limit", "cpu", "signal"]
+KilledReason = Literal["timeout", "memory", "output_limit", "cpu", "signal", "disk"]
 
 
 class SandboxMode(StrEnum):
@@ -50,6 +50,20 @@ class Limits(BaseModel):
         1_000_000, ge=1024, le=64_000_000, description="Cap on stdout and on stderr, each."
     )
     tmp_mb: int = Field(64, ge=1, le=65536, description="Size of the private /tmp (bwrap mode).")
+    scratch_mb: int = Field(
+        256,
+        ge=1,
+        le=65536,
+        description="Quota of the scratch dir, all files together (a run's, or a whole "
+        "session's). A tmpfs where the host may mount: past it, writes fail with ENOSPC.",
+    )
+    scratch_files: int = Field(
+        10_000,
+        ge=16,
+        le=10_000_000,
+        description="Most files, folders and links in the scratch dir (and, separately, in "
+        "the private /tmp where it is a host tmpfs).",
+    )
 
 
 class FileInfo(BaseModel):

@@ -76,12 +76,18 @@ def read_paths() -> list[str]:
 
 
 def landlock_preexec(
-    limits: Limits, scratch: str, *, cpu: bool = True, extra_read: Sequence[str] = ()
+    limits: Limits,
+    scratch: str,
+    *,
+    cpu: bool = True,
+    extra_read: Sequence[str] = (),
+    extra_write: Sequence[str] = (),
 ) -> Callable[[], None]:
-    """A `preexec_fn` confining the child to read system dirs and write only `scratch`."""
+    """A `preexec_fn` confining the child to read system dirs and write only `scratch`
+    (and `extra_write`, such as its private temporary folder)."""
     program = seccomp.filter_program(without_namespaces=True)  # built here, not after fork
     readable = [*read_paths(), *extra_read]
-    writable = [scratch, *DEVICE_WRITE_PATHS]
+    writable = [scratch, *extra_write, *DEVICE_WRITE_PATHS]
     drop_uid = os.geteuid() == 0
 
     def confine() -> None:

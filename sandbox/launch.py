@@ -21,6 +21,7 @@ from hanlin.sandbox.bwrap import SANDBOX_PATH, bwrap_argv, prlimit_argv
 from hanlin.sandbox.config import Limits, SandboxError, SandboxMode
 from hanlin.sandbox.fallback import landlock_preexec, unsafe_preexec
 from hanlin.sandbox.scratch import Scratch
+from hanlin.sandbox.usage_watch import UsageWatch
 
 SHELL = "/bin/bash"
 _HOST_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -40,6 +41,12 @@ class SandboxProcess:
 
     process: asyncio.subprocess.Process
     mode: SandboxMode
+    watch: UsageWatch | None = None  # the scratch quota, where it is not a tmpfs
+
+    @property
+    def over_quota(self) -> bool:
+        """Whether the scratch quota watch killed the sandbox."""
+        return self.watch is not None and self.watch.exceeded
 
     def kill(self) -> None:
         """SIGKILL the sandbox (idempotent).
@@ -87,6 +94,8 @@ class SandboxProcess:
 
     async def close(self) -> None:
         """Kill and reap, so no process of the sandbox outlives this call."""
+        if self.watch is not None:
+            await self.watch.stop()
         self.kill()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.process.wait(), 2.0)
@@ -109,7 +118,11 @@ async def spawn(
             seccomp_fd = seccomp.filter_pipe(seccomp.filter_program())
             try:
                 argv = prlimit_argv(limits, cpu=cpu_limit) + bwrap_argv(
-                    program, scratch=scratch.path, limits=limits, seccomp_fd=seccomp_fd
+                    program,
+                    scratch=scratch.path,
+                    limits=limits,
+                    seccomp_fd=seccomp_fd,
+                    tmp=scratch.tmp_path,
                 )
                 process = await asyncio.create_subprocess_exec(
                     *argv,
@@ -122,8 +135,13 @@ async def spawn(
             finally:
                 os.close(seccomp_fd)
         else:
+            # Temporary files go to the private tmpfs where there is one, so a full scratch
+            # dir cannot keep a session kernel (whose output files live there) from starting.
+            tmpdir = scratch.tmp_path or scratch.path
             if mode is SandboxMode.LANDLOCK:
-                preexec = landlock_preexec(limits, scratch.path, cpu=cpu_limit)
+                preexec = landlock_preexec(
+                    limits, scratch.path, cpu=cpu_limit, extra_write=[tmpdir]
+                )
             elif mode is SandboxMode.UNSAFE_SUBPROCESS:
                 preexec = unsafe_preexec(limits, cpu=cpu_limit)
             else:
@@ -131,7 +149,7 @@ async def spawn(
             env = {
                 "PATH": SANDBOX_PATH,
                 "HOME": scratch.path,
-                "TMPDIR": scratch.path,
+                "TMPDIR": tmpdir,
                 "LANG": "C.UTF-8",
             }
             process = await asyncio.create_subprocess_exec(
@@ -144,4 +162,13 @@ async def spawn(
             )
     except (OSError, subprocess.SubprocessError) as exc:
         raise SandboxError(f"could not start the {mode.value} sandbox: {exc}") from exc
-    return SandboxProcess(process=process, mode=mode)
+    sandbox = SandboxProcess(process=process, mode=mode)
+    if scratch.quota == "watch":
+        sandbox.watch = UsageWatch(
+            scratch.path,
+            max_bytes=scratch.max_bytes,
+            max_entries=scratch.max_entries,
+            on_exceeded=sandbox.kill,
+        )
+        sandbox.watch.start()
+    return sandbox

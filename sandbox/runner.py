@@ -86,7 +86,7 @@ async def run_program(
     """Run `program` (paths as seen inside) to completion, a limit, or the timeout."""
     limits = limits or Limits()
     mode = mode or detect_mode()
-    scratch = Scratch()
+    scratch = Scratch(limits=limits)
     started = time.perf_counter()
     sandbox: SandboxProcess | None = None
     try:
@@ -116,6 +116,8 @@ async def run_program(
         reason: KilledReason | None
         if timed_out:
             reason = "timeout"
+        elif sandbox.over_quota:
+            reason = "disk"
         elif out.truncated or err.truncated:
             reason = "output_limit"
         else:
@@ -134,6 +136,8 @@ async def run_program(
     finally:
         if sandbox is not None:
             sandbox.kill()
+            if sandbox.watch is not None:
+                await sandbox.watch.stop()
         scratch.remove()
 
 

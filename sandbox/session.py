@@ -83,7 +83,7 @@ class SandboxSession:
         if self._scratch is not None:
             return
         self.mode = self._requested_mode or detect_mode()
-        self._scratch = Scratch()
+        self._scratch = Scratch(limits=self.limits)
         try:
             self._scratch.write_files(self._files)
             await self._start_kernel()
@@ -211,6 +211,19 @@ class SandboxSession:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), 2.0)
         exit_code = exit_status(process.returncode) if process.returncode is not None else None
+        if self._kernel.over_quota:
+            # The files would put the next kernel over the quota at once: they go too.
+            self.scratch.clear()
+            await self._restart()
+            return self._result(
+                started,
+                killed_reason="disk",
+                exit_code=exit_code,
+                session_restarted=True,
+                stderr=f"the scratch folder passed its quota ({self.limits.scratch_mb} MB, "
+                f"{self.limits.scratch_files} files); the sandbox was restarted, all variables "
+                "were lost and the folder was emptied\n",
+            )
         reason = classify(exit_code, "")
         await self._restart()
         return self._result(

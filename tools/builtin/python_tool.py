@@ -121,6 +121,9 @@ def status_line(result: ExecResult, limits: Limits) -> str | None:
         return f"[{verb}: output passed {limits.output_bytes} bytes and was cut{lost}]"
     if reason == "signal" and result.exit_code is not None:
         return f"[killed: signal {result.exit_code - 128}{lost}]"
+    if reason == "disk":
+        return (f"[killed: the scratch folder passed its quota of {limits.scratch_mb} MB or "
+                f"{limits.scratch_files} files — variables and files were lost]")
     if result.exit_code not in (0, None):
         return f"[exit code {result.exit_code}{lost}]"
     if result.session_restarted:
