@@ -34,19 +34,19 @@ from common import print_table, write_results
 
 from hanlin.training.config import TrainingConfig, load_config
 from hanlin.training.curves import plot_curves
-from hanlin.training.evaluate import evaluate_model
+from hanlin.training.evaluation.evaluate import evaluate_model
 from hanlin.training.model_io import load_for_training
-from hanlin.training.pipeline import (
+from hanlin.training.data.pipeline import (
     heldout_samples,
     load_split,
     rl_prompts,
     sft_samples,
     use_threads,
 )
-from hanlin.training.ppo import run_ppo
+from hanlin.training.rl.ppo import run_ppo
 from hanlin.training.sft import run_sft, sft_folder
-from hanlin.training.significance import compare_paired, wilson_interval
-from hanlin.training.tool_metrics import METRICS, metric_hits
+from hanlin.training.evaluation.significance import compare_paired, wilson_interval
+from hanlin.training.evaluation.tool_metrics import METRICS, metric_hits
 
 ROOT = Path(__file__).resolve().parents[1]
 

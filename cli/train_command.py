@@ -38,7 +38,7 @@ def _fail(message: str) -> None:
 def _prepared(config_path: Path) -> tuple[Any, Any]:
     from hanlin.llm.model_files import ModelFileError
     from hanlin.training.config import ConfigError, load_config
-    from hanlin.training.pipeline import load_split, use_threads
+    from hanlin.training.data.pipeline import load_split, use_threads
 
     try:
         config = load_config(config_path)
@@ -69,8 +69,8 @@ def _guarded(stage: Callable[[], Any]) -> Any:
 
 @train_app.command(help="Write the train / held-out trajectories (JSON lines) and their counts.")
 def data(config_path: Path = CONFIG) -> None:
-    from hanlin.training.pipeline import write_split
-    from hanlin.training.samples import describe
+    from hanlin.training.data.pipeline import write_split
+    from hanlin.training.data.samples import describe
 
     config, split = _prepared(config_path)
     train, heldout = write_split(split, config.output_dir / "data")
@@ -85,7 +85,7 @@ def sft(config_path: Path = CONFIG, model: str | None = MODEL,
         variant: str | None = typer.Option(None, help="Override [sft] variant.")) -> None:
     from hanlin.training.config import ConfigError, config_from_dict
     from hanlin.training.curves import plot_curves
-    from hanlin.training.pipeline import sft_samples
+    from hanlin.training.data.pipeline import sft_samples
     from hanlin.training.sft import run_sft
 
     config, split = _prepared(config_path)
@@ -107,9 +107,9 @@ def sft(config_path: Path = CONFIG, model: str | None = MODEL,
 
 def _rl(config_path: Path, model: str | None, stage: str) -> None:
     from hanlin.training.curves import plot_curves
-    from hanlin.training.grpo import run_grpo
-    from hanlin.training.pipeline import rl_prompts
-    from hanlin.training.ppo import run_ppo
+    from hanlin.training.rl.grpo import run_grpo
+    from hanlin.training.data.pipeline import rl_prompts
+    from hanlin.training.rl.ppo import run_ppo
     from hanlin.training.sft import sft_folder
 
     config, split = _prepared(config_path)
@@ -139,8 +139,8 @@ def grpo(config_path: Path = CONFIG, model: str | None = MODEL) -> None:
 @train_app.command("eval", help="Score a model's next turn on the held-out queries (TS/PI/CF).")
 def evaluate(config_path: Path = CONFIG, model: str | None = EVAL_MODEL,
              served: bool = SERVED, output: Path | None = EVAL_OUTPUT) -> None:
-    from hanlin.training.evaluate import write_scores
-    from hanlin.training.pipeline import heldout_samples
+    from hanlin.training.evaluation.evaluate import write_scores
+    from hanlin.training.data.pipeline import heldout_samples
 
     if served == (model is not None):
         _fail("give either --model (a folder or .gguf, loaded with transformers) or --served "
@@ -151,7 +151,7 @@ def evaluate(config_path: Path = CONFIG, model: str | None = EVAL_MODEL,
         folder = output or config.output_dir / "eval" / "served"
         result, label = _served_eval(config, samples, folder)
     else:
-        from hanlin.training.evaluate import evaluate_model
+        from hanlin.training.evaluation.evaluate import evaluate_model
 
         assert model is not None
         policy, tokenizer = _loaded(model)
@@ -175,7 +175,7 @@ def _served_eval(config: Any, samples: list[Any], folder: Path) -> tuple[Any, st
     from hanlin.llm.model_files import ModelFileError
     from hanlin.runtime.models import model_from_settings
     from hanlin.runtime.settings import load_settings
-    from hanlin.training.chat_eval import evaluate_chat_model
+    from hanlin.training.evaluation.chat_eval import evaluate_chat_model
 
     settings = load_settings().model
     label = (f"{settings.base_url} {settings.name}" if settings.provider == "openai"

@@ -10,7 +10,7 @@ import docx
 import pytest
 
 from hanlin.agents.perception import Perception, PerceptionConfig, PerceptionError
-from hanlin.agents.perception_documents import detect_document_kind
+from hanlin.agents.perception.documents import detect_document_kind
 from hanlin.llm.messages import AudioPart, FilePart, ImagePart, TextPart, UserMessage
 
 

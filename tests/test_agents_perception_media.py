@@ -15,8 +15,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from hanlin.agents.perception import Perception, PerceptionError
-from hanlin.agents.perception_audio import read_wav, to_16k_pcm16
-from hanlin.agents.perception_ocr import check_ocr
+from hanlin.agents.perception.audio import read_wav, to_16k_pcm16
+from hanlin.agents.perception.ocr import check_ocr
 from hanlin.llm.messages import AudioPart, FilePart, ImagePart, TextPart, UserMessage
 
 needs_tesseract = pytest.mark.skipif(

@@ -25,12 +25,12 @@ from hanlin.llm.local_prompt import render_tool_call
 from hanlin.llm.messages import AssistantMessage, Message, ToolCall, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.training.chat_eval import evaluate_chat_model, score_chat_result
+from hanlin.training.evaluation.chat_eval import evaluate_chat_model, score_chat_result
 from hanlin.training.config import load_config
-from hanlin.training.pipeline import heldout_samples, load_split
-from hanlin.training.reward import score_tool_call
-from hanlin.training.samples import TrainingSample
-from hanlin.training.tool_catalogue import catalogue_tool
+from hanlin.training.data.pipeline import heldout_samples, load_split
+from hanlin.training.rl.reward import score_tool_call
+from hanlin.training.data.samples import TrainingSample
+from hanlin.training.data.tool_catalogue import catalogue_tool
 
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.toml"
 WEATHER = [catalogue_tool(name).spec for name in ("get_weather_current", "get_weather_forecast")]

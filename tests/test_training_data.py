@@ -17,15 +17,15 @@ from hanlin.llm.messages import AssistantMessage, ToolCall, ToolMessage, UserMes
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.runtime.runner import Runner
-from hanlin.training.error_steps import erroneous_steps
-from hanlin.training.query_templates_compound import TASKS
-from hanlin.training.recorded_runs import (
+from hanlin.training.data.error_steps import erroneous_steps
+from hanlin.training.data.query_templates_compound import TASKS
+from hanlin.training.data.recorded_runs import (
     export_threads,
     trajectory_from_messages,
     trajectory_from_runner,
 )
-from hanlin.training.samples import describe, gold_call_samples, split_into_samples
-from hanlin.training.synthetic import (
+from hanlin.training.data.samples import describe, gold_call_samples, split_into_samples
+from hanlin.training.data.synthetic import (
     ERROR_TYPES,
     KNOWABLE,
     SyntheticExample,
@@ -35,8 +35,8 @@ from hanlin.training.synthetic import (
     split_train_heldout,
     template_of,
 )
-from hanlin.training.tool_catalogue import CATALOGUE, catalogue_registry, catalogue_tool, siblings
-from hanlin.training.trajectory import read_trajectories
+from hanlin.training.data.tool_catalogue import CATALOGUE, catalogue_registry, catalogue_tool, siblings
+from hanlin.training.data.trajectory import read_trajectories
 
 EXPECTED_KIND = {"hallucinated_tool": {"unknown_tool"}, "missing_parameter": {"missing_parameter"},
                  "hallucinated_parameter": {"hallucinated_parameter"},

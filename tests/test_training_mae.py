@@ -17,18 +17,18 @@ from hanlin.llm.messages import (
 from hanlin.llm.scripted import ScriptedModel
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
 from hanlin.runtime.runner import Runner
-from hanlin.training.error_steps import (
+from hanlin.training.data.error_steps import (
     erroneous_steps,
     error_in_text,
     explain_erroneous_steps,
     normalise,
     without_erroneous_steps,
 )
-from hanlin.training.recorded_runs import trajectory_from_runner
-from hanlin.training.samples import split_into_samples
-from hanlin.training.synthetic import generate_examples
-from hanlin.training.tool_catalogue import catalogue_registry, catalogue_tool
-from hanlin.training.trajectory import Trajectory
+from hanlin.training.data.recorded_runs import trajectory_from_runner
+from hanlin.training.data.samples import split_into_samples
+from hanlin.training.data.synthetic import generate_examples
+from hanlin.training.data.tool_catalogue import catalogue_registry, catalogue_tool
+from hanlin.training.data.trajectory import Trajectory
 
 
 def _trajectory(*feedback: str, calls_per_turn: int = 1) -> Trajectory:

@@ -11,7 +11,7 @@ import pytest
 from hanlin.llm.chat_model import ChatOptions, ToolSpec
 from hanlin.llm.local_prompt import template_dicts, to_template_messages
 from hanlin.llm.messages import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
-from hanlin.training.encoding import (
+from hanlin.training.data.encoding import (
     IGNORE_INDEX,
     EncodedSample,
     EncodingError,
@@ -19,7 +19,7 @@ from hanlin.training.encoding import (
     end_of_turn_marker,
     prompt_ids,
 )
-from hanlin.training.key_tokens import (
+from hanlin.training.losses.key_tokens import (
     divergence_index,
     key_token_positions,
     key_weight,
@@ -237,7 +237,7 @@ def test_weight_is_clipped_at_one_when_keys_outnumber_the_rest() -> None:
 def test_weighted_loss_matches_a_hand_computed_weighted_mean() -> None:
     import torch
 
-    from hanlin.training.weighted_loss import weighted_token_loss
+    from hanlin.training.losses.weighted_loss import weighted_token_loss
 
     logits = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]]])
     labels = torch.tensor([[IGNORE_INDEX, 1, 2, 0]])
@@ -255,7 +255,7 @@ def test_unit_weights_give_the_standard_loss_on_a_padded_batch() -> None:
     import torch
     import torch.nn.functional as F
 
-    from hanlin.training.weighted_loss import pad_batch, weighted_token_loss
+    from hanlin.training.losses.weighted_loss import pad_batch, weighted_token_loss
 
     torch.manual_seed(0)
     labels = torch.tensor(

@@ -16,7 +16,7 @@ TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.toml
 def test_gae_matches_a_hand_computation() -> None:
     import torch
 
-    from hanlin.training.ppo import gae
+    from hanlin.training.rl.ppo import gae
 
     rewards = torch.tensor([[0.0, 0.0, 1.0, 7.0], [0.5, -1.0, 0.0, 0.0]])
     values = torch.tensor([[0.2, 0.4, 0.6, 9.0], [0.1, 0.3, 9.0, 9.0]])
@@ -35,7 +35,7 @@ def test_gae_matches_a_hand_computation() -> None:
 def test_clipped_losses_stop_the_gradient_outside_the_trust_region() -> None:
     import torch
 
-    from hanlin.training.ppo import clipped_policy_loss, clipped_value_loss
+    from hanlin.training.rl.ppo import clipped_policy_loss, clipped_value_loss
 
     old = torch.zeros(1, 3)
     logp = torch.tensor([[math.log(1.5), math.log(1.1), math.log(0.5)]], requires_grad=True)
@@ -61,8 +61,8 @@ def test_clipped_losses_stop_the_gradient_outside_the_trust_region() -> None:
 def test_kl_rewards_and_group_advantages() -> None:
     import torch
 
-    from hanlin.training.grpo import group_advantages, k3_kl
-    from hanlin.training.ppo import kl_rewards
+    from hanlin.training.rl.grpo import group_advantages, k3_kl
+    from hanlin.training.rl.ppo import kl_rewards
 
     logp = torch.tensor([[-1.0, -2.0, -3.0], [-1.0, -1.0, 0.0]])
     ref = torch.tensor([[-1.5, -2.0, -2.0], [-1.0, -2.0, 0.0]])
@@ -79,11 +79,11 @@ def test_one_ppo_and_one_grpo_step_on_smollm2(tmp_path: Path) -> None:
     import torch
 
     from hanlin.training.config import load_config
-    from hanlin.training.grpo import run_grpo
+    from hanlin.training.rl.grpo import run_grpo
     from hanlin.training.model_io import load_for_training
-    from hanlin.training.pipeline import load_split, rl_prompts
-    from hanlin.training.ppo import run_ppo
-    from hanlin.training.reward import REWARDS
+    from hanlin.training.data.pipeline import load_split, rl_prompts
+    from hanlin.training.rl.ppo import run_ppo
+    from hanlin.training.rl.reward import REWARDS
 
     config = load_config(TINY)
     config = config.model_copy(update={

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from hanlin.cli.train_command import train_app
 from hanlin.training.config import ConfigError, config_from_dict, load_config
-from hanlin.training.pipeline import DataSplit, heldout_samples, load_split, sft_samples
-from hanlin.training.samples import samples_of
+from hanlin.training.data.pipeline import DataSplit, heldout_samples, load_split, sft_samples
+from hanlin.training.data.samples import samples_of
 
 HAS_TRAIN = all(importlib.util.find_spec(n) for n in ("torch", "transformers", "gguf", "accelerate"))
 pytestmark = pytest.mark.skipif(not HAS_TRAIN, reason="needs torch, transformers, gguf, accelerate")
@@ -123,7 +123,7 @@ def test_sft_loss_falls_and_the_saved_model_chats(
 def test_eval_scores_three_heldout_samples(
     split: DataSplit, base: tuple[Any, Any], tmp_path: Path
 ) -> None:
-    from hanlin.training.evaluate import evaluate_model
+    from hanlin.training.evaluation.evaluate import evaluate_model
 
     model, tokenizer = base
     samples = heldout_samples(split, load_config(TINY).data)
@@ -170,10 +170,10 @@ async def test_a_recorded_run_trains_a_model_that_then_drives_the_agent(
     from hanlin.llm.transformers_model import TransformersModel
     from hanlin.contract.events import ToolCallEvent, ToolResultEvent
     from hanlin.runtime.runner import Runner
-    from hanlin.training.recorded_runs import trajectory_from_runner
-    from hanlin.training.samples import split_into_samples
+    from hanlin.training.data.recorded_runs import trajectory_from_runner
+    from hanlin.training.data.samples import split_into_samples
     from hanlin.training.sft import run_sft
-    from hanlin.training.tool_catalogue import catalogue_tool
+    from hanlin.training.data.tool_catalogue import catalogue_tool
 
     tools = [catalogue_tool("get_weather_current"), catalogue_tool("get_weather_forecast")]
     question = "Is it raining in Tokyo at the moment?"

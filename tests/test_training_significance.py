@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from hanlin.training.reward import RewardCategory
-from hanlin.training.significance import compare_paired, mcnemar_exact, wilson_interval
-from hanlin.training.tool_metrics import metric_hits
+from hanlin.training.rl.reward import RewardCategory
+from hanlin.training.evaluation.significance import compare_paired, mcnemar_exact, wilson_interval
+from hanlin.training.evaluation.tool_metrics import metric_hits
 
 
 def test_wilson_interval_matches_the_worked_value() -> None:

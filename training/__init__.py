@@ -11,20 +11,20 @@ from typing import TYPE_CHECKING
 from hanlin._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hanlin.training.chat_eval import evaluate_chat_model, score_chat_result
+    from hanlin.training.evaluation.chat_eval import evaluate_chat_model, score_chat_result
     from hanlin.training.config import TrainingConfig, load_config
-    from hanlin.training.recorded_runs import trajectory_from_messages, trajectory_from_runner
-    from hanlin.training.tool_catalogue import catalogue_registry, catalogue_tool
+    from hanlin.training.data.recorded_runs import trajectory_from_messages, trajectory_from_runner
+    from hanlin.training.data.tool_catalogue import catalogue_registry, catalogue_tool
 
 _EXPORTS: dict[str, str] = {
-    "evaluate_chat_model": "hanlin.training.chat_eval",
-    "score_chat_result": "hanlin.training.chat_eval",
+    "evaluate_chat_model": "hanlin.training.evaluation.chat_eval",
+    "score_chat_result": "hanlin.training.evaluation.chat_eval",
     "TrainingConfig": "hanlin.training.config",
     "load_config": "hanlin.training.config",
-    "trajectory_from_messages": "hanlin.training.recorded_runs",
-    "trajectory_from_runner": "hanlin.training.recorded_runs",
-    "catalogue_registry": "hanlin.training.tool_catalogue",
-    "catalogue_tool": "hanlin.training.tool_catalogue",
+    "trajectory_from_messages": "hanlin.training.data.recorded_runs",
+    "trajectory_from_runner": "hanlin.training.data.recorded_runs",
+    "catalogue_registry": "hanlin.training.data.tool_catalogue",
+    "catalogue_tool": "hanlin.training.data.tool_catalogue",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

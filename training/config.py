@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hanlin.training.key_tokens import KeyScope
+from hanlin.training.losses.key_tokens import KeyScope
 
 Variant = Literal["plain", "mae", "pkt", "mae_pkt"]
 MASKED_VARIANTS = frozenset({"mae", "mae_pkt"})

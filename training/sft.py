@@ -29,11 +29,11 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from hanlin.training.config import WEIGHTED_VARIANTS, TrainingConfig, Variant
-from hanlin.training.encoding import IGNORE_INDEX, EncodingError, encode_sample
-from hanlin.training.key_tokens import KeyScope, key_token_positions, pkt_weights
+from hanlin.training.data.encoding import IGNORE_INDEX, EncodingError, encode_sample
+from hanlin.training.losses.key_tokens import KeyScope, key_token_positions, pkt_weights
 from hanlin.training.model_io import load_for_training, save_for_serving
-from hanlin.training.samples import TrainingSample
-from hanlin.training.weighted_loss import pad_batch, weighted_token_loss
+from hanlin.training.data.samples import TrainingSample
+from hanlin.training.losses.weighted_loss import pad_batch, weighted_token_loss
 
 
 @dataclass

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from hanlin.contract.events import (
+from hanlin.runtime import (
     ErrorEvent,
     Event,
     FinalAnswerEvent,

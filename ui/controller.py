@@ -1,21 +1,21 @@
 """The chat app's behaviour, apart from its widgets: send, approve, resume, restore, memory.
 
-Every method works on one session's identifiers, so sessions cannot see each other's threads;
-failures become chat messages and never escape to the server, which keeps serving others.
+Every method works on one session's identifiers, so sessions cannot see each other's threads:
+thread ids are issued by the server to an owner (the identity the server established, never an
+id a client sent), and every method refuses a thread its caller does not own. Failures become
+chat messages and never escape to the server, which keeps serving others.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from hanlin.contract.approval import ApprovalDecision
-from hanlin.contract.events import Event
+from hanlin.runtime import ApprovalDecision, Event
 from hanlin.ui.chat_view import ChatMessage, ChatTranscript, history_from_messages
 from hanlin.ui.memory_panel import MemoryPanel, forgetting_figure, load_panel
 from hanlin.ui.services import UiServices
@@ -26,22 +26,25 @@ log = logging.getLogger(__name__)
 
 
 class SessionIds(BaseModel):
-    """Who is chatting and in which thread; kept in the browser so a reload finds the thread."""
+    """Who is chatting and in which thread; both come from the server (``ChatController.open``)."""
 
-    thread_id: str = Field(default_factory=lambda: f"web-{uuid.uuid4().hex[:12]}")
-    user_id: str = Field(default_factory=lambda: f"user-{uuid.uuid4().hex[:12]}")
+    thread_id: str
+    user_id: str
 
-    @classmethod
-    def resolve(cls, *candidates: Any, username: str | None = None) -> SessionIds:
-        for candidate in candidates:
-            if isinstance(candidate, dict) and candidate.get("thread_id") and candidate.get("user_id"):
-                ids = cls.model_validate(candidate)
-                break
-        else:
-            ids = cls()
-        if username:  # an authenticated person keeps their memories across browsers
-            ids.user_id = f"user-{username}"
-        return ids
+
+class Opened(BaseModel):
+    """The owner's thread, and a thread the client named that is not theirs (if it named one)."""
+
+    ids: SessionIds
+    refused: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        return not_yours(self.refused) if self.refused else None
+
+
+def not_yours(thread_id: str) -> str:
+    return f"thread `{thread_id}` is not one of yours: nothing was done with it"
 
 
 class Turn(BaseModel):
@@ -60,10 +63,41 @@ class ChatController:
     def __init__(self, services: UiServices) -> None:
         self.services = services
 
+    async def new_thread(self, owner: str) -> SessionIds:
+        return SessionIds(thread_id=await self.services.threads.issue(owner), user_id=owner)
+
+    async def open(self, owner: str, *named: Any) -> Opened:
+        """``owner``'s thread: the first of the ``named`` ids (session, then browser) they own,
+        else their latest thread, else a new one. Ids a client sent only ever select among the
+        owner's own threads."""
+        threads = self.services.threads
+        refused: str | None = None
+        chosen: str | None = None
+        for candidate in named:
+            thread_id = candidate.get("thread_id") if isinstance(candidate, dict) else None
+            if not isinstance(thread_id, str) or not thread_id:
+                continue
+            if await threads.owns(owner, thread_id):
+                chosen = chosen or thread_id
+            else:
+                refused = refused or thread_id
+        if chosen is None:
+            latest = await threads.latest(owner)
+            if latest is not None and await threads.owns(owner, latest):
+                chosen = latest
+        ids = SessionIds(thread_id=chosen, user_id=owner) if chosen else await self.new_thread(owner)
+        return Opened(ids=ids, refused=refused)
+
+    async def _owned(self, ids: SessionIds) -> bool:
+        return await self.services.threads.owns(ids.user_id, ids.thread_id)
+
     async def send(self, session_id: str, ids: SessionIds, config: TeamConfig, text: str,
                    files: list[str], history: list[ChatMessage]) -> AsyncIterator[Turn]:
         if not text.strip() and not files:
             yield Turn(messages=history, status="Type a message or attach a file.")
+            return
+        if not await self._owned(ids):
+            yield Turn(messages=history, status=not_yours(ids.thread_id))
             return
         transcript = ChatTranscript(history)
         transcript.add_user(text, files)
@@ -73,6 +107,7 @@ class ChatController:
             if await runner.pending(ids.thread_id):
                 yield self._turn(transcript, "approve, edit or reject the pending tool call first")
                 return
+            await self.services.threads.use(ids.user_id, ids.thread_id)
             events = runner.stream(ids.thread_id, user_message(text, files), user_id=ids.user_id)
             async for turn in self._follow(transcript, events):
                 yield turn
@@ -83,6 +118,9 @@ class ChatController:
     async def decide(self, session_id: str, ids: SessionIds, config: TeamConfig, action: str,
                      arguments_json: str, reason: str,
                      history: list[ChatMessage]) -> AsyncIterator[Turn]:
+        if not await self._owned(ids):
+            yield Turn(messages=history, status=not_yours(ids.thread_id))
+            return
         transcript = ChatTranscript(history)
         try:
             runner = await self.services.runner(session_id, config, ids.user_id)
@@ -112,6 +150,9 @@ class ChatController:
     async def resume(self, session_id: str, ids: SessionIds, config: TeamConfig,
                      history: list[ChatMessage]) -> AsyncIterator[Turn]:
         """Continue a stopped or crashed run from its last checkpoint."""
+        if not await self._owned(ids):
+            yield Turn(messages=history, status=not_yours(ids.thread_id))
+            return
         transcript = ChatTranscript(history)
         try:
             runner = await self.services.runner(session_id, config, ids.user_id)
@@ -130,6 +171,8 @@ class ChatController:
 
     async def restore(self, session_id: str, ids: SessionIds, config: TeamConfig) -> Turn:
         """The stored thread as chat messages (after a reload or an app restart)."""
+        if not await self._owned(ids):
+            return Turn(messages=[], status=not_yours(ids.thread_id))
         try:
             runner = await self.services.runner(session_id, config, ids.user_id)
             transcript = ChatTranscript(history_from_messages(await runner.messages(ids.thread_id)))
@@ -142,15 +185,16 @@ class ChatController:
             log.exception("restoring a thread failed")
             return _error_turn([], f"could not load thread {ids.thread_id}: {exc}")
 
-    async def memory(self, ids: SessionIds) -> tuple[MemoryPanel | None, Any, str]:
+    async def memory(self, user_id: str) -> tuple[MemoryPanel | None, Any, str]:
+        """``user_id``'s memories: the caller passes the identity the server established."""
         store = await self.services.memory_store()
         if store is None:
             reason = self.services.memory_problem or (
                 "long-term memory needs Redis: start the app without --memory-only")
             return None, None, reason
-        panel = await load_panel(store, ids.user_id)
+        panel = await load_panel(store, user_id)
         figure = forgetting_figure(panel.views, store.curve)
-        return panel, figure, f"{len(panel.rows)} memories of {ids.user_id}"
+        return panel, figure, f"{len(panel.rows)} memories of {user_id}"
 
     # --- helpers -------------------------------------------------------------------------------
 

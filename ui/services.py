@@ -3,7 +3,8 @@
 Shared: models (one embedded model in memory, however many people chat), the checkpointer and
 tool journal (Redis, so threads survive an app restart), and the long-term memory store.
 Per session: a runner over that session's team and its sandboxed tools, so no two people see
-each other's files, threads or memories.
+each other's files, threads or memories. Threads have owners (``threads``), and model servers
+are reached only on allowed hosts (``model_hosts``).
 """
 
 from __future__ import annotations
@@ -18,35 +19,43 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from hanlin.contract.journal import MemoryToolJournal, ToolJournal
-from hanlin.runtime.runner import Runner
+from hanlin.runtime import MemoryToolJournal, Runner, ToolJournal
+from hanlin.ui.model_hosts import ModelHosts, same_origin
 from hanlin.ui.team_builder import SessionTools, build_team
 from hanlin.ui.team_config import TeamConfig
+from hanlin.ui.threads import ThreadRegistry
 
 log = logging.getLogger(__name__)
 ModelFactory = Callable[[TeamConfig], Any]
 MAX_SESSIONS = 256
 
 
-def default_model_factory() -> ModelFactory:
-    """The configured embedded model (loaded once) or an OpenAI-compatible server per URL."""
+def default_model_factory(hosts: ModelHosts | None = None) -> ModelFactory:
+    """The configured embedded model (loaded once) or an OpenAI-compatible server per URL.
+
+    The configured API key goes only to the configured server, never to a URL from the form.
+    """
     from hanlin.runtime.models import model_from_settings
     from hanlin.runtime.settings import load_settings
+    from hanlin.ui.model_client import GuardedServerModel
 
     settings = load_settings().model
+    allowed = hosts or ModelHosts()
     cache: dict[str, Any] = {}
 
     def factory(config: TeamConfig) -> Any:
         if config.model_url is None:
             key = "embedded"
-            chosen = settings
-        else:
-            key = f"{config.model_url}|{config.model_name}"
-            chosen = settings.model_copy(update={"provider": "openai",
-                                                 "base_url": str(config.model_url),
-                                                 "name": config.model_name})
+            if key not in cache:
+                cache[key] = model_from_settings(settings)
+            return cache[key]
+        url = str(config.model_url)
+        key = f"{url}|{config.model_name}"
         if key not in cache:
-            cache[key] = model_from_settings(chosen)
+            same_server = same_origin(url, settings.base_url)
+            cache[key] = GuardedServerModel(
+                url, config.model_name, hosts=allowed, timeout=settings.timeout_s,
+                api_key=settings.api_key if same_server else None)
         return cache[key]
 
     return factory
@@ -60,12 +69,16 @@ class Session:
 
 
 class UiServices:
-    """``redis_url`` None keeps threads in memory (lost when the app stops)."""
+    """``redis_url`` None keeps threads in memory (lost when the app stops); ``model_hosts``
+    are the model servers a team may use besides loopback ones."""
 
     def __init__(self, *, model_factory: ModelFactory | None = None, redis_url: str | None = None,
-                 memory_store: Any = None, open_memory: bool = True) -> None:
-        self.model_factory = model_factory or default_model_factory()
+                 memory_store: Any = None, open_memory: bool = True,
+                 model_hosts: ModelHosts | None = None) -> None:
+        self.model_hosts = model_hosts or ModelHosts()
+        self.model_factory = model_factory or default_model_factory(self.model_hosts)
         self.redis_url = redis_url
+        self.threads = ThreadRegistry(redis_url)
         self.checkpointer: BaseCheckpointSaver
         self.journal: ToolJournal
         if redis_url is None:
@@ -103,7 +116,12 @@ class UiServices:
         return self._memory_store
 
     async def runner(self, session_id: str, config: TeamConfig, user_id: str) -> Runner:
-        """This session's runner for ``config`` (rebuilt when the configuration changes)."""
+        """This session's runner for ``config`` (rebuilt when the configuration changes).
+
+        Raises ``ModelHostRefused`` before any model is built for a server on a host that is
+        not allowed."""
+        if config.model_url is not None:
+            self.model_hosts.check(str(config.model_url))
         session = self._sessions.get(session_id)
         if session is None:
             session = self._sessions[session_id] = Session()
@@ -136,3 +154,4 @@ class UiServices:
             close = getattr(self._memory_store, "close", None)
             if close is not None:
                 await close()
+        await self.threads.aclose()

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import AssistantMessage, Message, ToolMessage
-from hanlin.training.error_steps import erroneous_steps
-from hanlin.training.trajectory import Trajectory
+from hanlin.training.data.error_steps import erroneous_steps
+from hanlin.training.data.trajectory import Trajectory
 
 
 class TrainingSample(BaseModel):

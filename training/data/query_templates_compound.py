@@ -7,8 +7,8 @@ from __future__ import annotations
 from random import Random
 from typing import Any
 
-from hanlin.training.catalogue_data import COUNTRIES, STOCKS
-from hanlin.training.query_templates import (
+from hanlin.training.data.catalogue_data import COUNTRIES, STOCKS
+from hanlin.training.data.query_templates import (
     CITY,
     CURRENCIES,
     DATES,

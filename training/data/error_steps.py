@@ -13,7 +13,7 @@ import re
 
 from hanlin.llm.messages import AssistantMessage, Message, ToolMessage, UserMessage
 from hanlin.llm.tool_errors import ToolErrorKind
-from hanlin.training.trajectory import Trajectory
+from hanlin.training.data.trajectory import Trajectory
 
 # The reference implementation's markers (TL-Training code/mae/mae.py), matched its way:
 # both sides normalised to [\u4e00-\u9fa5a-zA-Z0-9] and lowercased, then a substring test.

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from hanlin.training.config import TrainingConfig
 from hanlin.training.model_io import save_for_serving
-from hanlin.training.ppo import (
+from hanlin.training.rl.ppo import (
     PpoResult,
     PromptCycle,
     Tensor,
@@ -31,7 +31,7 @@ from hanlin.training.ppo import (
     response_logprobs,
     rollout,
 )
-from hanlin.training.samples import TrainingSample
+from hanlin.training.data.samples import TrainingSample
 
 
 def group_advantages(scores: Tensor, group_size: int) -> Tensor:

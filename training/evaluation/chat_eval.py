@@ -20,16 +20,16 @@ from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, ToolSpec
 from hanlin.llm.local_prompt import render_tool_call
 from hanlin.llm.messages import AssistantMessage
 from hanlin.llm.tool_call_parsing import parse_tool_calls
-from hanlin.training.evaluate import EvalRecord, EvalResult, write_records
-from hanlin.training.reward import (
+from hanlin.training.evaluation.evaluate import EvalRecord, EvalResult, write_records
+from hanlin.training.rl.reward import (
     REWARDS,
     RewardCategory,
     RewardResult,
     score_message,
     score_tool_call,
 )
-from hanlin.training.samples import TrainingSample
-from hanlin.training.tool_metrics import scores_from_results
+from hanlin.training.data.samples import TrainingSample
+from hanlin.training.evaluation.tool_metrics import scores_from_results
 
 
 def score_chat_result(

@@ -22,16 +22,16 @@ from pydantic import BaseModel
 from hanlin.agents.agent import Agent
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
 from hanlin.tools.registry import ToolRegistry
-from hanlin.training.error_steps import without_erroneous_steps
-from hanlin.training.query_templates import Phrasing
-from hanlin.training.query_templates_compound import TASKS
-from hanlin.training.tool_catalogue import (
+from hanlin.training.data.error_steps import without_erroneous_steps
+from hanlin.training.data.query_templates import Phrasing
+from hanlin.training.data.query_templates_compound import TASKS
+from hanlin.training.data.tool_catalogue import (
     CATALOGUE,
     catalogue_registry,
     catalogue_tool,
     siblings,
 )
-from hanlin.training.trajectory import Trajectory
+from hanlin.training.data.trajectory import Trajectory
 
 ErrorType = Literal["wrong_sibling", "hallucinated_tool", "missing_parameter",
                     "hallucinated_parameter", "wrong_type"]

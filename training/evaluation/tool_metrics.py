@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import AssistantMessage
-from hanlin.training.reward import (
+from hanlin.training.rl.reward import (
     PARAMETER_SUCCESSES,
     TOOL_SELECTION_FAILURES,
     RewardCategory,

@@ -15,8 +15,8 @@ from hanlin.tools.builtin.calculator import calculator
 from hanlin.tools.failure import ToolFailure
 from hanlin.tools.registry import ToolRegistry
 from hanlin.tools.tool import Tool, tool
-from hanlin.training import catalogue_services as services
-from hanlin.training.catalogue_data import (
+from hanlin.training.data import catalogue_services as services
+from hanlin.training.data.catalogue_data import (
     CITED_BY,
     CITIES,
     FAMILIES,

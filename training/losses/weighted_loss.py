@@ -14,7 +14,7 @@ from typing import TypeVar
 import torch
 import torch.nn.functional as F
 
-from hanlin.training.encoding import IGNORE_INDEX
+from hanlin.training.data.encoding import IGNORE_INDEX
 
 Cell = TypeVar("Cell", int, float)
 

@@ -17,7 +17,7 @@ from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import Message, SystemMessage, messages_from_dicts
 from hanlin.runtime.runner import Runner
 from hanlin.tools.registry import ToolRegistry
-from hanlin.training.trajectory import Trajectory, write_trajectories
+from hanlin.training.data.trajectory import Trajectory, write_trajectories
 
 ToolSource = ToolRegistry | Sequence[ToolSpec]
 

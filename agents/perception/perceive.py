@@ -15,17 +15,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from hanlin.agents.perception_audio import SUPPORTED_AUDIO, transcribe_audio
-from hanlin.agents.perception_documents import (
+from hanlin.agents.perception.audio import SUPPORTED_AUDIO, transcribe_audio
+from hanlin.agents.perception.documents import (
     SUPPORTED_DOCUMENTS,
     detect_document_kind,
     document_to_text,
 )
-from hanlin.agents.perception_errors import PerceptionError
-from hanlin.agents.perception_ocr import SUPPORTED_IMAGES, check_ocr, image_media_type, ocr_image
+from hanlin.agents.perception.errors import PerceptionError
+from hanlin.agents.perception.ocr import SUPPORTED_IMAGES, check_ocr, image_media_type, ocr_image
 from hanlin.llm.messages import AudioPart, ContentPart, FilePart, ImagePart, TextPart, UserMessage
 
-__all__ = ["Perception", "PerceptionConfig", "PerceptionError", "check_ocr"]
 
 
 class PerceptionConfig(BaseModel):

@@ -15,7 +15,7 @@ import wave
 import numpy as np
 from pydantic import BaseModel
 
-from hanlin.agents.perception_errors import PerceptionError
+from hanlin.agents.perception.errors import PerceptionError
 
 TARGET_RATE = 16_000
 SUPPORTED_AUDIO = "WAV (PCM, 8/16/24/32-bit, any sample rate, mono or stereo)"

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from hanlin.agents.perception_errors import PerceptionError
+from hanlin.agents.perception.errors import PerceptionError
 
 DocumentKind = Literal["pdf", "docx", "html", "csv", "tsv", "text"]
 

@@ -37,7 +37,7 @@ from typing import Any, Literal
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_prompt import render_tool_call
 from hanlin.llm.messages import AssistantMessage, ToolCall
-from hanlin.training.encoding import EncodedSample
+from hanlin.training.data.encoding import EncodedSample
 
 DEFAULT_MAX_WEIGHT = 9.0  # the reference's --max_weight
 KeyScope = Literal["divergence", "name"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any, Literal
 
-from hanlin.training.catalogue_data import CITIES, COUNTRIES, PAPERS, PHRASES, STOCKS, WORDS
+from hanlin.training.data.catalogue_data import CITIES, COUNTRIES, PAPERS, PHRASES, STOCKS, WORDS
 
 Slots = dict[str, Any]
 Results = list[Any]  # one parsed result per step (a list of them for a parallel step)

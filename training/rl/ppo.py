@@ -27,11 +27,11 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from hanlin.training.config import TrainingConfig
-from hanlin.training.encoding import prompt_ids
-from hanlin.training.evaluate import generate
+from hanlin.training.data.encoding import prompt_ids
+from hanlin.training.evaluation.evaluate import generate
 from hanlin.training.model_io import frozen_copy, load_for_training, save_for_serving
-from hanlin.training.reward import score_tool_call
-from hanlin.training.samples import TrainingSample
+from hanlin.training.rl.reward import score_tool_call
+from hanlin.training.data.samples import TrainingSample
 
 Tensor = Any  # torch.Tensor; torch is imported lazily
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hanlin.training.config import MASKED_VARIANTS, DataConfig, TrainingConfig, Variant
-from hanlin.training.samples import TrainingSample, gold_call_samples, samples_of
-from hanlin.training.synthetic import generate_trajectories, split_train_heldout
-from hanlin.training.trajectory import Trajectory, read_trajectories, write_trajectories
+from hanlin.training.data.samples import TrainingSample, gold_call_samples, samples_of
+from hanlin.training.data.synthetic import generate_trajectories, split_train_heldout
+from hanlin.training.data.trajectory import Trajectory, read_trajectories, write_trajectories
 
 
 @dataclass

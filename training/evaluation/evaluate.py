@@ -20,10 +20,10 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from hanlin.llm.messages import AssistantMessage
-from hanlin.training.encoding import end_of_turn_marker, prompt_ids
-from hanlin.training.reward import score_tool_call
-from hanlin.training.samples import TrainingSample
-from hanlin.training.tool_metrics import ToolUseScores, scores_from_results
+from hanlin.training.data.encoding import end_of_turn_marker, prompt_ids
+from hanlin.training.rl.reward import score_tool_call
+from hanlin.training.data.samples import TrainingSample
+from hanlin.training.evaluation.tool_metrics import ToolUseScores, scores_from_results
 
 INVENTED_RESULT = "<tool_response>"  # inference stops here when tools are offered
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.tools.failure import ToolFailure
 from hanlin.tools.tool import tool
-from hanlin.training.catalogue_data import (
+from hanlin.training.data.catalogue_data import (
     CITIES,
     COUNTRIES,
     EVENTS,

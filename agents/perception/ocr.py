@@ -12,7 +12,7 @@ import subprocess
 
 from pydantic import BaseModel
 
-from hanlin.agents.perception_errors import PerceptionError
+from hanlin.agents.perception.errors import PerceptionError
 
 APT_PACKAGES = "tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim"
 SUPPORTED_IMAGES = "PNG, JPEG, GIF, BMP, TIFF, WebP"

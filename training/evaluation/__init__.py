@@ -1,0 +1,1 @@
+"""Scoring tool use: TS / PI / CF metrics, the served-model evaluation, and significance tests."""

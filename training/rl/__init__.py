@@ -1,0 +1,1 @@
+"""Reinforcement learning on the tool-call reward: PPO with a KL penalty, and GRPO."""
