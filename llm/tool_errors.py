@@ -20,6 +20,7 @@ class ToolErrorKind(StrEnum):
     INVALID_VALUE = "invalid_value"  # an argument has the wrong type or value
     TOOL_RAISED = "tool_raised"  # the tool ran and failed
     TIMED_OUT = "timed_out"  # the tool did not finish in time
+    BUSY = "busy"  # the tool's earlier calls still run past their time limit; it takes no more
     REJECTED = "rejected"  # a person refused the call
 
 

@@ -17,3 +17,10 @@ class ToolFailure(Exception):
         super().__init__(message)
         if kind is not None:
             self.kind = kind
+
+
+class ToolBusy(ToolFailure):
+    """The tool takes no new calls now: all its slots are held by calls still running past
+    their time limit (see ``hanlin.tools.call_slots``)."""
+
+    kind = ToolErrorKind.BUSY

@@ -2,13 +2,16 @@
 
 ``execute`` never raises: each failure becomes a categorized ``ToolCallError`` whose message
 tells the model what was wrong and what would be valid, so it can correct itself next turn.
+That includes a tool raising ``SystemExit`` or ``KeyboardInterrupt`` (an argparse-based tool
+given bad arguments), which would otherwise stop the event loop; only a cancellation of the
+caller propagates. A tool whose earlier calls still run past their time limit answers
+``busy`` (see ``hanlin.tools.call_slots``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,12 +19,13 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import to_jsonable_python
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import ToolCall, ToolMessage
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.tools.failure import ToolFailure
+from hanlin.tools.call_slots import EscapedError, contain
+from hanlin.tools.failure import ToolBusy, ToolFailure
+from hanlin.tools.result_text import UnreadableResult, readable, result_text, truncate
 from hanlin.tools.schema import describe_schema
 from hanlin.tools.tool import Tool, as_tool
 from hanlin.tools.toolkit import Toolkit
@@ -48,21 +52,7 @@ class ToolResult(BaseModel):
 
 def format_result(value: Any) -> str:
     """Text for the model: strings as they are, structured values as compact JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "(no output)"
-    if isinstance(value, BaseModel | dict | list | tuple):
-        data = to_jsonable_python(value, fallback=str)
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
-
-
-def truncate(text: str, limit: int | None) -> tuple[str, bool]:
-    """Cut ``text`` to ``limit`` characters with a marker saying how much was left out."""
-    if limit is None or len(text) <= limit:
-        return text, False
-    return text[:limit] + f"\n…[truncated {len(text) - limit} more characters]", True
+    return result_text(value)[0]
 
 
 def _accepted_keys(name: str, info: FieldInfo) -> list[str]:
@@ -187,8 +177,8 @@ class ToolRegistry:
 
     def _error(self, call: ToolCall, kind: ToolErrorKind, message: str,
                options: Sequence[str] = ()) -> ToolCallError:
-        return ToolCallError(kind=kind, message=message, tool_name=call.name,
-                             call_id=call.id, options=list(options))
+        return ToolCallError(kind=kind, message=readable(message), tool_name=call.name,
+                             call_id=call.id, options=[readable(o) for o in options])
 
     def _check(self, call: ToolCall) -> tuple[Tool, BaseModel] | ToolCallError:
         found = self._tools.get(call.name)
@@ -292,8 +282,9 @@ class ToolRegistry:
         found, args = checked
         timeout = found.timeout if found.timeout is not None else self.default_timeout
         # A task and asyncio.wait, not wait_for: a tool that raises TimeoutError itself is
-        # then reported as having raised, not as having run out of time.
-        task = asyncio.ensure_future(found.invoke_validated(args))
+        # then reported as having raised, not as having run out of time. The value becomes
+        # text inside the task, where the tool runs, so that is under the time limit too.
+        task = asyncio.ensure_future(contain(found.invoke_rendered(args, self._render)))
         try:
             done, _ = await asyncio.wait({task}, timeout=timeout)
         finally:
@@ -306,19 +297,31 @@ class ToolRegistry:
                 f"{found.name} did not finish within {timeout:g} s and was stopped. "
                 "Try a smaller request or another approach."), started)
         try:
-            content = format_result(task.result())
+            content, was_cut = task.result()
+        except ToolBusy as exc:
+            logger.warning("tool %s refused call %s: %s", found.name, call.id, exc)
+            return self._failed(call, self._error(
+                call, exc.kind, f"{found.name} is busy: {exc}"), started)
         except ToolFailure as exc:  # an expected failure, categorized by the tool itself
             logger.info("tool %s failed on call %s: %s", found.name, call.id, exc)
             return self._failed(call, self._error(
                 call, exc.kind, f"{found.name} failed: {_exception_text(exc)}"), started)
+        except UnreadableResult as exc:
+            logger.warning("tool %s on call %s %s", found.name, call.id, exc)
+            return self._failed(call, self._error(
+                call, ToolErrorKind.TOOL_RAISED, f"{found.name} {exc}"), started)
         except Exception as exc:  # any failure of the tool goes to the model
-            logger.warning("tool %s raised on call %s", found.name, call.id, exc_info=exc)
+            raised = exc.error if isinstance(exc, EscapedError) else exc
+            logger.warning("tool %s raised on call %s", found.name, call.id, exc_info=raised)
             return self._failed(call, self._error(
                 call, ToolErrorKind.TOOL_RAISED,
-                f"{found.name} failed: {_exception_text(exc)}"), started)
-        content, was_cut = truncate(content, self.max_result_chars)
+                f"{found.name} failed: {_exception_text(raised)}"), started)
         return ToolResult(call_id=call.id, name=call.name, content=content,
                           duration_s=time.perf_counter() - started, truncated=was_cut)
+
+    def _render(self, value: Any) -> tuple[str, bool]:
+        """A tool's value as the model's text, run where the tool runs (see ``execute``)."""
+        return result_text(value, self.max_result_chars)
 
     async def execute_many(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
         """Run calls concurrently; results come back in the order of ``calls``."""

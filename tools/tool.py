@@ -1,24 +1,32 @@
 """Tools: ``Tool`` for configurable tools, ``@tool`` to turn a typed function into one.
 
 Both give the registry the same surface: ``name``, ``spec`` (what the model sees),
-``args_model`` (what validates the model's arguments), ``timeout``, ``requires_approval``
-and ``invoke``. Sync code runs in a worker thread so a slow tool never blocks the event loop.
+``args_model`` (what validates the model's arguments), ``timeout``, ``requires_approval``,
+``max_threads`` and ``invoke``. Sync code runs in one of the tool's own threads, so a slow
+tool never blocks the event loop and a hung one only uses up its own slots (see
+``hanlin.tools.call_slots``). A returned generator is read to a list (at most ``max_items``
+items) in the same place, under the same time limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
+import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any, overload
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict
 
 from hanlin.llm.chat_model import ToolSpec
+from hanlin.tools.call_slots import CallSlots
+from hanlin.tools.result_text import PartialItems
 from hanlin.tools.schema import args_model_from_function, flat_json_schema, parse_docstring
+
+R = TypeVar("R")
+_PLAIN = (str, int, float, bool, type(None))
 
 _VALID_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -38,7 +46,9 @@ class Tool(ABC):
 
     ``run`` gets a validated ``Args`` instance and may be sync or async. ``name`` defaults to
     the class name in snake_case, ``description`` to the class docstring's summary.
-    ``timeout`` of ``None`` means the registry's default applies.
+    ``timeout`` of ``None`` means the registry's default applies. ``max_threads`` bounds the
+    threads running this tool's sync code at once, and the calls stopped at their time limit
+    that may still run before new calls are refused as ``busy``.
     """
 
     name: str = ""
@@ -46,6 +56,8 @@ class Tool(ABC):
     Args: type[BaseModel] = NoArgs
     timeout: float | None = None
     requires_approval: bool = False
+    max_threads: int = 8
+    max_items: int = 1000
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -73,23 +85,69 @@ class Tool(ABC):
             raise TypeError(f"tool {self.name!r}: Args must be a pydantic BaseModel subclass")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError(f"tool {self.name!r}: timeout must be positive, got {self.timeout}")
+        for limit in ("max_threads", "max_items"):
+            value = getattr(self, limit)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"tool {self.name!r}: {limit} must be a positive integer, "
+                                 f"got {value!r}")
 
     @abstractmethod
     def run(self, args: Any) -> Any:
         """Do the work with validated arguments. May be ``async def``."""
+
+    @functools.cached_property
+    def call_slots(self) -> CallSlots:
+        """This tool's threads and stopped calls, shared by every registry holding it."""
+        return CallSlots(self.name, self.max_threads)
+
+    def _runs_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.run)
+
+    def _start(self, args: BaseModel) -> Any:
+        """Call the tool's code: a value, or a coroutine for async code."""
+        return self.run(args)
 
     async def invoke(self, arguments: dict[str, Any]) -> Any:
         """Validate ``arguments`` and run. Raises ``pydantic.ValidationError`` on bad input."""
         return await self.invoke_validated(self.args_model.model_validate(arguments))
 
     async def invoke_validated(self, args: BaseModel) -> Any:
-        """Run with arguments already validated; sync ``run`` goes to a worker thread."""
-        if inspect.iscoroutinefunction(self.run):
-            return await self.run(args)
-        result = await asyncio.to_thread(self.run, args)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        """Run with arguments already validated; sync code runs in one of the tool's threads,
+        a returned generator comes back as a list."""
+        return await self._invoke(args, None)
+
+    async def invoke_rendered(self, args: BaseModel, render: Callable[[Any], R]) -> R:
+        """Run, then ``render`` the value where the tool's own code runs: in its thread for
+        sync code, so a slow ``__str__`` or a huge value never stalls the event loop, and
+        within whatever time limit the caller puts on this coroutine."""
+        return await self._invoke(args, render)
+
+    async def _invoke(self, args: BaseModel, render: Callable[[Any], Any] | None) -> Any:
+        slots = self.call_slots
+        if self._runs_async():
+            return await slots.run_task(lambda: self._settle_async(self._start(args), render))
+        value = await slots.run_thread(lambda: self._settle_sync(self._start(args), render))
+        if isinstance(value, _Pending):  # sync code returned an awaitable or async generator
+            return await slots.run_task(lambda: self._settle_async(value.value, render))
+        return value
+
+    def _settle_sync(self, value: Any, render: Callable[[Any], Any] | None) -> Any:
+        """In the tool's thread: read iterators, render."""
+        if inspect.isawaitable(value) or isinstance(value, AsyncIterator):
+            return _Pending(value)
+        if _is_lazy(value):
+            value = _read(value, self.max_items)
+        return value if render is None else render(value)
+
+    async def _settle_async(self, value: Any, render: Callable[[Any], Any] | None) -> Any:
+        """In the tool's task: await, read async iterators; rendering goes to a thread."""
+        if inspect.isawaitable(value):
+            value = await value
+        if isinstance(value, AsyncIterator):
+            value = await _read_async(value, self.max_items)
+        if isinstance(value, _PLAIN) or (render is None and not _is_lazy(value)):
+            return value if render is None else render(value)
+        return await self.call_slots.run_thread(lambda: self._settle_sync(value, render))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -100,7 +158,8 @@ class FunctionTool(Tool):
 
     def __init__(self, fn: Callable[..., Any], *, name: str | None = None,
                  description: str | None = None, timeout: float | None = None,
-                 requires_approval: bool = False) -> None:
+                 requires_approval: bool = False, max_threads: int | None = None,
+                 max_items: int | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"@tool needs a function, got {fn!r}")
         doc = parse_docstring(fn.__doc__)
@@ -109,6 +168,10 @@ class FunctionTool(Tool):
         self.description = description if description is not None else doc.summary
         self.timeout = timeout
         self.requires_approval = requires_approval
+        if max_threads is not None:
+            self.max_threads = max_threads
+        if max_items is not None:
+            self.max_items = max_items
         self.Args = args_model_from_function(fn, self.name, doc.params)
         self._is_async = inspect.iscoroutinefunction(fn)
         self._check_definition()
@@ -121,17 +184,52 @@ class FunctionTool(Tool):
     def run(self, args: Any) -> Any:
         return self.fn(**self._kwargs(args))
 
-    async def invoke_validated(self, args: BaseModel) -> Any:
-        kwargs = self._kwargs(args)
-        if self._is_async:
-            return await self.fn(**kwargs)
-        result = await asyncio.to_thread(self.fn, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+    def _runs_async(self) -> bool:
+        return self._is_async
+
+    def _start(self, args: BaseModel) -> Any:
+        return self.fn(**self._kwargs(args))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+
+class _Pending:
+    """What sync code returned that must be finished on the event loop."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _is_lazy(value: Any) -> bool:
+    """Generators and other one-shot iterators, whose text would be useless; not files."""
+    return isinstance(value, Iterator) and not isinstance(value, io.IOBase)
+
+
+def _read(items: Iterator[Any], limit: int) -> list[Any]:
+    out: list[Any] = []
+    try:
+        for item in items:
+            if len(out) == limit:
+                return PartialItems(out, limit)
+            out.append(item)
+    finally:
+        if inspect.isgenerator(items):
+            items.close()  # runs the generator's cleanup when it was not read to the end
+    return out
+
+
+async def _read_async(items: AsyncIterator[Any], limit: int) -> list[Any]:
+    out: list[Any] = []
+    try:
+        async for item in items:
+            if len(out) == limit:
+                return PartialItems(out, limit)
+            out.append(item)
+    finally:
+        if inspect.isasyncgen(items):
+            await items.aclose()
+    return out
 
 
 @overload
@@ -140,22 +238,26 @@ def tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 
 @overload
 def tool(*, name: str | None = None, description: str | None = None,
-         timeout: float | None = None,
-         requires_approval: bool = False) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+         timeout: float | None = None, requires_approval: bool = False,
+         max_threads: int | None = None,
+         max_items: int | None = None) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
 def tool(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
          description: str | None = None, timeout: float | None = None,
-         requires_approval: bool = False) -> Any:
+         requires_approval: bool = False, max_threads: int | None = None,
+         max_items: int | None = None) -> Any:
     """Make a tool from a typed function: ``@tool`` or ``@tool(name=..., timeout=...)``.
 
     The name comes from the function, the description from the docstring's summary, and each
     argument's description from the docstring's ``Args:`` / ``:param x:`` entries.
+    ``max_threads`` and ``max_items`` default to ``Tool``'s (see there).
     """
 
     def wrap(function: Callable[..., Any]) -> FunctionTool:
         return FunctionTool(function, name=name, description=description, timeout=timeout,
-                            requires_approval=requires_approval)
+                            requires_approval=requires_approval, max_threads=max_threads,
+                            max_items=max_items)
 
     return wrap(fn) if fn is not None else wrap
 
