@@ -16,14 +16,26 @@ def ui(
     no_auth: bool = typer.Option(False, "--no-auth", help="Allow a non-loopback host without a password."),
     memory_only: bool = typer.Option(False, "--memory-only",
                                      help="Keep threads in memory (no Redis, no long-term memory)."),
+    allow_model_url: list[str] | None = typer.Option(  # noqa: B008 - a repeatable option
+        None, "--allow-model-url", help="A model server (URL) teams may use besides loopback "
+        "ones (repeatable); its scheme, host and port are allowed."),
 ) -> None:
-    from hanlin.ui.launch import UiAuthError, UiLaunch, check_exposure, parse_auth, quiet_gradio
+    from hanlin.ui.launch import (
+        UiAuthError,
+        UiLaunch,
+        bind_host,
+        check_exposure,
+        parse_auth,
+        quiet_gradio,
+    )
+    from hanlin.ui.model_hosts import ModelHostRefused, ModelHosts
 
     try:
         entries = list(auth or []) + ([os.environ["HANLIN_UI_AUTH"]] if os.environ.get("HANLIN_UI_AUTH") else [])
         launch = UiLaunch(host=host, port=port, auth=parse_auth(entries), allow_no_auth=no_auth)
         check_exposure(launch)
-    except UiAuthError as exc:
+        model_hosts = ModelHosts.with_urls(allow_model_url or [])
+    except (UiAuthError, ModelHostRefused) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
     quiet_gradio()
@@ -37,9 +49,9 @@ def ui(
     from hanlin.ui.services import UiServices
 
     redis_url = None if memory_only else _redis_url()
-    services = UiServices(redis_url=redis_url)
+    services = UiServices(redis_url=redis_url, model_hosts=model_hosts)
     where = "memory (threads end with the app)" if redis_url is None else f"Redis at {redis_url}"
-    typer.echo(f"hanlin ui: threads in {where}; open http://{host}:{port}")
+    typer.echo(f"hanlin ui: threads in {where}; open http://{bind_host(host)}:{port}")
     launch_app(build_app(services, browser_secret=browser_secret()), launch)
 
 

@@ -161,7 +161,7 @@ def run_the_scenario(ui: UiProcess, page: object) -> None:
     page.get_by_role("tab", name="Memory").click()  # type: ignore[attr-defined]
     page.locator("button#memory-refresh").click()  # type: ignore[attr-defined]
     status = page.locator("#memory-status")  # type: ignore[attr-defined]
-    status.get_by_text("memories of user-").wait_for(timeout=STEP_TIMEOUT_MS)
+    status.get_by_text("memories of browser-").wait_for(timeout=STEP_TIMEOUT_MS)
     assert "User: What is 12*7? AI:" in page.locator("#memory-table").inner_text()  # type: ignore[attr-defined]
     assert page.get_by_text("Forgetting curves").first.is_visible()  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "ui-memory.png"), full_page=True)  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ async def test_approve_edit_and_reject_a_tool_call(redis_url: str) -> None:
                            call("calculator", expression="6*7"), "It is 48.",
                            call("calculator", expression="6*7"), "I will not compute it."])
     controller = ChatController(services_for(model, redis_url))
-    ids = SessionIds()
+    ids = await controller.new_thread("user-ann")
     history: list[Any] = []
     for action, arguments, expected_result, answer in [
         ("approve", "", "42", "It is 42."),
@@ -69,7 +69,7 @@ async def test_approve_edit_and_reject_a_tool_call(redis_url: str) -> None:
 async def test_a_bad_edit_keeps_the_call_waiting(redis_url: str) -> None:
     controller = ChatController(services_for(ScriptedModel([call("calculator", expression="1+1"),
                                                             "2"]), redis_url))
-    ids = SessionIds()
+    ids = await controller.new_thread("user-ann")
     waiting = await last(controller.send("s", ids, APPROVING, "1+1?", [], []))
     bad = await last(controller.decide("s", ids, APPROVING, "edit", "[1, 2", "", waiting.messages))
     assert bad.pending is not None and bad.status.startswith("cannot edit the call")
@@ -81,9 +81,9 @@ async def test_a_bad_edit_keeps_the_call_waiting(redis_url: str) -> None:
 
 @pytest.mark.redis
 async def test_a_thread_survives_an_app_restart(redis_url: str) -> None:
-    ids = SessionIds()
     first = ChatController(services_for(ScriptedModel([call("calculator", expression="2**10")]),
                                         redis_url))
+    ids = await first.new_thread("user-ann")
     waiting = await last(first.send("browser-1", ids, APPROVING, "2**10?", [], []))
     assert waiting.pending is not None
     # A new process: new services, same Redis; the browser kept its ids.
@@ -117,7 +117,7 @@ async def test_a_stopped_run_resumes_from_its_checkpoint(redis_url: str) -> None
     model = SlowSecondTurn([call("calculator", expression="3*3"), "It is 9."])
     config = APPROVING.model_copy(update={"approve_tools": False})
     controller = ChatController(services_for(model, redis_url))
-    ids = SessionIds()
+    ids = await controller.new_thread("user-ann")
     seen: list[Turn] = []
 
     async def run() -> None:
@@ -143,10 +143,11 @@ async def test_a_dead_model_server_is_a_chat_message_and_other_sessions_go_on() 
                       long_term_memory=False)
     services = UiServices(redis_url=None, open_memory=False)
     controller = ChatController(services)
-    failed = await last(controller.send("a", SessionIds(), dead, "hello?", [], []))
+    failed = await last(controller.send("a", await controller.new_thread("user-a"), dead,
+                                        "hello?", [], []))
     assert "127.0.0.1" in texts(failed)[-1] and texts(failed)[-1].startswith("⚠️")
     working = ChatController(services_for(ScriptedModel(["Hello there."])))
-    ok = await last(working.send("b", SessionIds(), dead, "hello?", [], []))
+    ok = await last(working.send("b", await working.new_thread("user-b"), dead, "hello?", [], []))
     assert texts(ok)[-1].endswith("Hello there.")
 
 
@@ -159,7 +160,7 @@ async def test_sessions_never_see_each_other() -> None:
     services = services_for(model)
     controller = ChatController(services)
     config = TeamConfig(tools=[], long_term_memory=False, model_url="http://127.0.0.1:9/v1")
-    ann, bob = SessionIds(), SessionIds()
+    ann, bob = await controller.new_thread("user-ann"), await controller.new_thread("user-bob")
     await last(controller.send("s-ann", ann, config, "apples", [], []))
     await last(controller.send("s-bob", bob, config, "bananas", [], []))
     ann_turn = await last(controller.send("s-ann", ann, config, "cherries", [], []))
@@ -170,17 +171,42 @@ async def test_sessions_never_see_each_other() -> None:
 
 
 @pytest.mark.redis
+async def test_only_the_owner_reaches_a_thread(redis_url: str) -> None:
+    model = ScriptedModel([call("calculator", expression="6*7"), "It is 42."])
+    controller = ChatController(services_for(model, redis_url))
+    ann = await controller.new_thread("user-ann")
+    waiting = await last(controller.send("s", ann, APPROVING, "6*7?", [], []))
+    assert waiting.pending is not None
+    borrowed = SessionIds(thread_id=ann.thread_id, user_id="user-bob")
+    refusals = [
+        await last(controller.send("s", borrowed, APPROVING, "hi", [], [])),
+        await last(controller.decide("s", borrowed, APPROVING, "approve", "", "", [])),
+        await last(controller.resume("s", borrowed, APPROVING, [])),
+        await controller.restore("s", borrowed, APPROVING),
+    ]
+    assert all(t.status.startswith(f"thread `{ann.thread_id}` is not one of yours")
+               and t.messages == [] for t in refusals)
+    opened = await controller.open("user-bob", {"thread_id": ann.thread_id}, None)
+    assert opened.refused == ann.thread_id and opened.ids.thread_id != ann.thread_id
+    assert (await controller.open("user-bob", {"thread_id": "made-up"})).refused == "made-up"
+    again = await controller.open("user-ann", None, {"thread_id": ann.thread_id})
+    assert again.ids == ann and again.refused is None
+    assert model.served == 1  # nothing ran for bob
+    assert (await controller.restore("s", ann, APPROVING)).pending is not None
+
+
+@pytest.mark.redis
 async def test_memory_panel_lists_strength_retention_and_curves(redis_url: str) -> None:
     config = MemoryStoreConfig(prefix=f"uimem-{uuid.uuid4().hex[:8]}")
     async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config) as store:
-        ids = SessionIds()
+        ids = SessionIds(thread_id="unused", user_id="user-ann")
         await store.add(ids.user_id, "assistant", "User: my cat is Miso\nAI: Nice.")
         await store.add(ids.user_id, "assistant", "Talked about cats.", kind="daily_summary",
                         day="2026-11-24")
         await store.add(ids.user_id, "assistant", "Likes cats; calm.", kind="portrait")
         await store.add("someone-else", "assistant", "User: secret\nAI: ok")
         controller = ChatController(services_for(ScriptedModel([]), memory_store=store))
-        panel, figure, status = await controller.memory(ids)
+        panel, figure, status = await controller.memory(ids.user_id)
     assert panel is not None and status == f"3 memories of {ids.user_id}"
     kinds = sorted(row[0] for row in panel.rows)
     assert kinds == ["daily_summary", "portrait", "turn"]
@@ -193,7 +219,7 @@ async def test_memory_panel_lists_strength_retention_and_curves(redis_url: str) 
 
 
 async def test_memory_panel_without_redis_says_why() -> None:
-    panel, figure, status = await ChatController(UiServices(redis_url=None)).memory(SessionIds())
+    panel, figure, status = await ChatController(UiServices(redis_url=None)).memory("user-ann")
     assert panel is None and figure is None and "--memory-only" in status
 
 
@@ -218,8 +244,9 @@ async def test_uploaded_documents_reach_the_model_as_text(kind: str, tmp_path: A
     model = ScriptedModel([answer] * 8)
     config = TeamConfig(kind=kind, tools=[], long_term_memory=False, debaters=2, rounds=1,
                         model_url="http://127.0.0.1:9/v1")
-    done = await last(ChatController(services_for(model)).send(
-        "s", SessionIds(), config, "What does a pear cost?", [str(table)], []))
+    controller = ChatController(services_for(model))
+    done = await last(controller.send("s", await controller.new_thread("user-ann"), config,
+                                      "What does a pear cost?", [str(table)], []))
     assert done.messages[0] == {"role": "user", "content": {"path": str(table)}}
     assert texts(done)[-1].rstrip("}").endswith("5"), texts(done)
     assert "I saw no table." not in " ".join(texts(done))
@@ -230,7 +257,7 @@ async def test_a_corrupt_upload_fails_only_that_turn(tmp_path: Any) -> None:
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
     model = ScriptedModel(["Hello."])
     controller = ChatController(services_for(model))
-    ids = SessionIds()
+    ids = await controller.new_thread("user-ann")
     config = TeamConfig(tools=[], long_term_memory=False, model_url="http://127.0.0.1:9/v1")
     failed = await last(controller.send("s", ids, config, "read this", [str(broken)], []))
     assert "broken.pdf" in texts(failed)[-1] and model.served == 0

@@ -37,6 +37,17 @@ def test_exposure_needs_a_password_or_an_explicit_no_auth() -> None:
         check_exposure(UiLaunch(host="0.0.0.0"))
 
 
+def test_an_empty_host_is_checked_where_gradio_binds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gradio binds an empty host to ``GRADIO_SERVER_NAME``: the check looks there too."""
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    with pytest.raises(UiAuthError, match="refusing to serve on 0.0.0.0"):
+        check_exposure(UiLaunch(host=""))
+    result = CliRunner().invoke(app, ["ui", "--host", "", "--port", str(free_port())])
+    assert result.exit_code == 2 and "refusing to serve on 0.0.0.0" in result.output
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "127.0.0.1")
+    check_exposure(UiLaunch(host=""))
+
+
 def test_the_cli_refuses_a_public_address_without_auth() -> None:
     result = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", str(free_port())])
     assert result.exit_code == 2

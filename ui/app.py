@@ -1,12 +1,15 @@
 """The Gradio multi-agent chat: widgets wired to ``ChatController``.
 
 Only this module imports Gradio (and only ``hanlin ui`` imports this module), so nothing else
-in hanlin pays Gradio's import time.
+in hanlin pays Gradio's import time. Each request acts for the identity the server established
+(login or signed browser cookie); thread ids a page sends only choose among that identity's own
+threads.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +17,7 @@ import gradio as gr
 from pydantic import ValidationError
 
 from hanlin.ui.controller import ChatController, SessionIds, Turn
+from hanlin.ui.identity import BrowserIdentity
 from hanlin.ui.memory_panel import TABLE_HEADERS
 from hanlin.ui.services import UiServices
 from hanlin.ui.team_config import TEAM_LABELS, TOOL_LABELS, TeamConfig
@@ -21,6 +25,15 @@ from hanlin.ui.uploads import ACCEPTED_UPLOADS
 
 EMBEDDED, SERVER = "embedded", "server"
 CSS = "#status {min-height: 1.5em} footer {display: none !important}"
+NO_IDENTITY = "this browser has no identity cookie: reload the page (the chat needs cookies)"
+
+
+def identity_of(demo: Any) -> BrowserIdentity:
+    """The identity ``build_app`` gave ``demo``; ``launch_app`` serves its cookie."""
+    identity = getattr(demo, "hanlin_identity", None)
+    if not isinstance(identity, BrowserIdentity):
+        raise TypeError("launch_app serves apps made by hanlin.ui.app.build_app")
+    return identity
 
 
 def config_from(kind: str, model: str, url: str, name: str, tools: list[str], approve: bool,
@@ -51,26 +64,37 @@ def _invalid(exc: ValidationError) -> str:
 
 
 def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: str | None = None) -> Any:
-    """``browser_secret`` signs what the browser keeps (its thread id); a stable secret lets a
-    reloaded page find its thread after the app restarts."""
+    """``browser_secret`` (kept on the server) signs each browser's identity cookie; a stable
+    secret lets a browser find its threads after the app restarts. None: a new one per start."""
     controller = ChatController(services)
+    identity = BrowserIdentity(browser_secret or secrets.token_hex(32))
 
-    def view(turn: Turn, ids: SessionIds) -> tuple[Any, ...]:
+    def view(turn: Turn, ids: SessionIds | None) -> tuple[Any, ...]:
         call = (turn.pending or {}).get("call") or {}
         waiting = turn.pending is not None
         heading = (f"**{turn.pending.get('agent', 'assistant')}** wants to run "
                    f"**{call.get('name', '?')}**" if waiting and turn.pending else "")
         arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False, indent=2) if waiting else ""
-        dumped = ids.model_dump()
+        dumped = ids.model_dump() if ids else None
+        where = f"thread `{ids.thread_id}` · user `{ids.user_id}`" if ids else ""
         return (turn.messages, dumped, dumped, gr.update(visible=waiting), heading, arguments,
-                turn.status, f"thread `{ids.thread_id}` · user `{ids.user_id}`")
+                turn.status, where)
 
-    def ids_of(state: Any, browser: Any, request: gr.Request | None) -> SessionIds:
-        username = getattr(request, "username", None) if request is not None else None
-        return SessionIds.resolve(state, browser, username=username)
+    async def session(state: Any, browser: Any, history: list[Any],
+                      request: gr.Request | None) -> tuple[SessionIds | None, Turn | None]:
+        """The caller's own thread, or the turn that says why nothing runs."""
+        owner = identity.owner(request)
+        if owner is None:
+            return None, Turn(messages=history, status=NO_IDENTITY)
+        opened = await controller.open(owner, state, browser)
+        if opened.problem:
+            return opened.ids, Turn(messages=history, status=opened.problem)
+        return opened.ids, None
 
-    def session_of(request: gr.Request | None) -> str:
-        return (getattr(request, "session_hash", None) or "anonymous") if request else "anonymous"
+    def session_of(request: gr.Request | None, ids: SessionIds) -> str:
+        """Sandbox sessions are per page and per owner: a borrowed session hash reaches none."""
+        page = (getattr(request, "session_hash", None) or "anonymous") if request else "anonymous"
+        return f"{ids.user_id}|{page}"
 
     async def stream(turns: AsyncIterator[Turn], ids: SessionIds) -> AsyncIterator[tuple[Any, ...]]:
         async for turn in turns:
@@ -78,7 +102,10 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
 
     async def on_send(box: dict[str, Any] | None, history: list[Any], state: Any, browser: Any,
                       team: Any, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
-        ids = ids_of(state, browser, request)
+        ids, refused = await session(state, browser, history, request)
+        if refused is not None or ids is None:
+            yield (*view(refused or Turn(messages=history), ids), gr.update())
+            return
         box = box or {}
         text, files = str(box.get("text") or ""), [str(f) for f in box.get("files") or []]
         try:
@@ -86,52 +113,69 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
         except ValidationError as exc:
             yield (*view(Turn(messages=history, status=_invalid(exc)), ids), None)
             return
-        async for turn in controller.send(session_of(request), ids, config, text, files, history):
+        async for turn in controller.send(session_of(request, ids), ids, config, text, files,
+                                          history):
             yield (*view(turn, ids), None)
 
     def decider(action: str) -> Any:
         async def on_decide(arguments: str, reason: str, history: list[Any], state: Any,
                             browser: Any, team: Any, request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
-            ids = ids_of(state, browser, request)
+            ids, refused = await session(state, browser, history, request)
+            if refused is not None or ids is None:
+                yield view(refused or Turn(messages=history), ids)
+                return
             try:
                 config = TeamConfig.model_validate(team or {})
             except ValidationError as exc:
                 yield view(Turn(messages=history, status=_invalid(exc)), ids)
                 return
-            turns = controller.decide(session_of(request), ids, config, action, arguments or "{}",
-                                      reason or "", history)
+            turns = controller.decide(session_of(request, ids), ids, config, action,
+                                      arguments or "{}", reason or "", history)
             async for item in stream(turns, ids):
                 yield item
         return on_decide
 
     async def on_resume(history: list[Any], state: Any, browser: Any, team: Any,
                         request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
-        ids = ids_of(state, browser, request)
+        ids, refused = await session(state, browser, history, request)
+        if refused is not None or ids is None:
+            yield view(refused or Turn(messages=history), ids)
+            return
         try:
             config = TeamConfig.model_validate(team or {})
         except ValidationError as exc:
             yield view(Turn(messages=history, status=_invalid(exc)), ids)
             return
-        async for item in stream(controller.resume(session_of(request), ids, config, history), ids):
+        turns = controller.resume(session_of(request, ids), ids, config, history)
+        async for item in stream(turns, ids):
             yield item
 
     async def on_load(state: Any, browser: Any, team: Any, request: gr.Request) -> tuple[Any, ...]:
-        ids = ids_of(state, browser, request)
+        """The page's thread if it is the caller's, else their latest (or a new) one."""
+        owner = identity.owner(request)
+        if owner is None:
+            return view(Turn(messages=[], status=NO_IDENTITY), None)
+        opened = await controller.open(owner, state, browser)
         try:
             config = TeamConfig.model_validate(team or {})
         except ValidationError as exc:
-            return view(Turn(messages=[], status=_invalid(exc)), ids)
-        return view(await controller.restore(session_of(request), ids, config), ids)
+            return view(Turn(messages=[], status=_invalid(exc)), opened.ids)
+        turn = await controller.restore(session_of(request, opened.ids), opened.ids, config)
+        turn.status = " · ".join(part for part in (opened.problem, turn.status) if part)
+        return view(turn, opened.ids)
 
-    async def on_new_thread(state: Any, browser: Any, request: gr.Request) -> tuple[Any, ...]:
-        old = ids_of(state, browser, request)
-        ids = SessionIds(user_id=old.user_id)
-        return view(Turn(messages=[], status="new thread"), ids)
+    async def on_new_thread(request: gr.Request) -> tuple[Any, ...]:
+        owner = identity.owner(request)
+        if owner is None:
+            return view(Turn(messages=[], status=NO_IDENTITY), None)
+        return view(Turn(messages=[], status="new thread"), await controller.new_thread(owner))
 
     async def on_memory(state: Any, browser: Any, request: gr.Request) -> tuple[Any, ...]:
-        ids = ids_of(state, browser, request)
+        ids, refused = await session(state, browser, [], request)
+        if refused is not None or ids is None:
+            return [], None, "", "", (refused.status if refused else NO_IDENTITY)
         try:
-            panel, figure, status = await controller.memory(ids)
+            panel, figure, status = await controller.memory(ids.user_id)
         except Exception as exc:  # noqa: BLE001 - the panel reports it; the chat keeps working
             return [], None, "", "", f"⚠️ could not read memories: {type(exc).__name__}: {exc}"
         if panel is None:
@@ -140,8 +184,9 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
 
     with gr.Blocks(title=title, fill_height=True) as demo:
         ids_state = gr.State(None)
-        browser = gr.BrowserState(None, storage_key="hanlin-session", secret=browser_secret)
-        saved_team = gr.BrowserState(None, storage_key="hanlin-team", secret=browser_secret)
+        storage_key = identity.browser_storage_key()
+        browser = gr.BrowserState(None, storage_key="hanlin-session", secret=storage_key)
+        saved_team = gr.BrowserState(None, storage_key="hanlin-team", secret=storage_key)
         gr.Markdown(f"## {title} · multi-agent chat")
         with gr.Tab("Chat"):  # noqa: SIM117 - the nesting is the page layout
             with gr.Row():
@@ -237,11 +282,12 @@ def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: st
         resumed = resume.click(**sync).then(on_resume, [chatbot, ids_state, browser, team], outputs,
                                             api_name="resume", **common)
         stop.click(None, None, None, cancels=[sent, resumed, *decided])
-        new_thread.click(on_new_thread, [ids_state, browser], outputs, api_name="new_thread")
+        new_thread.click(on_new_thread, None, outputs, api_name="new_thread")
         refresh.click(on_memory, [ids_state, browser], [table, plot, summaries, portrait, memory_status],
                       api_name="memory", **common)
         demo.load(on_restore_form, [saved_team], [*form, team], queue=False,
                   api_visibility="private").then(on_load, [ids_state, browser, team], outputs,
                                                  **common)
     demo.queue(default_concurrency_limit=None)
+    demo.hanlin_identity = identity
     return demo

@@ -1,7 +1,8 @@
 """Starting the chat app: storage, auth and a loopback default.
 
 Exposing the app beyond this machine without a password is refused unless asked for
-explicitly: the tools run code and read files on the host's sandbox.
+explicitly: the tools run code and read files on the host's sandbox. The check looks at the
+address the server will really bind (an empty host means Gradio's ``GRADIO_SERVER_NAME``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +42,34 @@ def parse_auth(entries: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def bind_host(host: str) -> str:
+    """The address the server binds for ``host``: Gradio reads ``GRADIO_SERVER_NAME`` when the
+    host is empty, then falls back to 127.0.0.1."""
+    return host.strip() or os.environ.get("GRADIO_SERVER_NAME", "").strip() or "127.0.0.1"
+
+
 def is_loopback(host: str) -> bool:
-    if host in {"localhost", ""}:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+    """True when every address ``host`` stands for is a loopback address."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    if not name:
         return False
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(address).split("%")[0]).is_loopback for address in addresses)
 
 
 def check_exposure(launch: UiLaunch) -> None:
-    if not is_loopback(launch.host) and not launch.auth and not launch.allow_no_auth:
+    host = bind_host(launch.host)
+    if not is_loopback(host) and not launch.auth and not launch.allow_no_auth:
         raise UiAuthError(
-            f"refusing to serve on {launch.host} without a password: give --auth user:password "
+            f"refusing to serve on {host} without a password: give --auth user:password "
             "(or HANLIN_UI_AUTH), or --no-auth if this network is trusted"
         )
 
@@ -65,18 +82,26 @@ def theme() -> Any:
 
 
 def launch_app(demo: Any, launch: UiLaunch, *, block: bool = True) -> Any:
-    from hanlin.ui.app import CSS
+    """Serves ``demo`` (made by ``build_app``) where ``check_exposure`` looked, with the
+    middleware that gives each browser its signed identity cookie."""
+    from starlette.middleware import Middleware
+
+    from hanlin.ui.app import CSS, identity_of
 
     check_exposure(launch)
     return demo.launch(
-        server_name=launch.host, server_port=launch.port, auth=launch.auth or None,
+        server_name=bind_host(launch.host), server_port=launch.port, auth=launch.auth or None,
         prevent_thread_lock=not block, share=False, show_error=True, quiet=not block,
         theme=theme(), css=CSS, footer_links=[], ssr_mode=False,
+        app_kwargs={"middleware": [Middleware(identity_of(demo).middleware)]},
     )
 
 
 def browser_secret(path: Path | None = None) -> str:
-    """A random secret made once per machine (file mode 0600) and reused by every start."""
+    """A random secret made once per machine (file mode 0600) and reused by every start.
+
+    It signs the browsers' identity cookies, so a browser keeps its threads across restarts;
+    it stays on the server."""
     path = path or Path("~/.local/share/hanlin/ui-secret").expanduser()
     if path.is_file():
         return path.read_text().strip()
