@@ -145,8 +145,10 @@ class Tool(ABC):
             value = await value
         if isinstance(value, AsyncIterator):
             value = await _read_async(value, self.max_items)
-        if isinstance(value, _PLAIN) or (render is None and not _is_lazy(value)):
-            return value if render is None else render(value)
+        if render is None and not _is_lazy(value):
+            return value
+        if render is not None and _plain_data(value):
+            return render(value)  # no tool code can run, and the size is bounded: stay here
         return await self.call_slots.run_thread(lambda: self._settle_sync(value, render))
 
     def __repr__(self) -> str:
@@ -199,6 +201,25 @@ class _Pending:
 
     def __init__(self, value: Any) -> None:
         self.value = value
+
+
+def _plain_data(value: Any, budget: int = 1000) -> bool:
+    """Whether ``value`` is at most ``budget`` nodes of built-in JSON types (exact types, so no
+    subclass method can run while it is written)."""
+    pending = [value]
+    for _ in range(budget):
+        if not pending:
+            return True
+        item = pending.pop()
+        kind = type(item)
+        if kind is dict:
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        elif kind not in _PLAIN:
+            return False
+    return not pending
 
 
 def _is_lazy(value: Any) -> bool:
