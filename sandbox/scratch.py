@@ -11,6 +11,7 @@ once the folder is over its quota.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
@@ -36,6 +37,15 @@ MAX_LISTED_FILES = 1000
 QUOTA_ENV = "HANLIN_SANDBOX_SCRATCH_QUOTA"
 QuotaKind = Literal["tmpfs", "watch"]
 _MIB = 1024 * 1024
+# Scratch dirs not removed yet: whatever a caller forgot to close goes when the process exits
+# (a mount left behind would hold its files in memory until someone unmounts it).
+_LIVE: set[Scratch] = set()
+
+
+@atexit.register
+def _remove_forgotten() -> None:
+    for scratch in list(_LIVE):
+        scratch.remove()
 
 
 def _safe_relative(name: str) -> PurePosixPath:
@@ -93,6 +103,7 @@ class Scratch:
         except BaseException:
             self.remove()
             raise
+        _LIVE.add(self)
 
     def _set_up(self, kind: str, limits: Limits) -> QuotaKind:
         # Group root, so bwrap (root without capabilities) can enter it to chdir there.
@@ -202,6 +213,7 @@ class Scratch:
 
     def remove(self) -> None:
         """Unmount and delete everything; never raises, whatever the sandbox left there."""
+        _LIVE.discard(self)
         for mount in reversed(self._mounts):
             with contextlib.suppress(OSError):
                 tmpfs.unmount(mount)

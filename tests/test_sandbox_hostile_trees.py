@@ -180,3 +180,30 @@ def test_remove_tree_deletes_a_link_not_its_target(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(target)
     assert remove_tree(tmp_path / "link")
     assert not (tmp_path / "link").is_symlink() and (target / "keep").exists()
+
+
+_FORGOTTEN_SESSION = """
+import asyncio
+from hanlin.sandbox import SandboxSession
+
+async def main():
+    session = SandboxSession()
+    await session.start()
+    result = await session.execute("open('kept.txt', 'w').write('x' * 1000)")
+    print(result.exit_code, [f.path for f in result.files])
+
+asyncio.run(main())  # never closed
+"""
+
+
+def test_a_session_nobody_closed_is_removed_when_the_process_exits(scratch_root: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _FORGOTTEN_SESSION],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout == "0 ['kept.txt']\n", done.stderr[-2000:]
+    assert leftovers(scratch_root) == []
