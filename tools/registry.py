@@ -299,7 +299,7 @@ class ToolRegistry:
         try:
             content, was_cut = task.result()
         except ToolBusy as exc:
-            logger.warning("tool %s refused call %s: %s", found.name, call.id, exc)
+            logger.info("tool %s refused call %s: %s", found.name, call.id, exc)
             return self._failed(call, self._error(
                 call, exc.kind, f"{found.name} is busy: {exc}"), started)
         except ToolFailure as exc:  # an expected failure, categorized by the tool itself
