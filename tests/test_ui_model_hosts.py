@@ -68,7 +68,8 @@ async def test_allow_model_url_adds_exactly_that_origin() -> None:
     controller = ChatController(UiServices(model_factory=factory, redis_url=None,
                                            open_memory=False, model_hosts=hosts))
     ids = await controller.new_thread("user-ann")
-    await last(controller.send("s", ids, config_for("https://models.example:8443/v1"), "hi", [], []))
+    allowed = config_for("https://models.example:8443/v1")
+    await last(controller.send("s", ids, allowed, "hi", [], []))
     assert len(factory.asked) == 1
     for other in ("http://models.example:8443/v1", "https://models.example/v1",
                   "https://evil.example:8443/v1"):
@@ -133,3 +134,53 @@ async def test_model_server_error_bodies_stay_out_of_the_chat(leaky_server: str,
     shown = chat_text(turn)
     assert LEAK not in shown, shown
     assert expected in shown and "⚠️" in shown, shown
+
+
+class RecordingHandler(BaseHTTPRequestHandler):
+    """A model server that answers "hi" and notes the Authorization header of each request."""
+
+    seen: list[str | None]
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.seen.append(self.headers.get("authorization"))
+        data = (b'{"choices": [{"index": 0, "finish_reason": "stop", '
+                b'"message": {"role": "assistant", "content": "hi"}}]}')
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def recording_server() -> tuple[ThreadingHTTPServer, list[str | None]]:
+    seen: list[str | None] = []
+    handler = type("Recording", (RecordingHandler,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+async def test_the_api_key_goes_only_to_the_configured_server(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    configured, configured_seen = recording_server()
+    other, other_seen = recording_server()
+    try:
+        monkeypatch.setenv("HANLIN_MODEL__BASE_URL",
+                           f"http://127.0.0.1:{configured.server_address[1]}/v1")
+        monkeypatch.setenv("HANLIN_MODEL__API_KEY", "sk-configured-key")
+        controller = ChatController(UiServices(redis_url=None, open_memory=False))
+        ids = await controller.new_thread("user-ann")
+        for server in (configured, other):
+            url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+            turn = await last(controller.send("s", ids, config_for(url), "hello?", [], []))
+            assert chat_text(turn).rstrip().endswith("done"), chat_text(turn)
+        assert configured_seen == ["Bearer sk-configured-key"]
+        assert other_seen == [None]
+    finally:
+        for server in (configured, other):
+            server.shutdown()
+            server.server_close()
