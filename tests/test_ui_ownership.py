@@ -184,7 +184,8 @@ def test_memories_without_auth_belong_to_the_browser(redis_url: str) -> None:
     try:
         bob = Client(url, verbose=False)
         bob_ids = bob.predict(None, TEAM, api_name="/on_load")[1]
-        asyncio.run(remember(redis_url, config, bob_ids["user_id"], "User: bob-secret-plum\nAI: ok"))
+        memory = "User: bob-secret-plum\nAI: ok"
+        asyncio.run(remember(redis_url, config, bob_ids["user_id"], memory))
         rows, *_, status = bob.predict(bob_ids, api_name="/memory")
         assert "bob-secret-plum" in str(rows), status  # bob sees his own memory
 

@@ -63,7 +63,8 @@ def _invalid(exc: ValidationError) -> str:
     return f"the team settings are invalid: {problems}"
 
 
-def build_app(services: UiServices, *, title: str = "hanlin", browser_secret: str | None = None) -> Any:
+def build_app(services: UiServices, *, title: str = "hanlin",
+              browser_secret: str | None = None) -> Any:
     """``browser_secret`` (kept on the server) signs each browser's identity cookie; a stable
     secret lets a browser find its threads after the app restarts. None: a new one per start."""
     controller = ChatController(services)

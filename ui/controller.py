@@ -85,8 +85,9 @@ class ChatController:
             latest = await threads.latest(owner)
             if latest is not None and await threads.owns(owner, latest):
                 chosen = latest
-        ids = SessionIds(thread_id=chosen, user_id=owner) if chosen else await self.new_thread(owner)
-        return Opened(ids=ids, refused=refused)
+        if chosen is None:
+            return Opened(ids=await self.new_thread(owner), refused=refused)
+        return Opened(ids=SessionIds(thread_id=chosen, user_id=owner), refused=refused)
 
     async def _owned(self, ids: SessionIds) -> bool:
         return await self.services.threads.owns(ids.user_id, ids.thread_id)

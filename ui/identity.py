@@ -15,8 +15,10 @@ from typing import Any
 
 COOKIE = "hanlin-browser"
 COOKIE_MAX_AGE = 400 * 86_400  # the longest lifetime browsers accept
-ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]],
-                    Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BrowserIdentity:
@@ -61,8 +63,7 @@ class BrowserIdentity:
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """``app`` answering every request that lacks a valid cookie with a new one."""
 
-        async def with_cookie(scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]],
-                              send: Callable[[MutableMapping[str, Any]], Awaitable[None]]) -> None:
+        async def with_cookie(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http" or self.browser_id(_cookie(scope)) is not None:
                 await app(scope, receive, send)
                 return
@@ -80,7 +81,7 @@ class BrowserIdentity:
         return with_cookie
 
 
-def _cookie(scope: MutableMapping[str, Any]) -> str | None:
+def _cookie(scope: Scope) -> str | None:
     from starlette.requests import cookie_parser
 
     for name, value in scope.get("headers", []):
