@@ -77,6 +77,17 @@ class ModelError(RuntimeError):
     """A backend failed (server unreachable, bad response, model missing). Says what to check."""
 
 
+class ModelInputError(ModelError):
+    """The request cannot be served as sent (a prompt longer than the context window, a
+    schema the backend cannot use): the caller has to change it, retrying will not help.
+    ``code`` follows OpenAI's error codes (``context_length_exceeded``, ...)."""
+
+    def __init__(self, message: str, *, code: str = "invalid_request",
+                 param: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.param = code, param
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     name: str

@@ -37,9 +37,16 @@ class InProcessChatModel(BaseChatModel):
 
     @abstractmethod
     def _run_locked(
-        self, loaded: Any, turns: list[dict[str, str]], tools: list[ToolSpec],
+        self, loaded: Any, turns: Any, tools: list[ToolSpec],
         options: ChatOptions, emit: Emit, cancelled: threading.Event,
     ) -> Completed: ...
+
+    def _prepare(self, loaded: Any, turns: list[dict[str, str]], tools: list[ToolSpec],
+                 options: ChatOptions) -> Any:
+        """Work done before taking the lock (rendering, tokenizing), so a long prompt does
+        not hold up requests already generating. Its result reaches ``_run_locked`` as
+        ``turns``; by default the turns themselves."""
+        return turns
 
     def _check_options(self, options: ChatOptions) -> None:
         """Raise ``ModelError`` for options this backend cannot honour."""
@@ -88,10 +95,13 @@ class InProcessChatModel(BaseChatModel):
         """Worker thread: load, generate, report. Errors travel to the caller via ``emit``."""
         try:
             loaded = self.load()
+            prepared = self._prepare(loaded, turns, tools, options)
+            if cancelled.is_set():
+                return
             with loaded.lock:
                 if cancelled.is_set():
                     return
-                emit(self._run_locked(loaded, turns, tools, options, emit, cancelled))
+                emit(self._run_locked(loaded, prepared, tools, options, emit, cancelled))
         except ModelError as exc:
             emit(exc)
         except Exception as exc:  # noqa: BLE001 - whatever the library raises reaches the caller

@@ -23,6 +23,7 @@ from hanlin.llm.chat_model import (
     ChatOptions,
     Completed,
     ModelError,
+    ModelInputError,
     StreamItem,
     TextDelta,
     ToolSpec,
@@ -146,6 +147,10 @@ def chat_formatter(template: str, eos_text: str, bos_text: str) -> Any:
     return Jinja2ChatFormatter(template=template, eos_token=eos_text, bos_token=bos_text)
 
 
+# A schema llama.cpp cannot turn into a grammar raises any of these (an assertion for a
+# remote $ref, which it is not allowed to fetch; a recursion error for very deep nesting).
+_GRAMMAR_ERRORS = (ValueError, RuntimeError, KeyError, TypeError, AssertionError, RecursionError)
+
 # llama.cpp spells a length bound out as one grammar rule per character or item, so a large
 # bound (maxLength 100000) makes a huge grammar that crashes the process. Above this, the
 # bound is dropped from the grammar; the tool still checks it when it runs.
@@ -171,8 +176,9 @@ def json_schema_grammar(schema: dict[str, Any]) -> Any:
 
     try:
         return LlamaGrammar.from_json_schema(json.dumps(grammar_safe(schema)), verbose=False)
-    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
-        raise ModelError(f"cannot turn this JSON schema into a grammar: {exc}") from exc
+    except _GRAMMAR_ERRORS as exc:
+        raise ModelInputError(f"cannot turn this JSON schema into a grammar: "
+                              f"{type(exc).__name__}: {exc}", param="response_format") from exc
 
 
 def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
@@ -189,12 +195,29 @@ def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
     ]}
     try:
         rules = json_schema_to_gbnf(json.dumps(schema))
-    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
-        raise ModelError(f"cannot turn these tool schemas into a grammar: {exc}") from exc
+    except _GRAMMAR_ERRORS as exc:
+        raise ModelInputError(f"cannot turn these tool schemas into a grammar: "
+                              f"{type(exc).__name__}: {exc}", param="tools") from exc
     wrapped = rules.replace("root ::=", "call ::=", 1)
     return LlamaGrammar.from_string(
         wrapped + '\nroot ::= "<tool_call>\\n" call "\\n</tool_call>"\n', verbose=False
     )
+
+
+# A prompt this many characters per context token or longer is first measured on a prefix:
+# if that alone overflows the context, the rest is never tokenized (about 0.5 s per MB).
+PROBE_CHARS_PER_TOKEN = 16
+# Tokens a prefix cut mid-word can gain over the same text in the whole prompt.
+PROBE_MARGIN_TOKENS = 8
+
+
+@dataclass
+class PreparedPrompt:
+    """A request ready for generation: prompt tokens, stop strings and an optional grammar."""
+
+    tokens: list[int]
+    stops: list[str]
+    grammar: Any  # llama_cpp.LlamaGrammar | None
 
 
 class LocalModel(InProcessChatModel):
@@ -241,10 +264,46 @@ class LocalModel(InProcessChatModel):
         """Load the weights now (otherwise the first request does)."""
         return load_llama(self.path, self.n_ctx, self.n_threads)
 
-    def _run_locked(
+    def _prepare(
         self,
         loaded: LoadedLlama,
         turns: list[dict[str, str]],
+        tools: list[ToolSpec],
+        options: ChatOptions,
+    ) -> PreparedPrompt:
+        """Render, tokenize and build the grammar outside the model lock (they need only the
+        vocabulary), refusing a prompt that cannot fit before anyone waits on it."""
+        prompt, template_stops = self._render(loaded, turns)
+        add_bos = not (loaded.bos_text and prompt.startswith(loaded.bos_text))
+        probe_chars = self.n_ctx * PROBE_CHARS_PER_TOKEN
+        if len(prompt) > probe_chars:
+            probe = loaded.llama.tokenize(prompt[:probe_chars].encode("utf-8"),
+                                          add_bos=add_bos, special=True)
+            if len(probe) - PROBE_MARGIN_TOKENS >= self.n_ctx:
+                raise self._too_long(f"over {len(probe) - PROBE_MARGIN_TOKENS}")
+        tokens = loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        if len(tokens) >= self.n_ctx:
+            raise self._too_long(str(len(tokens)))
+        if options.json_schema:
+            grammar = json_schema_grammar(options.json_schema)
+        elif options.tool_choice == "required" and tools:
+            grammar = tool_call_grammar(tools)
+        else:
+            grammar = None
+        return PreparedPrompt(tokens=tokens, stops=[s for s in template_stops if s],
+                              grammar=grammar)
+
+    def _too_long(self, tokens: str) -> ModelInputError:
+        return ModelInputError(
+            f"{self.name}: the prompt is {tokens} tokens but the context window (n_ctx) is "
+            f"{self.n_ctx}; shorten the conversation or raise n_ctx",
+            code="context_length_exceeded", param="messages",
+        )
+
+    def _run_locked(
+        self,
+        loaded: LoadedLlama,
+        turns: PreparedPrompt,
         tools: list[ToolSpec],
         options: ChatOptions,
         emit: Callable[[StreamItem | BaseException], None],
@@ -252,35 +311,22 @@ class LocalModel(InProcessChatModel):
     ) -> Completed:
         from llama_cpp import LogitsProcessorList, StoppingCriteriaList
 
-        prompt, template_stops = self._render(loaded, turns)
-        add_bos = not (loaded.bos_text and prompt.startswith(loaded.bos_text))
-        tokens = loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        prepared, tokens = turns, turns.tokens
         room = self.n_ctx - len(tokens)
-        if room <= 0:
-            raise ModelError(
-                f"{self.name}: the prompt is {len(tokens)} tokens but the context window "
-                f"(n_ctx) is {self.n_ctx}; shorten the conversation or raise n_ctx"
-            )
         sampled = [0]
 
         def count_sampled(_ids: Any, logits: Any) -> Any:
             sampled[0] += 1
             return logits
 
-        if options.json_schema:
-            grammar = json_schema_grammar(options.json_schema)
-        elif options.tool_choice == "required" and tools:
-            grammar = tool_call_grammar(tools)
-        else:
-            grammar = None
         chunks = loaded.llama.create_completion(
             tokens,
             max_tokens=min(options.max_tokens, room),
             temperature=options.temperature,
-            stop=[s for s in template_stops if s] + stop_strings(options, tools),
+            stop=prepared.stops + stop_strings(options, tools),
             seed=options.seed if options.seed is not None else self.seed,
             stream=True,
-            grammar=grammar,
+            grammar=prepared.grammar,
             logits_processor=LogitsProcessorList([count_sampled]),
             stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancelled.is_set()]),
         )

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -323,8 +324,67 @@ def to_hanlin_messages(wire: list[Any], store: AttachmentStore) -> list[Message]
     return messages
 
 
+def _resolves(ref: str, root: dict[str, Any]) -> bool:
+    """Whether a local ``$ref`` (a JSON pointer or an ``$anchor``) names part of ``root``."""
+    if ref == "#":
+        return True
+    if not ref.startswith("#/"):
+        anchor = ref[1:]
+        return any(node.get("$anchor") == anchor for node in _schema_nodes(root))
+    node: Any = root
+    for raw in ref[2:].split("/"):
+        key = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return False
+    return True
+
+
+def _schema_nodes(schema: Any) -> list[dict[str, Any]]:
+    """Every object inside ``schema``, found without recursion."""
+    nodes, stack = [], [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            nodes.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return nodes
+
+
+def check_json_schema(schema: dict[str, Any], param: str) -> None:
+    """Refuse a schema that is not valid JSON Schema or whose ``$ref`` points nowhere.
+
+    Such a schema is the client's mistake (400), not the model's; and a ``$ref`` outside the
+    schema would have the server fetch a URL the client chose, so only local ones pass.
+    """
+    from jsonschema import exceptions, validators
+
+    validator = validators.validator_for(schema, default=validators.Draft202012Validator)
+    try:
+        validator.check_schema(schema)
+    except exceptions.SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "the top level"
+        raise WireError(f"not a valid JSON schema at {where}: {exc.message}", param) from None
+    for node in _schema_nodes(schema):
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            continue
+        if not ref.startswith("#"):
+            raise WireError(f"$ref {ref!r} points outside the schema; only local references "
+                            "(#/$defs/...) are supported", param)
+        if not _resolves(ref, schema):
+            raise WireError(f"$ref {ref!r} does not point to anything in the schema", param)
+
+
 def to_hanlin_tools(request: ChatCompletionRequest) -> list[ToolSpec]:
     """The tools offered, narrowed to one when ``tool_choice`` names a function."""
+    for index, tool in enumerate(request.tools or []):
+        check_json_schema(tool.function.parameters, f"tools[{index}].function.parameters")
     tools = [ToolSpec(name=t.function.name, description=t.function.description,
                       parameters=t.function.parameters) for t in request.tools or []]
     choice = request.tool_choice
@@ -368,4 +428,5 @@ def _json_schema(response_format: WireResponseFormat | None) -> dict[str, Any] |
     if response_format.json_schema is None or not response_format.json_schema.schema_:
         raise WireError("response_format of type json_schema needs json_schema.schema",
                         "response_format.json_schema")
+    check_json_schema(response_format.json_schema.schema_, "response_format.json_schema.schema")
     return response_format.json_schema.schema_

@@ -20,6 +20,7 @@ from hanlin.llm.chat_model import (
     ChatOptions,
     ChatResult,
     Completed,
+    ModelInputError,
     StreamItem,
     TextDelta,
     ToolSpec,
@@ -282,7 +283,7 @@ def test_raw_http_errors_are_openai_shaped() -> None:
     assert not_json.status_code == 400
     assert "not valid JSON" in not_json.json()["error"]["message"]
     assert no_route.status_code == 404 and "error" in no_route.json()
-    assert health.json() == {"status": "ok", "models": ["scripted"]}
+    assert health.json() == {"status": "ok", "active": 0, "waiting": 0, "models": ["scripted"]}
 
 
 def test_model_failures_are_server_errors_and_serving_continues() -> None:
@@ -307,6 +308,23 @@ def test_model_failures_are_server_errors_and_serving_continues() -> None:
                                            messages=[{"role": "user", "content": "x"}])
         assert exhausted.value.status_code == 502
         assert exhausted.value.body["type"] == "model_error"
+
+
+def test_input_the_model_cannot_take_is_a_bad_request_not_a_server_error() -> None:
+    def too_long(_: Sequence[Message]) -> str:
+        raise ModelInputError("the prompt is 9000 tokens but the context window is 4096",
+                              code="context_length_exceeded", param="messages")
+
+    model = ScriptedModel([too_long, too_long, "fits"])
+    with serving({"scripted": model}) as url:
+        client = client_for(url)
+        with pytest.raises(openai.BadRequestError) as caught:
+            ask(client, "a very long prompt")
+        assert caught.value.body["code"] == "context_length_exceeded"
+        assert caught.value.body["param"] == "messages"
+        with pytest.raises(openai.BadRequestError):
+            list(ask(client, "a very long prompt", stream=True))
+        assert ask(client, "short").choices[0].message.content == "fits"
 
 
 def test_failure_mid_stream_is_reported_in_band() -> None:
