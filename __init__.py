@@ -17,43 +17,78 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from hanlin.agents.agent import Agent
-    from hanlin.agents.spec import AgentSpec
-    from hanlin.agents.debate import ARITHMETIC_PROMPTS, CHOICE_PROMPTS, Debate, DebateAgent, DebateOutcome, DebatePrompts, MATH_PROMPTS
-    from hanlin.agents.role_play import RoleCritic, RolePlay
-    from hanlin.agents.supervisor import Supervisor
+    from hanlin.agents.debate import (
+        ARITHMETIC_PROMPTS,
+        CHOICE_PROMPTS,
+        MATH_PROMPTS,
+        Debate,
+        DebateAgent,
+        DebateOutcome,
+        DebatePrompts,
+    )
     from hanlin.agents.group_chat import GroupChat
-    from hanlin.agents.planners import ChainOfThoughtAgent, LeastToMostAgent, PlanExecuteAgent, ReflexionAgent
     from hanlin.agents.memory import AgentMemory
+    from hanlin.agents.memory_tools import memory_tools
     from hanlin.agents.perception import Perception, PerceptionConfig, PerceptionError
-    from hanlin.runtime.runner import RunResult, Runner
-    from hanlin.runtime.redis_runtime import redis_runner
-    from hanlin.runtime.settings import HanlinSettings, load_settings
+    from hanlin.agents.planners import (
+        ChainOfThoughtAgent,
+        LeastToMostAgent,
+        PlanExecuteAgent,
+        ReflexionAgent,
+    )
+    from hanlin.agents.role_play import RoleCritic, RolePlay
+    from hanlin.agents.spec import AgentSpec
+    from hanlin.agents.supervisor import Supervisor
     from hanlin.contract.approval import ApprovalDecision
-    from hanlin.contract.events import ErrorEvent, Event, FinalAnswerEvent, InterruptEvent, MemoryRecallEvent, MessageEvent, PlanEvent, TokenEvent, ToolCallEvent, ToolResultEvent
+    from hanlin.contract.events import (
+        ErrorEvent,
+        Event,
+        FinalAnswerEvent,
+        InterruptEvent,
+        MemoryRecallEvent,
+        MessageEvent,
+        PlanEvent,
+        TokenEvent,
+        ToolCallEvent,
+        ToolResultEvent,
+    )
     from hanlin.contract.target import RunTarget
     from hanlin.llm.chat_model import BaseChatModel, ChatModel, ChatOptions, ChatResult, ModelError
-    from hanlin.llm.messages import AssistantMessage, AudioPart, FilePart, ImagePart, Message, SystemMessage, TextPart, ToolCall, ToolMessage, UserMessage
     from hanlin.llm.local_model import LocalModel
+    from hanlin.llm.messages import (
+        AssistantMessage,
+        AudioPart,
+        FilePart,
+        ImagePart,
+        Message,
+        SystemMessage,
+        TextPart,
+        ToolCall,
+        ToolMessage,
+        UserMessage,
+    )
     from hanlin.llm.openai_http import OpenAICompatibleModel
     from hanlin.llm.scripted import ScriptedModel
-    from hanlin.llm.transformers_model import TransformersModel
     from hanlin.llm.tool_errors import ToolErrorKind
-    from hanlin.tools.tool import Tool, tool
-    from hanlin.tools.registry import ToolRegistry, ToolResult
-    from hanlin.tools.toolkit import Toolkit
-    from hanlin.tools.failure import ToolFailure
-    from hanlin.tools.rest_plugin import RestAuth, RestPlugin, http_tool
-    from hanlin.tools.mcp_source import McpServer, McpToolSource
-    from hanlin.tools.builtin.calculator import calculator
-    from hanlin.tools.builtin.python_tool import PythonTool, SandboxWorkspace, ShellTool
-    from hanlin.tools.builtin.scratch_files import ScratchFiles
-    from hanlin.tools.builtin.http_get import HttpGet
-    from hanlin.agents.memory_tools import memory_tools
-    from hanlin.sandbox import ExecResult, Limits, SandboxSession, run_python, run_shell
-    from hanlin.memory.store import MemoryStore, MemoryStoreConfig
-    from hanlin.memory.summarizer import MemorySummarizer
+    from hanlin.llm.transformers_model import TransformersModel
     from hanlin.memory.embeddings import default_embedder
     from hanlin.memory.short_term import ShortTermMemory
+    from hanlin.memory.store import MemoryStore, MemoryStoreConfig
+    from hanlin.memory.summarizer import MemorySummarizer
+    from hanlin.runtime.redis_runtime import redis_runner
+    from hanlin.runtime.runner import Runner, RunResult
+    from hanlin.runtime.settings import HanlinSettings, load_settings
+    from hanlin.sandbox import ExecResult, Limits, SandboxSession, run_python, run_shell
+    from hanlin.tools.builtin.calculator import calculator
+    from hanlin.tools.builtin.http_get import HttpGet
+    from hanlin.tools.builtin.python_tool import PythonTool, SandboxWorkspace, ShellTool
+    from hanlin.tools.builtin.scratch_files import ScratchFiles
+    from hanlin.tools.failure import ToolFailure
+    from hanlin.tools.mcp_source import McpServer, McpToolSource
+    from hanlin.tools.registry import ToolRegistry, ToolResult
+    from hanlin.tools.rest_plugin import RestAuth, RestPlugin, http_tool
+    from hanlin.tools.tool import Tool, tool
+    from hanlin.tools.toolkit import Toolkit
 
 # Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -146,21 +181,92 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
-    "ARITHMETIC_PROMPTS", "Agent", "AgentMemory", "AgentSpec", "ApprovalDecision",
-    "AssistantMessage", "AudioPart", "BaseChatModel", "CHOICE_PROMPTS", "ChainOfThoughtAgent",
-    "ChatModel", "ChatOptions", "ChatResult", "Debate", "DebateAgent", "DebateOutcome",
-    "DebatePrompts", "ErrorEvent", "Event", "ExecResult", "FilePart", "FinalAnswerEvent",
-    "GroupChat", "HanlinSettings", "HttpGet", "ImagePart", "InterruptEvent", "LeastToMostAgent",
-    "Limits", "LocalModel", "MATH_PROMPTS", "McpServer", "McpToolSource", "MemoryRecallEvent",
-    "MemoryStore", "MemoryStoreConfig", "MemorySummarizer", "Message", "MessageEvent",
-    "ModelError", "OpenAICompatibleModel", "Perception", "PerceptionConfig", "PerceptionError",
-    "PlanEvent", "PlanExecuteAgent", "PythonTool", "ReflexionAgent", "RestAuth", "RestPlugin",
-    "RoleCritic", "RolePlay", "RunResult", "RunTarget", "Runner", "SandboxSession",
-    "SandboxWorkspace", "ScratchFiles", "ScriptedModel", "ShellTool", "ShortTermMemory",
-    "Supervisor", "SystemMessage", "TextPart", "TokenEvent", "Tool", "ToolCall", "ToolCallEvent",
-    "ToolErrorKind", "ToolFailure", "ToolMessage", "ToolRegistry", "ToolResult", "ToolResultEvent",
-    "Toolkit", "TransformersModel", "UserMessage", "calculator", "default_embedder", "http_tool",
-    "load_settings", "memory_tools", "redis_runner", "run_python", "run_shell", "tool",
+    "ARITHMETIC_PROMPTS",
+    "Agent",
+    "AgentMemory",
+    "AgentSpec",
+    "ApprovalDecision",
+    "AssistantMessage",
+    "AudioPart",
+    "BaseChatModel",
+    "CHOICE_PROMPTS",
+    "ChainOfThoughtAgent",
+    "ChatModel",
+    "ChatOptions",
+    "ChatResult",
+    "Debate",
+    "DebateAgent",
+    "DebateOutcome",
+    "DebatePrompts",
+    "ErrorEvent",
+    "Event",
+    "ExecResult",
+    "FilePart",
+    "FinalAnswerEvent",
+    "GroupChat",
+    "HanlinSettings",
+    "HttpGet",
+    "ImagePart",
+    "InterruptEvent",
+    "LeastToMostAgent",
+    "Limits",
+    "LocalModel",
+    "MATH_PROMPTS",
+    "McpServer",
+    "McpToolSource",
+    "MemoryRecallEvent",
+    "MemoryStore",
+    "MemoryStoreConfig",
+    "MemorySummarizer",
+    "Message",
+    "MessageEvent",
+    "ModelError",
+    "OpenAICompatibleModel",
+    "Perception",
+    "PerceptionConfig",
+    "PerceptionError",
+    "PlanEvent",
+    "PlanExecuteAgent",
+    "PythonTool",
+    "ReflexionAgent",
+    "RestAuth",
+    "RestPlugin",
+    "RoleCritic",
+    "RolePlay",
+    "RunResult",
+    "RunTarget",
+    "Runner",
+    "SandboxSession",
+    "SandboxWorkspace",
+    "ScratchFiles",
+    "ScriptedModel",
+    "ShellTool",
+    "ShortTermMemory",
+    "Supervisor",
+    "SystemMessage",
+    "TextPart",
+    "TokenEvent",
+    "Tool",
+    "ToolCall",
+    "ToolCallEvent",
+    "ToolErrorKind",
+    "ToolFailure",
+    "ToolMessage",
+    "ToolRegistry",
+    "ToolResult",
+    "ToolResultEvent",
+    "Toolkit",
+    "TransformersModel",
+    "UserMessage",
+    "calculator",
+    "default_embedder",
+    "http_tool",
+    "load_settings",
+    "memory_tools",
+    "redis_runner",
+    "run_python",
+    "run_shell",
+    "tool",
 ]
 
 

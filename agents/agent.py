@@ -8,9 +8,9 @@ from langgraph.graph import StateGraph
 from pydantic import Field
 
 from hanlin.agents.spec import DEFAULT_INSTRUCTIONS, AgentSpec, ChatModelField, ToolItem
-from hanlin.llm.chat_model import ChatOptions
 from hanlin.contract.approval import ApprovalPolicy
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
+from hanlin.llm.chat_model import ChatOptions
 from hanlin.planner.react import ReActLoop, ToolPolicy
 from hanlin.tools.registry import ToolRegistry
 
@@ -24,17 +24,22 @@ class Agent(AgentSpec):
 
     model: ChatModelField
     instructions: str = DEFAULT_INSTRUCTIONS
-    tools: list[ToolItem] = Field(default_factory=list, description="Tools made with @tool or Tool.")
+    tools: list[ToolItem] = Field(
+        default_factory=list, description="Tools made with @tool or Tool."
+    )
     max_steps: int = Field(default=8, ge=1, le=100)
     approval: ApprovalPolicy = "per_tool"
     options: ChatOptions = Field(default_factory=ChatOptions)
     memory: Any = Field(default=None, description="An AgentMemory: recall before, remember after.")
     short_term_tokens: int | None = Field(
-        default=None, ge=64, description="Token budget of the conversation the model sees; "
+        default=None,
+        ge=64,
+        description="Token budget of the conversation the model sees; "
         "older messages are folded into a running summary (None: send the whole thread).",
     )
     tool_policy: ToolPolicy = Field(
-        default="auto", description="'auto': the model decides; 'call_first': the first step of "
+        default="auto",
+        description="'auto': the model decides; 'call_first': the first step of "
         "each turn must call a tool; 'call_once': one forced tool step, then an answer.",
     )
 
@@ -44,10 +49,16 @@ class Agent(AgentSpec):
     def graph(self, *, journal: ToolJournal | None = None) -> StateGraph:
         before, after = self.memory.hooks(self.name) if self.memory is not None else (None, None)
         return ReActLoop(
-            name=self.name, model=self.model, registry=self.registry(),
-            instructions=self.instructions, max_steps=self.max_steps, options=self.options,
-            approval=self.approval, journal=journal or MemoryToolJournal(),
-            tool_policy=self.tool_policy, window=self._window(),
+            name=self.name,
+            model=self.model,
+            registry=self.registry(),
+            instructions=self.instructions,
+            max_steps=self.max_steps,
+            options=self.options,
+            approval=self.approval,
+            journal=journal or MemoryToolJournal(),
+            tool_policy=self.tool_policy,
+            window=self._window(),
         ).build(before=before, after=after)
 
     def _window(self) -> Any:

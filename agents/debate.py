@@ -19,11 +19,14 @@ import asyncio
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
 from hanlin.agents.answer_parsing import AnswerKind, Parser, majority_vote, parser_for
-from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult
+from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
+from hanlin.contract.journal import ToolJournal
+from hanlin.contract.state import AgentState, dump, state_messages
+from hanlin.llm.chat_model import ChatOptions, ChatResult
 from hanlin.llm.messages import (
     AssistantMessage,
     Message,
@@ -31,10 +34,6 @@ from hanlin.llm.messages import (
     UserMessage,
     messages_from_dicts,
 )
-from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
-from hanlin.contract.journal import ToolJournal
-from hanlin.contract.state import AgentState, dump, state_messages
-
 
 
 class DebatePrompts(BaseModel):
@@ -44,44 +43,47 @@ class DebatePrompts(BaseModel):
     others_intro: str
     other_answer: str = Field(description="One other agent's answer; must contain {response}.")
     update: str = Field(description="Closes the debate message; may contain {question}.")
-    reflection: str = Field(description="Sent instead of the debate message to an agent that "
-                            "reads nobody.")
-    judge: str = ("Agents debated this question: {question}\n\nTheir final answers follow."
-                  "{answers}\n\nSummarize where they agree and where they differ, then state the "
-                  "answer best supported by their reasoning.")
+    reflection: str = Field(
+        description="Sent instead of the debate message to an agent that reads nobody."
+    )
+    judge: str = (
+        "Agents debated this question: {question}\n\nTheir final answers follow."
+        "{answers}\n\nSummarize where they agree and where they differ, then state the "
+        "answer best supported by their reasoning."
+    )
 
 
 # The paper's prompts, reworded; the structure (full answers quoted in triple backticks, then
 # a request to use them as extra advice and restate the answer in a fixed form) is kept.
 MATH_PROMPTS = DebatePrompts(
     initial="Solve this math problem: {question} Reason step by step. End your response with "
-            "the final answer as a single number, written as \\boxed{{answer}}.",
+    "the final answer as a single number, written as \\boxed{{answer}}.",
     others_intro="Other agents solved the same problem. Their solutions:",
     other_answer="\n\n One agent's solution: ```{response}```",
     update="\n\n Taking the other agents' solutions into account as extra information, what "
-           "is your answer? \n The problem is: {question} End your response with the final "
-           "answer as a single number, written as \\boxed{{answer}}.",
+    "is your answer? \n The problem is: {question} End your response with the final "
+    "answer as a single number, written as \\boxed{{answer}}.",
     reflection="Check carefully that your answer is correct, then restate it, ending with the "
-               "final answer as a single number, written as \\boxed{{answer}}.",
+    "final answer as a single number, written as \\boxed{{answer}}.",
 )
 ARITHMETIC_PROMPTS = DebatePrompts(
     initial="{question} State your answer at the end of your response.",
     others_intro="Here are the latest answers of other agents:",
     other_answer="\n\n One agent's answer: ```{response}```",
     update="\n\n Weigh these answers carefully as advice and give an updated answer. State "
-           "your answer at the end of your response.",
+    "your answer at the end of your response.",
     reflection="Check that your answer is correct, then give it again, stating your answer at "
-               "the end of your response.",
+    "the end of your response.",
 )
 CHOICE_PROMPTS = DebatePrompts(
     initial="Answer this question as accurately as you can: {question} Explain your reasoning "
-            "and end your response with the answer in the form (X).",
+    "and end your response with the answer in the form (X).",
     others_intro="Other agents answered the same question. Their answers:",
     other_answer="\n\n One agent's answer: ```{response}```",
     update="\n\n Using their reasoning as extra advice, examine your answer and theirs step by "
-           "step and give an updated answer, in the form (X) at the end of your response.",
+    "step and give an updated answer, in the form (X) at the end of your response.",
     reflection="Check that your answer is correct, and end your response with your final "
-               "answer in the form (X).",
+    "answer in the form (X).",
 )
 
 
@@ -155,8 +157,10 @@ class Debate(AgentSpec):
             if unknown:
                 raise ValueError(f"topology names unknown agents {unknown}; agents are {names}")
             if reader in sources:
-                raise ValueError(f"topology: {reader!r} cannot read itself; its own answer is "
-                                 "already in its conversation")
+                raise ValueError(
+                    f"topology: {reader!r} cannot read itself; its own answer is "
+                    "already in its conversation"
+                )
         return self
 
     def reads(self, name: str) -> list[str]:
@@ -190,22 +194,29 @@ class Debate(AgentSpec):
             graph.add_edge("judge", "decide")
             after = "judge"
         graph.add_conditional_edges(
-            "round", lambda s: "round" if s["round"] < self.rounds else after, ["round", after])
+            "round", lambda s: "round" if s["round"] < self.rounds else after, ["round", after]
+        )
         graph.add_edge("decide", END)
         return graph
 
     async def solve(self, question: str) -> DebateOutcome:
         """Run one debate without a runner (no checkpoints, no event stream)."""
         start = {"messages": [dump(UserMessage(content=question))]}
-        values = await self.graph().compile().ainvoke(start, {"recursion_limit": 4 * self.rounds + 10})
+        values = (
+            await self.graph().compile().ainvoke(start, {"recursion_limit": 4 * self.rounds + 10})
+        )
         return self.outcome(values)
 
     def outcome(self, values: dict[str, Any]) -> DebateOutcome:
         last = values["transcript"][-1]
         votes = {a.name: self.parse(last[a.name]) for a in self.agents}
         return DebateOutcome(
-            question=values["question"], answer=values.get("final_answer"), votes=votes,
-            transcript=values["transcript"], usage=values["usage"], summary=values.get("summary"),
+            question=values["question"],
+            answer=values.get("final_answer"),
+            votes=votes,
+            transcript=values["transcript"],
+            usage=values["usage"],
+            summary=values.get("summary"),
         )
 
     async def _open(self, state: DebateState) -> dict[str, Any]:
@@ -218,10 +229,15 @@ class Debate(AgentSpec):
         first = dump(UserMessage(content=self.prompts.initial.format(question=question)))
         everyone = [*self.agents, *([self.judge] if self.judge else [])]
         return {
-            "question": question, "round": 0, "transcript": [], "summary": None,
-            "final_answer": None, "contexts": {a.name: [first] for a in self.agents},
-            "usage": {a.name: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-                      for a in everyone},
+            "question": question,
+            "round": 0,
+            "transcript": [],
+            "summary": None,
+            "final_answer": None,
+            "contexts": {a.name: [first] for a in self.agents},
+            "usage": {
+                a.name: {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0} for a in everyone
+            },
         }
 
     async def _round(self, state: DebateState) -> dict[str, Any]:
@@ -242,13 +258,17 @@ class Debate(AgentSpec):
         else:
             done = [await turn(a) for a in self.agents]
         usage = {name: dict(counts) for name, counts in state["usage"].items()}
-        for agent, (_, result) in zip(self.agents, done):
+        for agent, (_, result) in zip(self.agents, done, strict=False):
             _add_usage(usage[agent.name], result)
         return {
             "round": number,
-            "contexts": {a.name: history for a, (history, _) in zip(self.agents, done)},
-            "transcript": [*state["transcript"],
-                           {a.name: r.message.content for a, (_, r) in zip(self.agents, done)}],
+            "contexts": {
+                a.name: history for a, (history, _) in zip(self.agents, done, strict=False)
+            },
+            "transcript": [
+                *state["transcript"],
+                {a.name: r.message.content for a, (_, r) in zip(self.agents, done, strict=False)},
+            ],
             "usage": usage,
         }
 
@@ -258,8 +278,14 @@ class Debate(AgentSpec):
         answers = "".join(f"\n\n {a.name}: ```{last[a.name]}```" for a in self.agents)
         prompt = self.prompts.judge.format(question=state["question"], answers=answers)
         result = await self.judge.answer([UserMessage(content=prompt)])
-        emit(DebateTurnEvent(agent=self.judge.name, round=state["round"], role="judge",
-                             content=result.message.content))
+        emit(
+            DebateTurnEvent(
+                agent=self.judge.name,
+                round=state["round"],
+                role="judge",
+                content=result.message.content,
+            )
+        )
         usage = {name: dict(counts) for name, counts in state["usage"].items()}
         _add_usage(usage[self.judge.name], result)
         return {"summary": result.message.content, "usage": usage}
@@ -268,8 +294,13 @@ class Debate(AgentSpec):
         last = state["transcript"][-1]
         answer = majority_vote([self.parse(last[a.name]) for a in self.agents])
         if answer is None:
-            emit(ErrorEvent(agent=self.name, category="no_answer",
-                            message=f"no agent's final answer could be parsed as a {self.answer_kind}"))
+            emit(
+                ErrorEvent(
+                    agent=self.name,
+                    category="no_answer",
+                    message=f"no agent's final answer could be parsed as a {self.answer_kind}",
+                )
+            )
             return {"final_answer": None}
         emit(FinalAnswerEvent(agent=self.name, content=answer))
         return {"final_answer": answer, "messages": [dump(AssistantMessage(content=answer))]}

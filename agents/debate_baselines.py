@@ -33,10 +33,14 @@ def independent_majority(debate: Debate, samples: int | None = None) -> Debate:
     for index in range(count):
         source = debate.agents[index % len(debate.agents)]
         seed = (source.options.seed or 0) + index
-        voters.append(DebateAgent(
-            name=f"voter-{index + 1}", model=source.model, persona=source.persona,
-            options=source.options.model_copy(update={"seed": seed}),
-        ))
+        voters.append(
+            DebateAgent(
+                name=f"voter-{index + 1}",
+                model=source.model,
+                persona=source.persona,
+                options=source.options.model_copy(update={"seed": seed}),
+            )
+        )
     return _variant(debate, voters, rounds=1)
 
 
@@ -50,5 +54,6 @@ def debate_baselines(debate: Debate) -> dict[str, Debate]:
 
 
 def _variant(debate: Debate, agents: list[DebateAgent], rounds: int) -> Debate:
-    return debate.model_copy(update={"agents": agents, "rounds": rounds, "topology": None,
-                                     "judge": None})
+    return debate.model_copy(
+        update={"agents": agents, "rounds": rounds, "topology": None, "judge": None}
+    )

@@ -23,16 +23,16 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from hanlin.agents.agent import Agent
-from hanlin.agents.supervisor import run_member
 from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
-from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
+from hanlin.agents.supervisor import run_member
 from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.contract.state import AgentState, state_messages
+from hanlin.llm.chat_model import ChatOptions
+from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 
 # (transcript, member names) -> the next speaker's name; may be async.
 SpeakerFn = Callable[[list[Message], list[str]], Any]
@@ -63,14 +63,19 @@ def parse_speaker(reply: str, names: list[str]) -> str | None:
     except ValueError:
         value = None
     if isinstance(value, dict):
-        value = next((value[k] for k in ("speaker", "name", "next") if isinstance(value.get(k), str)), None)
+        value = next(
+            (value[k] for k in ("speaker", "name", "next") if isinstance(value.get(k), str)), None
+        )
     if isinstance(value, str) and value.strip().lower() in by_lower:
         return by_lower[value.strip().lower()]
     bare = text.strip(" \t\n\"'`*.:;,!?()[]{}<>").lower()
     if bare in by_lower:
         return by_lower[bare]
-    named = [n for n in names
-             if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text, re.IGNORECASE)]
+    named = [
+        n
+        for n in names
+        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text, re.IGNORECASE)
+    ]
     return named[0] if len(named) == 1 else None
 
 
@@ -82,7 +87,9 @@ def member_view(transcript: list[Message], member: str) -> list[Message]:
             if message.name == member:
                 view.append(AssistantMessage(content=message.content))
             else:
-                view.append(UserMessage(content=f"{message.name or 'assistant'}: {message.content}"))
+                view.append(
+                    UserMessage(content=f"{message.name or 'assistant'}: {message.content}")
+                )
         elif isinstance(message, UserMessage):
             view.append(message)
     return view
@@ -100,8 +107,10 @@ class GroupChat(AgentSpec):
     selector_model: ChatModelField | None = None
     selector_options: ChatOptions = Field(default_factory=ChatOptions)
     constrain_selection: bool = Field(
-        default=False, description="Send the member names as a JSON-schema enum (for backends "
-        "with constrained decoding: llama.cpp, OpenAI-compatible servers).")
+        default=False,
+        description="Send the member names as a JSON-schema enum (for backends "
+        "with constrained decoding: llama.cpp, OpenAI-compatible servers).",
+    )
     max_rounds: int = Field(default=10, ge=1, le=500)
     termination: str | Callable[..., bool] | None = "TERMINATE"
 
@@ -136,7 +145,8 @@ class GroupChat(AgentSpec):
         graph.add_edge("open", "select")
         graph.add_edge("select", "speak")
         graph.add_conditional_edges(
-            "speak", lambda s: "finish" if s.get("stop_reason") else "select", ["select", "finish"])
+            "speak", lambda s: "finish" if s.get("stop_reason") else "select", ["select", "finish"]
+        )
         graph.add_edge("finish", END)
         return graph
 
@@ -145,7 +155,13 @@ class GroupChat(AgentSpec):
     async def open_step(self, state: GroupChatState) -> dict[str, Any]:
         if not any(isinstance(m, UserMessage) for m in state_messages(state)):
             raise ValueError(f"GroupChat {self.name!r}: the thread has no user message")
-        return {"round": 0, "next_speaker": None, "stop_reason": None, "final_answer": None, "steps": 0}
+        return {
+            "round": 0,
+            "next_speaker": None,
+            "stop_reason": None,
+            "final_answer": None,
+            "steps": 0,
+        }
 
     async def select_step(self, state: GroupChatState) -> dict[str, Any]:
         transcript = state_messages(state)
@@ -158,17 +174,25 @@ class GroupChat(AgentSpec):
         if inspect.isawaitable(choice):
             choice = await choice
         if choice not in self.names:
-            raise ValueError(f"GroupChat {self.name!r}: the selector function returned {choice!r}; "
-                             f"members are {self.names}")
+            raise ValueError(
+                f"GroupChat {self.name!r}: the selector function returned {choice!r}; "
+                f"members are {self.names}"
+            )
         return {"next_speaker": choice}
 
-    async def speak_step(self, state: GroupChatState, config: RunnableConfig,
-                         journal: ToolJournal) -> dict[str, Any]:
+    async def speak_step(
+        self, state: GroupChatState, config: RunnableConfig, journal: ToolJournal
+    ) -> dict[str, Any]:
         speaker = state["next_speaker"]
         member = next(m for m in self.members if m.name == speaker)
         transcript = state_messages(state)
-        answer = await run_member(member, member_view(transcript, member.name), config, journal,
-                                  context=self._seat_note(member.name))
+        answer = await run_member(
+            member,
+            member_view(transcript, member.name),
+            config,
+            journal,
+            context=self._seat_note(member.name),
+        )
         number = state.get("round", 0) + 1
         update: dict[str, Any] = {"round": number, "steps": number}
         if answer is not None:
@@ -184,16 +208,26 @@ class GroupChat(AgentSpec):
         return update
 
     async def finish_step(self, state: GroupChatState) -> dict[str, Any]:
-        spoken = [m for m in state_messages(state)
-                  if isinstance(m, AssistantMessage) and m.name in self.names and not m.tool_calls]
+        spoken = [
+            m
+            for m in state_messages(state)
+            if isinstance(m, AssistantMessage) and m.name in self.names and not m.tool_calls
+        ]
         answer = ""
         for message in reversed(spoken):
             answer = self._without_phrase(message.content)
             if answer:
                 break
         if state.get("stop_reason") == "max_rounds":
-            emit(ErrorEvent(agent=self.name, category="round_limit",
-                            message=f"{self.name} ended after {self.max_rounds} rounds without termination."))
+            emit(
+                ErrorEvent(
+                    agent=self.name,
+                    category="round_limit",
+                    message=(
+                        f"{self.name} ended after {self.max_rounds} rounds without termination."
+                    ),
+                )
+            )
         emit(FinalAnswerEvent(agent=self.name, content=answer))
         return {"final_answer": answer}
 
@@ -202,38 +236,66 @@ class GroupChat(AgentSpec):
     def _next_in_order(self, transcript: list[Message]) -> str:
         """The member after the last speaker (the first member when nobody has spoken)."""
         names = self.names
-        last = next((m.name for m in reversed(transcript)
-                     if isinstance(m, AssistantMessage) and m.name in names), None)
+        last = next(
+            (
+                m.name
+                for m in reversed(transcript)
+                if isinstance(m, AssistantMessage) and m.name in names
+            ),
+            None,
+        )
         return names[(names.index(last) + 1) % len(names)] if last is not None else names[0]
 
     async def _model_choice(self, transcript: list[Message], fallback: str) -> str:
         roster = "\n".join(f"- {m.name}: {m.instructions}" for m in self.members)
-        lines = [f"{m.name or 'assistant'}: {m.content}" if isinstance(m, AssistantMessage)
-                 else f"user: {m.text()}" for m in transcript
-                 if isinstance(m, UserMessage) or (isinstance(m, AssistantMessage) and not m.tool_calls)]
-        prompt = [SystemMessage(content=SELECTOR_SYSTEM.format(roster=roster, names=", ".join(self.names))),
-                  UserMessage(content="\n\n".join(lines) + "\n\nWho speaks next?")]
+        lines = [
+            f"{m.name or 'assistant'}: {m.content}"
+            if isinstance(m, AssistantMessage)
+            else f"user: {m.text()}"
+            for m in transcript
+            if isinstance(m, UserMessage) or (isinstance(m, AssistantMessage) and not m.tool_calls)
+        ]
+        prompt = [
+            SystemMessage(
+                content=SELECTOR_SYSTEM.format(roster=roster, names=", ".join(self.names))
+            ),
+            UserMessage(content="\n\n".join(lines) + "\n\nWho speaks next?"),
+        ]
         options = self.selector_options
         if self.constrain_selection:
-            options = options.model_copy(update={"json_schema": {
-                "type": "object", "additionalProperties": False, "required": ["speaker"],
-                "properties": {"speaker": {"type": "string", "enum": self.names}}}})
+            options = options.model_copy(
+                update={
+                    "json_schema": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["speaker"],
+                        "properties": {"speaker": {"type": "string", "enum": self.names}},
+                    }
+                }
+            )
         assert self.selector_model is not None  # checked when the chat was made
         result = await self.selector_model.chat(prompt, options=options)
         reply = result.message.content
         emit(MessageEvent(agent=f"{self.name} selector", content=reply))
         choice = parse_speaker(reply, self.names)
         if choice is None:
-            emit(ErrorEvent(agent=self.name, category="invalid_speaker",
-                            message=f"the selector's reply {reply[:200]!r} names no single member of "
-                                    f"{self.names}; {fallback} speaks next (member order)"))
+            emit(
+                ErrorEvent(
+                    agent=self.name,
+                    category="invalid_speaker",
+                    message=f"the selector's reply {reply[:200]!r} names no single member of "
+                    f"{self.names}; {fallback} speaks next (member order)",
+                )
+            )
             return fallback
         return choice
 
     def _seat_note(self, member: str) -> str:
         others = ", ".join(n for n in self.names if n != member) or "nobody else"
-        note = (f"You are {member} in a group chat with {others}. Messages from the others start "
-                "with their name. Reply with your own contribution only, without a name prefix.")
+        note = (
+            f"You are {member} in a group chat with {others}. Messages from the others start "
+            "with their name. Reply with your own contribution only, without a name prefix."
+        )
         if isinstance(self.termination, str):
             note += f" When the task is complete, end your message with {self.termination}."
         return note

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 
-from hanlin.llm.messages import UserMessage
 from hanlin.contract.events import MemoryRecallEvent, emit
 from hanlin.contract.state import AgentState, state_messages
+from hanlin.llm.messages import UserMessage
 
 DEFAULT_USER = "default"
 
@@ -74,7 +74,9 @@ def short_term_window(model: Any, max_tokens: int, language: Literal["en", "zh"]
     async def window(state: AgentState, messages: list[Any]) -> tuple[list[Any], dict[str, Any]]:
         folded = int(state.get("folded") or 0)
         short_term = ShortTermMemory(
-            model, max_tokens=max_tokens, language=language,
+            model,
+            max_tokens=max_tokens,
+            language=language,
             state=ShortTermState(summary=state.get("summary") or ""),
         )
         await short_term.add(*messages[folded:])

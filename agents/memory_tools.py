@@ -31,8 +31,11 @@ class MemorySearchArgs(BaseModel):
 class MemoryStoreArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4000,
-                      description="The fact or note to remember, as one self-contained sentence.")
+    text: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="The fact or note to remember, as one self-contained sentence.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -43,8 +46,10 @@ class MemoryStoreArgs(BaseModel):
 
 
 def format_hits(hits: list[ScoredMemory]) -> str:
-    lines = [f"[{hit.record.day}] ({hit.record.kind}, similarity {hit.score:.2f}) "
-             f"{hit.record.text}" for hit in hits]
+    lines = [
+        f"[{hit.record.day}] ({hit.record.kind}, similarity {hit.score:.2f}) {hit.record.text}"
+        for hit in hits
+    ]
     return "\n".join(lines)
 
 
@@ -54,8 +59,9 @@ class MemorySearchTool(Tool):
     name = "memory_search"
     Args = MemorySearchArgs
 
-    def __init__(self, store: MemoryStore, user_id: str, agent_id: str, *,
-                 all_agents: bool = False) -> None:
+    def __init__(
+        self, store: MemoryStore, user_id: str, agent_id: str, *, all_agents: bool = False
+    ) -> None:
         self.store = store
         self.user_id = user_id
         self.agent_id = agent_id
@@ -63,8 +69,12 @@ class MemorySearchTool(Tool):
 
     async def run(self, args: MemorySearchArgs) -> str:
         hits = await self.store.search(
-            self.user_id, args.query, k=args.k, kinds=list(RECALLED_KINDS),
-            agent_id=None if self.all_agents else self.agent_id)
+            self.user_id,
+            args.query,
+            k=args.k,
+            kinds=list(RECALLED_KINDS),
+            agent_id=None if self.all_agents else self.agent_id,
+        )
         if not hits:
             return f"No memories match {args.query!r}."
         return format_hits(hits)
@@ -76,21 +86,33 @@ class MemoryStoreTool(Tool):
     name = "memory_store"
     Args = MemoryStoreArgs
 
-    def __init__(self, store: MemoryStore, user_id: str, agent_id: str, *,
-                 kind: MemoryKind = "experience") -> None:
+    def __init__(
+        self, store: MemoryStore, user_id: str, agent_id: str, *, kind: MemoryKind = "experience"
+    ) -> None:
         self.store = store
         self.user_id = user_id
         self.agent_id = agent_id
         self.kind = kind
 
     async def run(self, args: MemoryStoreArgs) -> str:
-        record = await self.store.add(self.user_id, self.agent_id, args.text, kind=self.kind,
-                                      metadata={"source": "memory_store"})
+        record = await self.store.add(
+            self.user_id,
+            self.agent_id,
+            args.text,
+            kind=self.kind,
+            metadata={"source": "memory_store"},
+        )
         return f"Remembered (memory {record.id}, {record.day})."
 
 
-def memory_tools(store: MemoryStore, user_id: str, agent_id: str, *, all_agents: bool = False,
-                 store_kind: MemoryKind = "experience") -> list[Tool]:
+def memory_tools(
+    store: MemoryStore,
+    user_id: str,
+    agent_id: str,
+    *,
+    all_agents: bool = False,
+    store_kind: MemoryKind = "experience",
+) -> list[Tool]:
     """``memory_search`` and ``memory_store`` bound to this user and agent.
 
     ``all_agents`` lets the search see what other agents remember of the user; notes are
@@ -99,5 +121,7 @@ def memory_tools(store: MemoryStore, user_id: str, agent_id: str, *, all_agents:
     """
     if not user_id or not agent_id:
         raise ValueError("memory tools need a non-empty user_id and agent_id")
-    return [MemorySearchTool(store, user_id, agent_id, all_agents=all_agents),
-            MemoryStoreTool(store, user_id, agent_id, kind=store_kind)]
+    return [
+        MemorySearchTool(store, user_id, agent_id, all_agents=all_agents),
+        MemoryStoreTool(store, user_id, agent_id, kind=store_kind),
+    ]

@@ -13,15 +13,16 @@ from langgraph.graph import StateGraph
 from pydantic import Field
 
 from hanlin.agents.spec import DEFAULT_INSTRUCTIONS, AgentSpec, ChatModelField, ToolItem
-from hanlin.llm.chat_model import ChatOptions
 from hanlin.contract.approval import ApprovalPolicy
-from hanlin.planner.chain_of_thought import DEFAULT_MARKER, ChainOfThought, CoTExemplar
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
+from hanlin.llm.chat_model import ChatOptions
+from hanlin.planner.chain_of_thought import DEFAULT_MARKER, ChainOfThought, CoTExemplar
 from hanlin.planner.least_to_most import DecompositionExemplar, LeastToMost, SolvedExemplar
 from hanlin.planner.plan_execute import EXECUTE_INSTRUCTIONS, PlanExecute, step_failed
 from hanlin.planner.react import ReActLoop, ToolPolicy
 from hanlin.planner.reflexion import InMemoryReflections, Reflexion
 from hanlin.tools.registry import ToolRegistry
+
 
 class _PlannerAgent(AgentSpec):
     model: ChatModelField
@@ -32,16 +33,24 @@ class _ToolUsingAgent(_PlannerAgent):
     """The settings of the ReAct loop that carries out the work."""
 
     instructions: str = DEFAULT_INSTRUCTIONS
-    tools: list[ToolItem] = Field(default_factory=list, description="Tools made with @tool or Tool.")
+    tools: list[ToolItem] = Field(
+        default_factory=list, description="Tools made with @tool or Tool."
+    )
     max_steps: int = Field(default=8, ge=1, le=100, description="ReAct steps per subtask or trial.")
     approval: ApprovalPolicy = "per_tool"
     tool_policy: ToolPolicy = "auto"
 
     def react_loop(self, journal: ToolJournal | None) -> ReActLoop:
         return ReActLoop(
-            name=self.name, model=self.model, registry=ToolRegistry(self.tools),
-            instructions=self.instructions, max_steps=self.max_steps, options=self.options,
-            approval=self.approval, journal=journal or MemoryToolJournal(), tool_policy=self.tool_policy,
+            name=self.name,
+            model=self.model,
+            registry=ToolRegistry(self.tools),
+            instructions=self.instructions,
+            max_steps=self.max_steps,
+            options=self.options,
+            approval=self.approval,
+            journal=journal or MemoryToolJournal(),
+            tool_policy=self.tool_policy,
         )
 
 
@@ -51,12 +60,17 @@ class PlanExecuteAgent(_ToolUsingAgent):
     instructions: str = EXECUTE_INSTRUCTIONS
     max_replans: int = Field(default=2, ge=0, le=20, description="0: never re-plan.")
     max_plan_steps: int = Field(default=6, ge=1, le=50)
-    failure: Any = Field(default=step_failed, description="(result or None) -> True when a subtask failed.")
+    failure: Any = Field(
+        default=step_failed, description="(result or None) -> True when a subtask failed."
+    )
 
     def graph(self, *, journal: ToolJournal | None = None) -> StateGraph:
         return PlanExecute(
-            loop=self.react_loop(journal), max_replans=self.max_replans,
-            max_plan_steps=self.max_plan_steps, failure=self.failure, options=self.options,
+            loop=self.react_loop(journal),
+            max_replans=self.max_replans,
+            max_plan_steps=self.max_plan_steps,
+            failure=self.failure,
+            options=self.options,
         ).build()
 
 
@@ -66,13 +80,18 @@ class ReflexionAgent(_ToolUsingAgent):
 
     max_trials: int = Field(default=3, ge=1, le=20)
     evaluator: Any = None
-    reflections: Any = Field(default_factory=InMemoryReflections,
-                             description="A ReflectionStore, e.g. MemoryStoreReflections(memory_store).")
+    reflections: Any = Field(
+        default_factory=InMemoryReflections,
+        description="A ReflectionStore, e.g. MemoryStoreReflections(memory_store).",
+    )
 
     def graph(self, *, journal: ToolJournal | None = None) -> StateGraph:
         return Reflexion(
-            loop=self.react_loop(journal), evaluator=self.evaluator, store=self.reflections,
-            max_trials=self.max_trials, options=self.options,
+            loop=self.react_loop(journal),
+            evaluator=self.evaluator,
+            store=self.reflections,
+            max_trials=self.max_trials,
+            options=self.options,
         ).build()
 
 
@@ -85,8 +104,11 @@ class LeastToMostAgent(_PlannerAgent):
 
     def graph(self, *, journal: ToolJournal | None = None) -> StateGraph:
         return LeastToMost(
-            name=self.name, model=self.model, decomposition_exemplars=self.decomposition_exemplars,
-            solved_exemplars=self.solved_exemplars, max_subquestions=self.max_subquestions,
+            name=self.name,
+            model=self.model,
+            decomposition_exemplars=self.decomposition_exemplars,
+            solved_exemplars=self.solved_exemplars,
+            max_subquestions=self.max_subquestions,
             options=self.options,
         ).build()
 
@@ -100,6 +122,10 @@ class ChainOfThoughtAgent(_PlannerAgent):
 
     def graph(self, *, journal: ToolJournal | None = None) -> StateGraph:
         return ChainOfThought(
-            name=self.name, model=self.model, exemplars=self.exemplars, marker=self.marker,
-            instructions=self.instructions, options=self.options,
+            name=self.name,
+            model=self.model,
+            exemplars=self.exemplars,
+            marker=self.marker,
+            instructions=self.instructions,
+            options=self.options,
         ).build()

@@ -25,10 +25,13 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from langgraph.graph import END, START, StateGraph
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from hanlin.agents import role_play_prompts as prompts
 from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent, emit
+from hanlin.contract.journal import ToolJournal
+from hanlin.contract.state import AgentState, dump, state_messages
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import (
     AssistantMessage,
@@ -37,9 +40,6 @@ from hanlin.llm.messages import (
     UserMessage,
     messages_from_dicts,
 )
-from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent, emit
-from hanlin.contract.journal import ToolJournal
-from hanlin.contract.state import AgentState, dump, state_messages
 
 StopReason = Literal["task_done", "turn_limit", "role_flip"]
 _LEAD = r"[\s*#_>`-]*"  # markdown decoration a model may put before a label
@@ -145,7 +145,9 @@ class RolePlay(AgentSpec):
 
     def model_post_init(self, context: Any) -> None:
         if self.assistant_role.strip().lower() == self.user_role.strip().lower():
-            raise ValueError(f"assistant_role and user_role must differ, both are {self.user_role!r}")
+            raise ValueError(
+                f"assistant_role and user_role must differ, both are {self.user_role!r}"
+            )
 
     # --- graph -------------------------------------------------------------------------------
 
@@ -167,6 +169,7 @@ class RolePlay(AgentSpec):
     def _route(next_node: str) -> Callable[[RolePlayState], str]:
         def route(state: RolePlayState) -> str:
             return "finish" if state.get("stop_reason") else next_node
+
         return route
 
     # --- nodes -------------------------------------------------------------------------------
@@ -179,13 +182,26 @@ class RolePlay(AgentSpec):
             task = await self._specify(task)
         if self.with_task_planner:
             task = await self._plan(task)
-        user_view: list[Message] = [SystemMessage(content=prompts.user_system_prompt(self.assistant_role, self.user_role, task)),
-                     UserMessage(content=prompts.START_INSTRUCTING)]
-        assistant_view: list[Message] = [SystemMessage(content=prompts.assistant_system_prompt(
-            self.assistant_role, self.user_role, task))]
-        return {"task": task, "turn": 0, "stop_reason": None, "final_answer": None, "steps": 0,
-                "user_view": [dump(m) for m in user_view],
-                "assistant_view": [dump(m) for m in assistant_view]}
+        user_view: list[Message] = [
+            SystemMessage(
+                content=prompts.user_system_prompt(self.assistant_role, self.user_role, task)
+            ),
+            UserMessage(content=prompts.START_INSTRUCTING),
+        ]
+        assistant_view: list[Message] = [
+            SystemMessage(
+                content=prompts.assistant_system_prompt(self.assistant_role, self.user_role, task)
+            )
+        ]
+        return {
+            "task": task,
+            "turn": 0,
+            "stop_reason": None,
+            "final_answer": None,
+            "steps": 0,
+            "user_view": [dump(m) for m in user_view],
+            "assistant_view": [dump(m) for m in assistant_view],
+        }
 
     async def user_step(self, state: RolePlayState) -> dict[str, Any]:
         side = self._user_side()
@@ -209,8 +225,11 @@ class RolePlay(AgentSpec):
         return update
 
     async def finish_step(self, state: RolePlayState) -> dict[str, Any]:
-        solutions = [m for m in state_messages(state)
-                     if isinstance(m, AssistantMessage) and m.name == self.assistant_role]
+        solutions = [
+            m
+            for m in state_messages(state)
+            if isinstance(m, AssistantMessage) and m.name == self.assistant_role
+        ]
         if solutions:
             answer = solution_text(solutions[-1].content) or solutions[-1].content
         else:
@@ -222,22 +241,37 @@ class RolePlay(AgentSpec):
 
     def _record(self, state: RolePlayState, side: _Side, text: str, turn: int) -> dict[str, Any]:
         """Add a reply to both views: the speaker's own as assistant, the other's as user."""
-        own, other = ("user_view", "assistant_view") if side.kind == "user" else ("assistant_view", "user_view")
+        own, other = (
+            ("user_view", "assistant_view")
+            if side.kind == "user"
+            else ("assistant_view", "user_view")
+        )
         emit(MessageEvent(agent=side.role, content=text))
         return {
             own: [*state[own], dump(AssistantMessage(content=text))],  # type: ignore[literal-required]
             other: [*state[other], dump(UserMessage(content=text))],  # type: ignore[literal-required]
             "messages": [dump(AssistantMessage(content=text, name=side.role))],
-            "turn": turn, "steps": state.get("steps", 0) + 1,
+            "turn": turn,
+            "steps": state.get("steps", 0) + 1,
         }
 
     def _user_side(self) -> _Side:
-        return _Side(self.user_role, "user", self.user_model or self.model, user_role_violation,
-                     lambda why: prompts.user_flip_correction(self.assistant_role, self.user_role, why))
+        return _Side(
+            self.user_role,
+            "user",
+            self.user_model or self.model,
+            user_role_violation,
+            lambda why: prompts.user_flip_correction(self.assistant_role, self.user_role, why),
+        )
 
     def _assistant_side(self) -> _Side:
-        return _Side(self.assistant_role, "assistant", self.model, assistant_role_violation,
-                     lambda why: prompts.assistant_flip_correction(self.assistant_role, self.user_role, why))
+        return _Side(
+            self.assistant_role,
+            "assistant",
+            self.model,
+            assistant_role_violation,
+            lambda why: prompts.assistant_flip_correction(self.assistant_role, self.user_role, why),
+        )
 
     async def _speak(self, side: _Side, view: list[Message], task: str) -> tuple[str, bool]:
         """One reply; a role break is re-prompted once. Returns (reply, still broken)."""
@@ -249,8 +283,13 @@ class RolePlay(AgentSpec):
         text = await self._choose(side, retry, task)
         still = side.violation(text)
         if still is not None:
-            emit(ErrorEvent(agent=side.role, category="role_flip",
-                            message=f"{side.role} broke its role after a correction: {still}"))
+            emit(
+                ErrorEvent(
+                    agent=side.role,
+                    category="role_flip",
+                    message=f"{side.role} broke its role after a correction: {still}",
+                )
+            )
         return text, still is not None
 
     async def _choose(self, side: _Side, view: list[Message], task: str) -> str:
@@ -259,7 +298,11 @@ class RolePlay(AgentSpec):
         candidates = []
         for k in range(self.critic.candidates):
             sampling = self.options.model_copy(
-                update={"temperature": self.critic.temperature, "seed": (self.options.seed or 0) + k})
+                update={
+                    "temperature": self.critic.temperature,
+                    "seed": (self.options.seed or 0) + k,
+                }
+            )
             candidates.append(await _complete(side.model, view, sampling))
         return candidates[await self._critic_pick(side, candidates, task)]
 
@@ -269,37 +312,66 @@ class RolePlay(AgentSpec):
         assert critic is not None
         question = prompts.critic_proposals(side.role, side.kind, candidates)
         messages: list[Message] = [
-            SystemMessage(content=prompts.critic_system_prompt(
-                critic.role, self.user_role, self.assistant_role, task, critic.criteria)),
-            UserMessage(content=question)]
+            SystemMessage(
+                content=prompts.critic_system_prompt(
+                    critic.role, self.user_role, self.assistant_role, task, critic.criteria
+                )
+            ),
+            UserMessage(content=question),
+        ]
         for _ in range(critic.attempts):
             reply = await _complete(critic.model, messages, self.options)
             emit(MessageEvent(agent=critic.role, content=reply))
             choice = first_int(reply)
             if choice is not None and 1 <= choice <= len(candidates):
                 return choice - 1
-            messages += [AssistantMessage(content=reply),
-                         UserMessage(content=prompts.INVALID_CHOICE_PREFIX + question)]
-        emit(ErrorEvent(agent=critic.role, category="critic_invalid_choice",
-                        message=f"{critic.role} gave no valid choice in {critic.attempts} tries; "
-                                "using option 1"))
+            messages += [
+                AssistantMessage(content=reply),
+                UserMessage(content=prompts.INVALID_CHOICE_PREFIX + question),
+            ]
+        emit(
+            ErrorEvent(
+                agent=critic.role,
+                category="critic_invalid_choice",
+                message=f"{critic.role} gave no valid choice in {critic.attempts} tries; "
+                "using option 1",
+            )
+        )
         return 0
 
     async def _specify(self, task: str) -> str:
-        reply = await _complete(self.helper_model or self.model, [
-            SystemMessage(content=prompts.TASK_SPECIFIER_SYSTEM),
-            UserMessage(content=prompts.task_specifier_prompt(
-                self.assistant_role, self.user_role, task, self.word_limit))], self.options)
+        reply = await _complete(
+            self.helper_model or self.model,
+            [
+                SystemMessage(content=prompts.TASK_SPECIFIER_SYSTEM),
+                UserMessage(
+                    content=prompts.task_specifier_prompt(
+                        self.assistant_role, self.user_role, task, self.word_limit
+                    )
+                ),
+            ],
+            self.options,
+        )
         emit(MessageEvent(agent=prompts.SPECIFIER_ROLE, content=reply))
         if not reply:
-            emit(ErrorEvent(agent=prompts.SPECIFIER_ROLE, category="empty_reply",
-                            message="the task specifier replied with nothing; keeping the task as given"))
+            emit(
+                ErrorEvent(
+                    agent=prompts.SPECIFIER_ROLE,
+                    category="empty_reply",
+                    message="the task specifier replied with nothing; keeping the task as given",
+                )
+            )
         return reply or task
 
     async def _plan(self, task: str) -> str:
-        reply = await _complete(self.helper_model or self.model, [
-            SystemMessage(content=prompts.TASK_PLANNER_SYSTEM),
-            UserMessage(content=prompts.task_planner_prompt(task))], self.options)
+        reply = await _complete(
+            self.helper_model or self.model,
+            [
+                SystemMessage(content=prompts.TASK_PLANNER_SYSTEM),
+                UserMessage(content=prompts.task_planner_prompt(task)),
+            ],
+            self.options,
+        )
         steps = [line.strip() for line in reply.splitlines() if line.strip()]
         emit(PlanEvent(agent=prompts.PLANNER_ROLE, steps=steps))
         return f"{task}\n{reply}" if reply else task

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
 
 from langgraph.graph import StateGraph
@@ -26,7 +26,12 @@ from hanlin.tools.tool import Tool
 from hanlin.tools.toolkit import Toolkit
 
 __all__ = [
-    "DEFAULT_INSTRUCTIONS", "NAME_PATTERN", "AgentName", "AgentSpec", "ChatModelField", "ToolItem",
+    "DEFAULT_INSTRUCTIONS",
+    "NAME_PATTERN",
+    "AgentName",
+    "AgentSpec",
+    "ChatModelField",
+    "ToolItem",
 ]
 
 if TYPE_CHECKING:
@@ -44,8 +49,9 @@ def _require_chat_model(value: Any) -> Any:
     return value
 
 
-AgentName = Annotated[str, Field(pattern=NAME_PATTERN, description="Letters, digits, _ - and "
-                                 "spaces; at most 64.")]
+AgentName = Annotated[
+    str, Field(pattern=NAME_PATTERN, description="Letters, digits, _ - and spaces; at most 64.")
+]
 # A Protocol cannot be a pydantic schema, so the field takes any object and checks it here.
 ChatModelField = Annotated[Any, AfterValidator(_require_chat_model)]
 ToolItem = Tool | Toolkit | Callable[..., Any]
@@ -62,7 +68,8 @@ class AgentSpec(BaseModel):
 
     name: AgentName
     perception: Any = Field(
-        default=None, description="A Perception; default: one is made when a message has "
+        default=None,
+        description="A Perception; default: one is made when a message has "
         "attachments (documents, images, audio).",
     )
     model_sees_images: bool = Field(default=False, description="Send images to the model as is.")
@@ -73,13 +80,16 @@ class AgentSpec(BaseModel):
 
     async def prepare(self, message: UserMessage) -> UserMessage:
         """Perception: attachments become parts this spec's models can read."""
-        if isinstance(message.content, str) or all(isinstance(p, TextPart) for p in message.content):
+        if isinstance(message.content, str) or all(
+            isinstance(p, TextPart) for p in message.content
+        ):
             return message
         from hanlin.agents.perception import Perception
 
         perception = self.perception or Perception()
         return await perception.perceive(
-            message, model_supports_vision=self.model_sees_images,
+            message,
+            model_supports_vision=self.model_sees_images,
             model_supports_audio=self.model_hears_audio,
         )
 

@@ -21,17 +21,27 @@ member's name; its result returns to the supervisor as the tool's observation.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from hanlin.agents.agent import Agent
 from hanlin.agents.spec import AgentName, AgentSpec, ChatModelField
+from hanlin.contract.events import (
+    ErrorEvent,
+    FinalAnswerEvent,
+    MessageEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    emit,
+    event_adapter,
+)
+from hanlin.contract.journal import MemoryToolJournal, ToolJournal
+from hanlin.contract.state import AgentState, dump, initial_state, state_messages
 from hanlin.contract.target import RunTarget, require_run_target
-from hanlin.planner.streaming import stream_reply
-from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, Completed, TextDelta, ToolSpec
+from hanlin.llm.chat_model import ChatOptions, ChatResult, ToolSpec
 from hanlin.llm.messages import (
     AssistantMessage,
     Message,
@@ -41,19 +51,8 @@ from hanlin.llm.messages import (
     UserMessage,
 )
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.contract.events import (
-    ErrorEvent,
-    FinalAnswerEvent,
-    MessageEvent,
-    TokenEvent,
-    ToolCallEvent,
-    ToolResultEvent,
-    emit,
-    event_adapter,
-)
-from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.planner.react import settle_reply
-from hanlin.contract.state import AgentState, dump, initial_state, state_messages
+from hanlin.planner.streaming import stream_reply
 
 FINISH = "finish"
 TRANSFER_PREFIX = "transfer_to_"
@@ -89,8 +88,12 @@ def member_description(member: Any) -> str:
 
 
 async def run_member(
-    member: RunTarget, messages: list[Message], config: RunnableConfig, journal: ToolJournal,
-    *, context: str | None = None,
+    member: RunTarget,
+    messages: list[Message],
+    config: RunnableConfig,
+    journal: ToolJournal,
+    *,
+    context: str | None = None,
 ) -> str | None:
     """Run ``member``'s graph on ``messages`` inside the current node; its answer.
 
@@ -127,13 +130,19 @@ class Supervisor(AgentSpec):
 
     name: AgentName = "supervisor"
     model: ChatModelField
-    members: list[Any] = Field(min_length=1, description="Agents or teams (anything with a "
-                               "name and a graph()), so teams nest.")
+    members: list[Any] = Field(
+        min_length=1,
+        description="Agents or teams (anything with a name and a graph()), so teams nest.",
+    )
     max_handoffs: int = Field(default=6, ge=1, le=100)
     max_steps: int = Field(default=12, ge=1, le=200)
-    instructions: str = Field(default=DEFAULT_INSTRUCTIONS, description="May use {name} and {members}.")
+    instructions: str = Field(
+        default=DEFAULT_INSTRUCTIONS, description="May use {name} and {members}."
+    )
     descriptions: dict[str, str] = Field(
-        default_factory=dict, description="What each member is for, by name (default: its instructions).")
+        default_factory=dict,
+        description="What each member is for, by name (default: its instructions).",
+    )
     options: ChatOptions = Field(default_factory=ChatOptions)
 
     @model_validator(mode="after")
@@ -143,7 +152,9 @@ class Supervisor(AgentSpec):
         names = [m.name for m in self.members]
         tools = [transfer_tool_name(n) for n in names]
         if len(set(tools)) != len(tools):
-            raise ValueError(f"member names must be unique (after mapping to tool names), got {names}")
+            raise ValueError(
+                f"member names must be unique (after mapping to tool names), got {names}"
+            )
         if self.name in names:
             raise ValueError(f"the supervisor's name {self.name!r} is also a member's")
         unknown = sorted(set(self.descriptions) - set(names))
@@ -157,22 +168,46 @@ class Supervisor(AgentSpec):
         return self.descriptions.get(member.name) or member_description(member)
 
     def tool_specs(self) -> list[ToolSpec]:
-        specs = [ToolSpec(
-            name=transfer_tool_name(m.name),
-            description=f"Hand a task to {m.name}: {self.description_of(m)}",
-            parameters={"type": "object", "required": ["task"], "properties": {"task": {
-                "type": "string", "description": f"The complete task for {m.name}."}}},
-        ) for m in self.members]
-        specs.append(ToolSpec(
-            name=FINISH, description="End the work and give the user the final answer.",
-            parameters={"type": "object", "required": ["answer"], "properties": {"answer": {
-                "type": "string", "description": "The complete answer for the user."}}},
-        ))
+        specs = [
+            ToolSpec(
+                name=transfer_tool_name(m.name),
+                description=f"Hand a task to {m.name}: {self.description_of(m)}",
+                parameters={
+                    "type": "object",
+                    "required": ["task"],
+                    "properties": {
+                        "task": {
+                            "type": "string",
+                            "description": f"The complete task for {m.name}.",
+                        }
+                    },
+                },
+            )
+            for m in self.members
+        ]
+        specs.append(
+            ToolSpec(
+                name=FINISH,
+                description="End the work and give the user the final answer.",
+                parameters={
+                    "type": "object",
+                    "required": ["answer"],
+                    "properties": {
+                        "answer": {
+                            "type": "string",
+                            "description": "The complete answer for the user.",
+                        }
+                    },
+                },
+            )
+        )
         return specs
 
     def system_prompt(self) -> str:
-        roster = "\n".join(f"- {m.name} ({transfer_tool_name(m.name)}): {self.description_of(m)}"
-                           for m in self.members)
+        roster = "\n".join(
+            f"- {m.name} ({transfer_tool_name(m.name)}): {self.description_of(m)}"
+            for m in self.members
+        )
         return self.instructions.format(name=self.name, members=roster)
 
     # --- graph -----------------------------------------------------------------------------
@@ -200,8 +235,13 @@ class Supervisor(AgentSpec):
         if _pending_calls(state_messages(state)):
             return "handoff"
         if state.get("steps", 0) >= self.max_steps:
-            emit(ErrorEvent(agent=self.name, category="step_limit",
-                            message=f"{self.name} stopped after {self.max_steps} steps without finishing."))
+            emit(
+                ErrorEvent(
+                    agent=self.name,
+                    category="step_limit",
+                    message=f"{self.name} stopped after {self.max_steps} steps without finishing.",
+                )
+            )
             return END
         return "supervisor"
 
@@ -220,8 +260,9 @@ class Supervisor(AgentSpec):
         update: dict[str, Any] = {"messages": [dump(reply)], "steps": state.get("steps", 0) + 1}
         return settle_reply(self.name, result, reply, update, empty_reply=_EMPTY_REPLY)
 
-    async def handoff_step(self, state: SupervisorState, config: RunnableConfig,
-                           journal: ToolJournal) -> dict[str, Any]:
+    async def handoff_step(
+        self, state: SupervisorState, config: RunnableConfig, journal: ToolJournal
+    ) -> dict[str, Any]:
         """Handle the first unanswered call of the supervisor's last reply."""
         call, *rest = _pending_calls(state_messages(state))
         emit(ToolCallEvent(agent=self.name, call=call))
@@ -234,30 +275,47 @@ class Supervisor(AgentSpec):
                 skipped = [self._observe(c, "Skipped: the work was finished.") for c in rest]
                 emit(FinalAnswerEvent(agent=self.name, content=answer.strip()))
                 final = AssistantMessage(content=answer.strip(), name=self.name)
-                return {"messages": [dump(observation), *[dump(s) for s in skipped], dump(final)],
-                        "final_answer": answer.strip()}
-            result = self._error(call, ToolErrorKind.MISSING_PARAMETER,
-                                 "finish needs a non-empty 'answer' string.")
+                return {
+                    "messages": [dump(observation), *[dump(s) for s in skipped], dump(final)],
+                    "final_answer": answer.strip(),
+                }
+            result = self._error(
+                call, ToolErrorKind.MISSING_PARAMETER, "finish needs a non-empty 'answer' string."
+            )
             return {"messages": [dump(result)]}
         member = self._member_for(call.name)
         task = call.arguments.get("task")
         if member is None:
-            result = self._error(call, ToolErrorKind.UNKNOWN_TOOL,
-                                 f"there is no member or tool named {call.name!r}.",
-                                 options=[s.name for s in self.tool_specs()])
+            result = self._error(
+                call,
+                ToolErrorKind.UNKNOWN_TOOL,
+                f"there is no member or tool named {call.name!r}.",
+                options=[s.name for s in self.tool_specs()],
+            )
         elif not isinstance(task, str) or not task.strip():
-            result = self._error(call, ToolErrorKind.MISSING_PARAMETER,
-                                 f"{call.name} needs a non-empty 'task' string.")
+            result = self._error(
+                call,
+                ToolErrorKind.MISSING_PARAMETER,
+                f"{call.name} needs a non-empty 'task' string.",
+            )
         elif handoffs >= self.max_handoffs:
-            result = self._error(call, ToolErrorKind.REJECTED,
-                                 f"the hand-off limit ({self.max_handoffs}) is reached; call "
-                                 f"{FINISH} with the best answer you have.", category="handoff_limit")
+            result = self._error(
+                call,
+                ToolErrorKind.REJECTED,
+                f"the hand-off limit ({self.max_handoffs}) is reached; call "
+                f"{FINISH} with the best answer you have.",
+                category="handoff_limit",
+            )
         else:
             answer = await run_member(member, [UserMessage(content=task)], config, journal)
             update["handoffs"] = handoffs + 1
             if answer is None:
-                result = self._error(call, ToolErrorKind.TOOL_RAISED,
-                                     f"{member.name} stopped without an answer.", category="member_failed")
+                result = self._error(
+                    call,
+                    ToolErrorKind.TOOL_RAISED,
+                    f"{member.name} stopped without an answer.",
+                    category="member_failed",
+                )
             else:
                 result = self._observe(call, answer)
         update["messages"] = [dump(result)]
@@ -266,8 +324,9 @@ class Supervisor(AgentSpec):
     # --- helpers ---------------------------------------------------------------------------
 
     async def _generate(self, messages: list[Message]) -> ChatResult:
-        return await stream_reply(self.model, self.name, messages, tools=self.tool_specs(),
-                                  options=self.options)
+        return await stream_reply(
+            self.model, self.name, messages, tools=self.tool_specs(), options=self.options
+        )
 
     def _member_for(self, tool_name: str) -> RunTarget | None:
         return next((m for m in self.members if transfer_tool_name(m.name) == tool_name), None)
@@ -277,16 +336,37 @@ class Supervisor(AgentSpec):
         emit(ToolResultEvent(agent=self.name, call_id=call.id, name=call.name, content=content))
         return message
 
-    def _error(self, call: ToolCall, kind: ToolErrorKind, text: str, *,
-               options: list[str] | None = None, category: str | None = None) -> ToolMessage:
-        error = ToolCallError(kind=kind, message=text, tool_name=call.name, call_id=call.id,
-                              options=options or [])
+    def _error(
+        self,
+        call: ToolCall,
+        kind: ToolErrorKind,
+        text: str,
+        *,
+        options: list[str] | None = None,
+        category: str | None = None,
+    ) -> ToolMessage:
+        error = ToolCallError(
+            kind=kind, message=text, tool_name=call.name, call_id=call.id, options=options or []
+        )
         content = error.for_model()
         emit(ErrorEvent(agent=self.name, message=content, category=category or kind.value))
-        emit(ToolResultEvent(agent=self.name, call_id=call.id, name=call.name, content=content,
-                             is_error=True, error_kind=kind.value))
-        return ToolMessage(tool_call_id=call.id, name=call.name, content=content,
-                           is_error=True, error_kind=kind.value)
+        emit(
+            ToolResultEvent(
+                agent=self.name,
+                call_id=call.id,
+                name=call.name,
+                content=content,
+                is_error=True,
+                error_kind=kind.value,
+            )
+        )
+        return ToolMessage(
+            tool_call_id=call.id,
+            name=call.name,
+            content=content,
+            is_error=True,
+            error_kind=kind.value,
+        )
 
 
 def _pending_calls(messages: list[Message]) -> list[ToolCall]:
@@ -294,6 +374,6 @@ def _pending_calls(messages: list[Message]) -> list[ToolCall]:
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
         if isinstance(message, AssistantMessage):
-            answered = {m.tool_call_id for m in messages[index + 1:] if isinstance(m, ToolMessage)}
+            answered = {m.tool_call_id for m in messages[index + 1 :] if isinstance(m, ToolMessage)}
             return [c for c in message.tool_calls if c.id not in answered]
     return []

@@ -43,7 +43,7 @@ def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)))
         if index == 0:
             print("  ".join("-" * w for w in widths))
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from common import print_table, write_results
 
+from hanlin.agents import debate_baselines
 from hanlin.agents.answer_parsing import normalize_reference
 from hanlin.agents.debate import ARITHMETIC_PROMPTS, MATH_PROMPTS, Debate, DebateAgent
-from hanlin.agents import debate_baselines
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 
 
@@ -35,7 +35,9 @@ def arithmetic_questions(count: int, seed: int) -> list[tuple[str, str]]:
     items = []
     for _ in range(count):
         a, b, c, d, e, f = (rng.randrange(30) for _ in range(6))
-        items.append((f"What is the result of {a}+{b}*{c}+{d}-{e}*{f}?", str(a + b * c + d - e * f)))
+        items.append(
+            (f"What is the result of {a}+{b}*{c}+{d}-{e}*{f}?", str(a + b * c + d - e * f))
+        )
     return items
 
 
@@ -73,11 +75,24 @@ async def evaluate(method: Debate, items: list[tuple[str, str]]) -> dict[str, An
         correct += hit
         tokens += outcome.total_tokens
         calls += sum(u["calls"] for u in outcome.usage.values())
-        rows.append({"question": question, "gold": gold, "answer": outcome.answer,
-                     "votes": outcome.votes, "correct": hit})
-    return {"accuracy": correct / len(items), "correct": correct, "questions": len(items),
-            "tokens": tokens, "calls": calls, "seconds": time.perf_counter() - started,
-            "items": rows}
+        rows.append(
+            {
+                "question": question,
+                "gold": gold,
+                "answer": outcome.answer,
+                "votes": outcome.votes,
+                "correct": hit,
+            }
+        )
+    return {
+        "accuracy": correct / len(items),
+        "correct": correct,
+        "questions": len(items),
+        "tokens": tokens,
+        "calls": calls,
+        "seconds": time.perf_counter() - started,
+        "items": rows,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,8 +104,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         items, prompts = gsm8k_questions(args.data, args.questions, args.seed), MATH_PROMPTS
     model = make_model(args)
     agents = [
-        DebateAgent(name=f"agent-{i + 1}", model=model, options=ChatOptions(
-            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed + i))
+        DebateAgent(
+            name=f"agent-{i + 1}",
+            model=model,
+            options=ChatOptions(
+                max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed + i
+            ),
+        )
         for i in range(args.agents)
     ]
     debate = Debate(agents=agents, rounds=args.rounds, prompts=prompts)
@@ -99,8 +119,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, method in methods.items():
         results[name] = await evaluate(method, items)
         done = results[name]
-        print(f"{name}: {done['correct']}/{done['questions']} correct, {done['tokens']} tokens, "
-              f"{done['seconds']:.0f}s", flush=True)
+        print(
+            f"{name}: {done['correct']}/{done['questions']} correct, {done['tokens']} tokens, "
+            f"{done['seconds']:.0f}s",
+            flush=True,
+        )
     return results
 
 
@@ -115,17 +138,31 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--base-url", help="an OpenAI-compatible API root, e.g. http://localhost:8000/v1")
-    parser.add_argument("--model", help="model name on the server, or a GGUF path for the local model")
+    parser.add_argument(
+        "--base-url", help="an OpenAI-compatible API root, e.g. http://localhost:8000/v1"
+    )
+    parser.add_argument(
+        "--model", help="model name on the server, or a GGUF path for the local model"
+    )
     parser.add_argument("--api-key")
     args = parser.parse_args()
 
     results = asyncio.run(run(args))
-    rows = [[name, f"{r['correct']}/{r['questions']}", r["accuracy"], r["calls"], r["tokens"],
-             r["seconds"]] for name, r in results.items()]
+    rows = [
+        [
+            name,
+            f"{r['correct']}/{r['questions']}",
+            r["accuracy"],
+            r["calls"],
+            r["tokens"],
+            r["seconds"],
+        ]
+        for name, r in results.items()
+    ]
     print_table(["method", "correct", "accuracy", "calls", "tokens", "seconds"], rows)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                if k != "api_key"}
+    settings = {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "api_key"
+    }
     path = write_results(f"debate_eval_{args.task}", {"settings": settings, "results": results})
     print(f"wrote {path}")
 

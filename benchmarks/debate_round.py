@@ -37,7 +37,9 @@ async def timed(trials: int, action: Callable[[int], Awaitable[Any]]) -> list[fl
 
 
 async def measure(url: str, agents: int, trials: int) -> dict[str, dict[str, float]]:
-    models = [OpenAICompatibleModel(f"{url}/v1", "scripted", name=f"agent-{i}") for i in range(agents)]
+    models = [
+        OpenAICompatibleModel(f"{url}/v1", "scripted", name=f"agent-{i}") for i in range(agents)
+    ]
     team = [DebateAgent(name=f"agent-{i}", model=m) for i, m in enumerate(models)]
     runners = {
         "concurrent round": Runner(Debate(agents=team, rounds=1)),
@@ -45,11 +47,15 @@ async def measure(url: str, agents: int, trials: int) -> dict[str, dict[str, flo
         "concurrent 2-round debate": Runner(Debate(agents=team, rounds=2)),
     }
     await models[0].chat([UserMessage(content="warm up")])  # connection set-up is not measured
-    results = {"single call": percentiles(await timed(
-        trials, lambda _: models[0].chat([UserMessage(content=QUESTION)])))}
+    results = {
+        "single call": percentiles(
+            await timed(trials, lambda _: models[0].chat([UserMessage(content=QUESTION)]))
+        )
+    }
     for label, runner in runners.items():
-        results[label] = percentiles(await timed(
-            trials, lambda t, r=runner, l=label: r.run(f"{l}-{t}", QUESTION)))
+        results[label] = percentiles(
+            await timed(trials, lambda t, r=runner, name=label: r.run(f"{name}-{t}", QUESTION))
+        )
     for model in models:
         await model.aclose()
     return results
@@ -71,12 +77,21 @@ def main() -> None:
     rows = [[label, r["p50"], r["p95"], r["p50"] / one_call] for label, r in results.items()]
     print_table(["measure", "p50 s", "p95 s", "x one call"], rows)
     ratio = results["concurrent round"]["p50"] / one_call
-    print(f"\n{args.agents}-agent concurrent round = {ratio:.2f}x one call (goal <= 1.3x): "
-          f"{'met' if ratio <= 1.3 else 'NOT met'}")
-    path = write_results("debate_round", {
-        "agents": args.agents, "delay_s": args.delay, "trials": args.trials,
-        "results": results, "concurrent_round_over_one_call": ratio, "goal": 1.3,
-    })
+    print(
+        f"\n{args.agents}-agent concurrent round = {ratio:.2f}x one call (goal <= 1.3x): "
+        f"{'met' if ratio <= 1.3 else 'NOT met'}"
+    )
+    path = write_results(
+        "debate_round",
+        {
+            "agents": args.agents,
+            "delay_s": args.delay,
+            "trials": args.trials,
+            "results": results,
+            "concurrent_round_over_one_call": ratio,
+            "goal": 1.3,
+        },
+    )
     print(f"wrote {path}")
 
 

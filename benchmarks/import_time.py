@@ -40,8 +40,7 @@ PROBE = "import sys, json; print(json.dumps(sorted(m for m in {heavy} if m in sy
 def one_run(statement: str) -> tuple[float, list[str]]:
     code = f"{statement}\n{PROBE.format(heavy=HEAVY)}"
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     elapsed = time.perf_counter() - start
     return elapsed, json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -68,9 +67,15 @@ def main() -> None:
     write_results("import_time", {"repeats": args.repeats, "unit": "ms", "rows": rows})
     print_table(
         ["statement", "import ms (p50)", "× langgraph.graph", "heavy modules loaded"],
-        [[label, row["import_ms_p50"], row["vs_langgraph_graph"],
-          ", ".join(row["heavy_modules_loaded"]) or "none"]  # type: ignore[arg-type]
-         for label, row in rows.items()],
+        [
+            [
+                label,
+                row["import_ms_p50"],
+                row["vs_langgraph_graph"],
+                ", ".join(row["heavy_modules_loaded"]) or "none",
+            ]  # type: ignore[arg-type]
+            for label, row in rows.items()
+        ],
     )
 
 

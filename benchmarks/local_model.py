@@ -107,8 +107,8 @@ def measure_transformers(model: Path, threads: int) -> dict[str, Any]:
         return time.perf_counter() - begin, out
 
     # transformers 5 renamed the KV cache argument from ``past_key_values`` to ``cache``.
-    cache_name = "cache" if "cache" in inspect.signature(network.forward).parameters else (
-        "past_key_values"
+    cache_name = (
+        "cache" if "cache" in inspect.signature(network.forward).parameters else ("past_key_values")
     )
 
     def generate() -> float:
@@ -202,8 +202,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["llama_cpp", "transformers"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", type=Path, help="a .gguf file (default: the embedded model)")
-    parser.add_argument("--tf-python", default=sys.executable,
-                        help="interpreter that has torch, transformers and gguf")
+    parser.add_argument(
+        "--tf-python",
+        default=sys.executable,
+        help="interpreter that has torch, transformers and gguf",
+    )
     parser.add_argument("--backends", nargs="+", default=["llama_cpp", "transformers"])
     parser.add_argument("--thread-counts", nargs="+", type=int, default=[1, 2])
     args = parser.parse_args()

@@ -19,10 +19,11 @@ import time
 from typing import Any
 
 from common import print_table, write_results
+
 from hanlin.agents.agent import Agent
+from hanlin.contract.events import ToolCallEvent, ToolResultEvent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
-from hanlin.contract.events import ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 
@@ -45,9 +46,18 @@ def numbers_in(text: str) -> list[int]:
     return [int(n.replace(",", "")) for n in re.findall(r"-?\d[\d,]*", text) if n.strip("-,")]
 
 
-async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]]) -> dict[str, Any]:
-    agent = Agent(name="solver", model=model, instructions=INSTRUCTIONS, tools=[calculator],
-                  max_steps=4, tool_policy=policy, options=ChatOptions(max_tokens=160))
+async def run_policy(
+    model: LocalModel, policy: str, items: list[tuple[str, int]]
+) -> dict[str, Any]:
+    agent = Agent(
+        name="solver",
+        model=model,
+        instructions=INSTRUCTIONS,
+        tools=[calculator],
+        max_steps=4,
+        tool_policy=policy,
+        options=ChatOptions(max_tokens=160),
+    )
     runner = Runner(agent)
     rows = []
     for index, (question, expected) in enumerate(items):
@@ -56,15 +66,22 @@ async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]
         calls = [e for e in result.events if isinstance(e, ToolCallEvent)]
         results = [e for e in result.events if isinstance(e, ToolResultEvent)]
         answer = result.final_answer or ""
-        rows.append({
-            "question": question, "expected": expected, "answer": answer,
-            "tool_called": bool(calls), "tool_ok": any(not r.is_error for r in results),
-            "correct": expected in numbers_in(answer), "seconds": time.perf_counter() - started,
-        })
+        rows.append(
+            {
+                "question": question,
+                "expected": expected,
+                "answer": answer,
+                "tool_called": bool(calls),
+                "tool_ok": any(not r.is_error for r in results),
+                "correct": expected in numbers_in(answer),
+                "seconds": time.perf_counter() - started,
+            }
+        )
         print(f"[{policy} {index + 1}/{len(items)}] {question} -> {answer[:60]!r}", flush=True)
     n = len(rows)
     return {
-        "policy": policy, "questions": n,
+        "policy": policy,
+        "questions": n,
         "tool_call_rate": sum(r["tool_called"] for r in rows) / n,
         "tool_success_rate": sum(r["tool_ok"] for r in rows) / n,
         "answer_accuracy": sum(r["correct"] for r in rows) / n,
@@ -76,12 +93,25 @@ async def run_policy(model: LocalModel, policy: str, items: list[tuple[str, int]
 async def main(count: int, threads: int, path: str | None) -> None:
     model = LocalModel(path, n_threads=threads)
     items = questions(count)
-    summaries = [await run_policy(model, policy, items) for policy in ("auto", "call_first", "call_once")]
-    write_results("react_arithmetic", {"model": str(model.path), "threads": threads, "results": summaries})
+    summaries = [
+        await run_policy(model, policy, items) for policy in ("auto", "call_first", "call_once")
+    ]
+    write_results(
+        "react_arithmetic", {"model": str(model.path), "threads": threads, "results": summaries}
+    )
     print_table(
         ["tool policy", "questions", "tool called", "tool ok", "answer correct", "s/question"],
-        [[s["policy"], s["questions"], s["tool_call_rate"], s["tool_success_rate"], s["answer_accuracy"],
-          s["mean_seconds"]] for s in summaries],
+        [
+            [
+                s["policy"],
+                s["questions"],
+                s["tool_call_rate"],
+                s["tool_success_rate"],
+                s["answer_accuracy"],
+                s["mean_seconds"],
+            ]
+            for s in summaries
+        ],
     )
 
 

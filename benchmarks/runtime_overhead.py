@@ -18,10 +18,10 @@ import time
 import uuid
 from typing import Any
 
+from common import percentiles, print_table, write_results
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
-from common import percentiles, print_table, write_results
 from hanlin.contract.events import MessageEvent, emit
 from hanlin.contract.state import AgentState
 from hanlin.runtime.redis_checkpointer import RedisCheckpointSaver
@@ -35,7 +35,11 @@ def three_node_graph(with_events: bool) -> StateGraph:
         async def run(state: AgentState) -> dict[str, Any]:
             if with_events:
                 emit(MessageEvent(agent=name, content=name))
-            return {"messages": [{"role": "assistant", "content": name}], "steps": state.get("steps", 0) + 1}
+            return {
+                "messages": [{"role": "assistant", "content": name}],
+                "steps": state.get("steps", 0) + 1,
+            }
+
         return run
 
     graph = StateGraph(AgentState)
@@ -97,7 +101,10 @@ async def peer_redis_saver(url: str) -> Any | None:
 
 async def main(runs: int, redis_url: str | None) -> None:
     rows: list[dict[str, Any]] = []
-    setups: list[tuple[str, Any, Any]] = [("none", None, None), ("in-memory", InMemorySaver(), InMemorySaver())]
+    setups: list[tuple[str, Any, Any]] = [
+        ("none", None, None),
+        ("in-memory", InMemorySaver(), InMemorySaver()),
+    ]
     if redis_url:
         setups.append(("redis", RedisCheckpointSaver(redis_url), RedisCheckpointSaver(redis_url)))
     for label, raw_saver, hanlin_saver in setups:
@@ -107,28 +114,63 @@ async def main(runs: int, redis_url: str | None) -> None:
         raw = percentiles(await time_raw(raw_saver, runs))
         streamed = percentiles(await time_raw(raw_saver, runs, streaming=True))
         ours = percentiles(await time_hanlin(hanlin_saver, runs))
-        rows.append({"checkpointer": label, "raw_langgraph_ms_per_step": raw,
-                     "raw_langgraph_streaming_ms_per_step": streamed, "hanlin_ms_per_step": ours,
-                     "ratio_p50": ours["p50"] / streamed["p50"],
-                     "ratio_p50_vs_ainvoke": ours["p50"] / raw["p50"]})
+        rows.append(
+            {
+                "checkpointer": label,
+                "raw_langgraph_ms_per_step": raw,
+                "raw_langgraph_streaming_ms_per_step": streamed,
+                "hanlin_ms_per_step": ours,
+                "ratio_p50": ours["p50"] / streamed["p50"],
+                "ratio_p50_vs_ainvoke": ours["p50"] / raw["p50"],
+            }
+        )
     peer = None
     if redis_url and (saver := await peer_redis_saver(redis_url)) is not None:
         await time_raw(saver, 20)
         peer = percentiles(await time_raw(saver, runs))
         ours_redis = rows[-1]["hanlin_ms_per_step"]["p50"]
         streamed = percentiles(await time_raw(saver, runs, streaming=True))
-        rows.append({"checkpointer": "redis: raw uses langgraph-checkpoint-redis", "raw_langgraph_ms_per_step": peer,
-                     "raw_langgraph_streaming_ms_per_step": streamed,
-                     "hanlin_ms_per_step": rows[-1]["hanlin_ms_per_step"], "ratio_p50": ours_redis / streamed["p50"],
-                     "ratio_p50_vs_ainvoke": ours_redis / peer["p50"]})
-    write_results("runtime_overhead", {"runs": runs, "steps_per_run": STEPS, "rows": rows,
-                                       "goal": "hanlin <= 1.2x raw LangGraph streaming the same events, same checkpointer"})
+        rows.append(
+            {
+                "checkpointer": "redis: raw uses langgraph-checkpoint-redis",
+                "raw_langgraph_ms_per_step": peer,
+                "raw_langgraph_streaming_ms_per_step": streamed,
+                "hanlin_ms_per_step": rows[-1]["hanlin_ms_per_step"],
+                "ratio_p50": ours_redis / streamed["p50"],
+                "ratio_p50_vs_ainvoke": ours_redis / peer["p50"],
+            }
+        )
+    write_results(
+        "runtime_overhead",
+        {
+            "runs": runs,
+            "steps_per_run": STEPS,
+            "rows": rows,
+            "goal": "hanlin <= 1.2x raw LangGraph streaming the same events, same checkpointer",
+        },
+    )
     print_table(
-        ["checkpointer", "raw ainvoke p50", "raw astream p50", "hanlin p50", "hanlin p95",
-         "hanlin/astream", "hanlin/ainvoke"],
-        [[r["checkpointer"], r["raw_langgraph_ms_per_step"]["p50"], r["raw_langgraph_streaming_ms_per_step"]["p50"],
-          r["hanlin_ms_per_step"]["p50"], r["hanlin_ms_per_step"]["p95"], r["ratio_p50"],
-          r["ratio_p50_vs_ainvoke"]] for r in rows],
+        [
+            "checkpointer",
+            "raw ainvoke p50",
+            "raw astream p50",
+            "hanlin p50",
+            "hanlin p95",
+            "hanlin/astream",
+            "hanlin/ainvoke",
+        ],
+        [
+            [
+                r["checkpointer"],
+                r["raw_langgraph_ms_per_step"]["p50"],
+                r["raw_langgraph_streaming_ms_per_step"]["p50"],
+                r["hanlin_ms_per_step"]["p50"],
+                r["hanlin_ms_per_step"]["p95"],
+                r["ratio_p50"],
+                r["ratio_p50_vs_ainvoke"],
+            ]
+            for r in rows
+        ],
     )
     print("(milliseconds per graph step)")
 
@@ -141,5 +183,6 @@ if __name__ == "__main__":
     url = args.redis_url
     if url is None:
         from hanlin.runtime.redis_connection import resolve_redis_url
+
         url = resolve_redis_url()
     asyncio.run(main(args.runs, url))

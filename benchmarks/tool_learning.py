@@ -34,8 +34,6 @@ from common import print_table, write_results
 
 from hanlin.training.config import TrainingConfig, load_config
 from hanlin.training.curves import plot_curves
-from hanlin.training.evaluation.evaluate import evaluate_model
-from hanlin.training.model_io import load_for_training
 from hanlin.training.data.pipeline import (
     heldout_samples,
     load_split,
@@ -43,10 +41,12 @@ from hanlin.training.data.pipeline import (
     sft_samples,
     use_threads,
 )
-from hanlin.training.rl.ppo import run_ppo
-from hanlin.training.sft import run_sft, sft_folder
+from hanlin.training.evaluation.evaluate import evaluate_model
 from hanlin.training.evaluation.significance import compare_paired, wilson_interval
 from hanlin.training.evaluation.tool_metrics import METRICS, metric_hits
+from hanlin.training.model_io import load_for_training
+from hanlin.training.rl.ppo import run_ppo
+from hanlin.training.sft import run_sft, sft_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,26 +56,38 @@ def hardware() -> dict[str, Any]:
 
     cpu = platform.processor() or platform.machine()
     try:
-        names = [line.split(":", 1)[1].strip() for line in
-                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "gpu": gpu}
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
+    }
 
 
 def budgeted(config: TrainingConfig, args: argparse.Namespace) -> TrainingConfig:
     def given(**values: Any) -> dict[str, Any]:
         return {key: value for key, value in values.items() if value is not None}
 
-    data = config.data.model_copy(update=given(
-        synthetic_count=args.trajectories, heldout_count=args.heldout_count,
-        max_train_samples=args.train_samples,
-        max_heldout_samples=args.heldout))
-    sft = config.sft.model_copy(update=given(epochs=args.epochs, max_steps=args.max_steps,
-                                             max_length=args.max_length))
+    data = config.data.model_copy(
+        update=given(
+            synthetic_count=args.trajectories,
+            heldout_count=args.heldout_count,
+            max_train_samples=args.train_samples,
+            max_heldout_samples=args.heldout,
+        )
+    )
+    sft = config.sft.model_copy(
+        update=given(epochs=args.epochs, max_steps=args.max_steps, max_length=args.max_length)
+    )
     ppo = config.ppo.model_copy(update=given(steps=args.ppo_steps))
     update: dict[str, Any] = {"data": data, "sft": sft, "ppo": ppo}
     if args.seed is not None and args.seed != config.seed:
@@ -99,25 +111,43 @@ def predictions_path(config: TrainingConfig, name: str) -> Path:
     return config.output_dir / "eval" / f"{name}.jsonl"
 
 
-def evaluate(name: str, model: Any, tokenizer: Any, config: TrainingConfig,
-             samples: list[Any]) -> tuple[dict[str, Any], list[dict[str, bool]]]:
+def evaluate(
+    name: str, model: Any, tokenizer: Any, config: TrainingConfig, samples: list[Any]
+) -> tuple[dict[str, Any], list[dict[str, bool]]]:
     """Scores with a 95 % Wilson interval per metric, and each turn's hits for pairing."""
-    result = evaluate_model(model, tokenizer, samples, max_new_tokens=config.eval.max_new_tokens,
-                            batch_size=config.eval.batch_size,
-                            predictions_path=predictions_path(config, name))
+    result = evaluate_model(
+        model,
+        tokenizer,
+        samples,
+        max_new_tokens=config.eval.max_new_tokens,
+        batch_size=config.eval.batch_size,
+        predictions_path=predictions_path(config, name),
+    )
     hits = [metric_hits(record.category) for record in result.records]
-    return ({**result.scores.model_dump(), **intervals(hits),
-             "eval_wall_s": round(result.wall_s, 1),
-             "seconds_per_eval_sample": round(result.seconds_per_sample, 2)}, hits)
+    return (
+        {
+            **result.scores.model_dump(),
+            **intervals(hits),
+            "eval_wall_s": round(result.wall_s, 1),
+            "seconds_per_eval_sample": round(result.seconds_per_sample, 2),
+        },
+        hits,
+    )
 
 
 def intervals(hits: list[dict[str, bool]]) -> dict[str, list[float]]:
-    return {f"{metric}_ci95": [round(bound, 3) for bound in wilson_interval(
-        sum(hit[metric] for hit in hits), len(hits))] for metric in METRICS}
+    return {
+        f"{metric}_ci95": [
+            round(bound, 3)
+            for bound in wilson_interval(sum(hit[metric] for hit in hits), len(hits))
+        ]
+        for metric in METRICS
+    }
 
 
-def earlier_hits(config: TrainingConfig, name: str, samples: list[Any]
-                 ) -> list[dict[str, bool]] | None:
+def earlier_hits(
+    config: TrainingConfig, name: str, samples: list[Any]
+) -> list[dict[str, bool]] | None:
     """Per-turn hits of a stage an earlier run scored on these same held-out turns."""
     path = predictions_path(config, name)
     if not path.is_file():
@@ -134,12 +164,14 @@ def logged(log_path: Path) -> list[dict[str, Any]]:
 
 def stage_config(config: TrainingConfig, name: str) -> TrainingConfig:
     variant, scope = SFT_STAGES[name]
-    return config.model_copy(update={"sft": config.sft.model_copy(
-        update={"variant": variant, "pkt_keys": scope})})
+    return config.model_copy(
+        update={"sft": config.sft.model_copy(update={"variant": variant, "pkt_keys": scope})}
+    )
 
 
-def sft_stage(config: TrainingConfig, split: Any, name: str, reuse: bool,
-              sizes: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+def sft_stage(
+    config: TrainingConfig, split: Any, name: str, reuse: bool, sizes: dict[str, Any]
+) -> tuple[Any, Any, dict[str, Any]]:
     """Train stage ``name`` from the base, or with ``reuse`` load what an earlier run saved."""
     variant, _ = SFT_STAGES[name]
     run = stage_config(config, name)
@@ -149,19 +181,39 @@ def sft_stage(config: TrainingConfig, split: Any, name: str, reuse: bool,
     if reuse and (folder / "model").is_dir():
         model, tokenizer = load_for_training(folder / "model")
         log = logged(folder / "sft_log.jsonl")
-        return model, tokenizer, {"train_wall_s": log[-1]["elapsed_s"], "steps": log[-1]["step"],
-                                  "seconds_per_sft_step": round(log[-1]["elapsed_s"] / len(log), 2),
-                                  "final_loss": log[-1]["loss"], "reused": True}
+        return (
+            model,
+            tokenizer,
+            {
+                "train_wall_s": log[-1]["elapsed_s"],
+                "steps": log[-1]["step"],
+                "seconds_per_sft_step": round(log[-1]["elapsed_s"] / len(log), 2),
+                "final_loss": log[-1]["loss"],
+                "reused": True,
+            },
+        )
     model, tokenizer = load_for_training(config.model.base)
     trained = run_sft(run, samples, model=model, tokenizer=tokenizer)
     plot_curves(trained.log_path, trained.log_path.with_suffix(".png"), keys=["loss"])
-    return model, tokenizer, {"train_wall_s": round(trained.wall_s, 1), "steps": trained.steps,
-                              "seconds_per_sft_step": round(trained.seconds_per_step, 2),
-                              "final_loss": trained.losses[-1]}
+    return (
+        model,
+        tokenizer,
+        {
+            "train_wall_s": round(trained.wall_s, 1),
+            "steps": trained.steps,
+            "seconds_per_sft_step": round(trained.seconds_per_step, 2),
+            "final_loss": trained.losses[-1],
+        },
+    )
 
 
-def ppo_stage(config: TrainingConfig, split: Any, start: tuple[Any, Any] | None, reuse: bool,
-              sizes: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+def ppo_stage(
+    config: TrainingConfig,
+    split: Any,
+    start: tuple[Any, Any] | None,
+    reuse: bool,
+    sizes: dict[str, Any],
+) -> tuple[Any, Any, dict[str, Any]]:
     """PPO from the MAE+PKT model (in memory, else saved), or with ``reuse`` the policy an
     earlier run saved."""
     prompts = rl_prompts(split, config.data)
@@ -170,49 +222,79 @@ def ppo_stage(config: TrainingConfig, split: Any, start: tuple[Any, Any] | None,
     if reuse and (folder / "model").is_dir():
         model, tokenizer = load_for_training(folder / "model")
         log = logged(folder / "ppo_log.jsonl")
-        return model, tokenizer, {"train_wall_s": log[-1]["elapsed_s"], "steps": len(log),
-                                  "seconds_per_ppo_step": round(log[-1]["elapsed_s"] / len(log), 2),
-                                  "final_kl": log[-1]["kl"], "reused": True}
+        return (
+            model,
+            tokenizer,
+            {
+                "train_wall_s": log[-1]["elapsed_s"],
+                "steps": len(log),
+                "seconds_per_ppo_step": round(log[-1]["elapsed_s"] / len(log), 2),
+                "final_kl": log[-1]["kl"],
+                "reused": True,
+            },
+        )
     if start is None:
         saved = sft_folder(stage_config(config, "mae_pkt")) / "model"
         if not saved.is_dir():
-            raise SystemExit(f"PPO starts from the MAE+PKT model; run the mae_pkt stage first "
-                             f"({saved} does not exist)")
+            raise SystemExit(
+                f"PPO starts from the MAE+PKT model; run the mae_pkt stage first "
+                f"({saved} does not exist)"
+            )
         start = load_for_training(saved)
     model, tokenizer = start
     ppo = run_ppo(config, prompts, model=model, tokenizer=tokenizer)
     plot_curves(ppo.log_path, ppo.log_path.with_suffix(".png"))
-    return model, tokenizer, {"train_wall_s": round(ppo.wall_s, 1), "steps": len(ppo.history),
-                              "seconds_per_ppo_step": round(ppo.wall_s / len(ppo.history), 2),
-                              "final_kl": ppo.history[-1]["kl"]}
+    return (
+        model,
+        tokenizer,
+        {
+            "train_wall_s": round(ppo.wall_s, 1),
+            "steps": len(ppo.history),
+            "seconds_per_ppo_step": round(ppo.wall_s / len(ppo.history), 2),
+            "final_kl": ppo.history[-1]["kl"],
+        },
+    )
 
 
-def paired_against(baseline: list[dict[str, bool]], hits: list[dict[str, bool]]
-                   ) -> dict[str, Any]:
-    return {metric: compare_paired([h[metric] for h in hits],
-                                   [h[metric] for h in baseline]).model_dump()
-            for metric in METRICS}
+def paired_against(baseline: list[dict[str, bool]], hits: list[dict[str, bool]]) -> dict[str, Any]:
+    return {
+        metric: compare_paired(
+            [h[metric] for h in hits], [h[metric] for h in baseline]
+        ).model_dump()
+        for metric in METRICS
+    }
 
 
-def save(output: str, results: dict[str, dict[str, Any]], hits: dict[str, list[dict[str, bool]]],
-         sizes: dict[str, Any], config: TrainingConfig, started: float) -> Path:
+def save(
+    output: str,
+    results: dict[str, dict[str, Any]],
+    hits: dict[str, list[dict[str, bool]]],
+    sizes: dict[str, Any],
+    config: TrainingConfig,
+    started: float,
+) -> Path:
     """Written after every stage, so a long run that stops early keeps what it measured."""
     for name, result in results.items():
         if name != "sft" and "sft" in hits and name in hits:
             result["paired_vs_sft"] = paired_against(hits["sft"], hits[name])
     ordered = {name: results[name] for name in STAGES if name in results}
-    return write_results(output, {
-        "results": ordered, "data": sizes, "hardware": hardware(),
-        "total_wall_s": round(time.perf_counter() - started, 1),
-        "config": config.model_dump(mode="json"),
-        "note": "synthetic tool-use queries; held-out phrasings never seen in training; "
-                "ci95: Wilson intervals; paired_vs_sft: McNemar's exact test on the same turns"})
+    return write_results(
+        output,
+        {
+            "results": ordered,
+            "data": sizes,
+            "hardware": hardware(),
+            "total_wall_s": round(time.perf_counter() - started, 1),
+            "config": config.model_dump(mode="json"),
+            "note": "synthetic tool-use queries; held-out phrasings never seen in training; "
+            "ci95: Wilson intervals; paired_vs_sft: McNemar's exact test on the same turns",
+        },
+    )
 
 
-def kept_results(output: str, config: TrainingConfig, samples: list[Any],
-                 rerun: Sequence[str]) -> tuple[dict[str, dict[str, Any]],
-                                                dict[str, list[dict[str, bool]]],
-                                                dict[str, Any], float]:
+def kept_results(
+    output: str, config: TrainingConfig, samples: list[Any], rerun: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, bool]]], dict[str, Any], float]:
     """Results of stages not run now, from the results file, where their predictions show
     they were scored on these same held-out turns; with that run's data sizes and time."""
     path = RESULTS_DIR / f"{output}.json"
@@ -233,26 +315,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "training/configs/smollm2_cpu.toml")
     parser.add_argument("--trajectories", type=int, help="Synthetic trajectories.")
-    parser.add_argument("--heldout-count", type=int,
-                        help="Synthetic trajectories drawn for the held-out side only.")
+    parser.add_argument(
+        "--heldout-count", type=int, help="Synthetic trajectories drawn for the held-out side only."
+    )
     parser.add_argument("--train-samples", type=int, help="SFT samples (cap).")
     parser.add_argument("--epochs", type=float, help="SFT epochs.")
     parser.add_argument("--max-steps", type=int, help="SFT optimiser steps (cap).")
     parser.add_argument("--max-length", type=int, help="SFT tokens per sample.")
     parser.add_argument("--ppo-steps", type=int, help="PPO steps.")
     parser.add_argument("--heldout", type=int, help="Held-out samples (cap).")
-    parser.add_argument("--stages", type=lambda text: text.split(","),
-                        help=f"Comma-separated stages among {', '.join(STAGES)} "
-                             f"(default: {','.join(MAIN_STAGES)}).")
-    parser.add_argument("--ablation", action="store_true",
-                        help="Also train MAE alone and PKT alone.")
-    parser.add_argument("--reuse", action="store_true",
-                        help="Load models an earlier run of this config saved instead of "
-                             "retraining, and keep its results for stages not run now.")
-    parser.add_argument("--seed", type=int,
-                        help="Training seed (the data and held-out turns stay the config's).")
-    parser.add_argument("--output", help="Results name (default: tool_learning, or "
-                                         "tool_learning_seed<N> with another --seed).")
+    parser.add_argument(
+        "--stages",
+        type=lambda text: text.split(","),
+        help=f"Comma-separated stages among {', '.join(STAGES)} "
+        f"(default: {','.join(MAIN_STAGES)}).",
+    )
+    parser.add_argument(
+        "--ablation", action="store_true", help="Also train MAE alone and PKT alone."
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Load models an earlier run of this config saved instead of "
+        "retraining, and keep its results for stages not run now.",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="Training seed (the data and held-out turns stay the config's)."
+    )
+    parser.add_argument(
+        "--output",
+        help="Results name (default: tool_learning, or tool_learning_seed<N> with another --seed).",
+    )
     args = parser.parse_args()
     stages = list(args.stages or MAIN_STAGES) + (list(ABLATION_STAGES) if args.ablation else [])
     unknown = sorted(set(stages) - set(STAGES))
@@ -266,10 +359,16 @@ def main() -> None:
     use_threads(config)
     split = load_split(config.data)
     heldout = heldout_samples(split, config.data)
-    results, hits, sizes, earlier_wall = (kept_results(args.output, config, heldout, stages)
-                                          if args.reuse else ({}, {}, {}, 0.0))
-    sizes.update({"train_trajectories": len(split.train),
-                  "heldout_trajectories": len(split.heldout), "heldout_samples": len(heldout)})
+    results, hits, sizes, earlier_wall = (
+        kept_results(args.output, config, heldout, stages) if args.reuse else ({}, {}, {}, 0.0)
+    )
+    sizes.update(
+        {
+            "train_trajectories": len(split.train),
+            "heldout_trajectories": len(split.heldout),
+            "heldout_samples": len(heldout),
+        }
+    )
 
     started = time.perf_counter() - earlier_wall  # total_wall_s covers every merged run
     mae_pkt: tuple[Any, Any] | None = None
@@ -286,11 +385,21 @@ def main() -> None:
         scores, hits[name] = evaluate(name, model, tokenizer, config, heldout)
         results[name] = {**scores, **stats}
         path = save(args.output, results, hits, sizes, config, started)
-    print_table(["variant", "TS", "TS 95% CI", "PI", "CF", "mean reward", "TS p vs sft"],
-                [[k, v["tool_selection"], v["tool_selection_ci95"],
-                  v["parameter_identification"], v["content_filling"], v["mean_reward"],
-                  v.get("paired_vs_sft", {}).get("tool_selection", {}).get("p_value", "-")]
-                 for k, v in results.items()])
+    print_table(
+        ["variant", "TS", "TS 95% CI", "PI", "CF", "mean reward", "TS p vs sft"],
+        [
+            [
+                k,
+                v["tool_selection"],
+                v["tool_selection_ci95"],
+                v["parameter_identification"],
+                v["content_filling"],
+                v["mean_reward"],
+                v.get("paired_vs_sft", {}).get("tool_selection", {}).get("p_value", "-"),
+            ]
+            for k, v in results.items()
+        ],
+    )
     print(f"results: {path}")
 
 

@@ -27,11 +27,14 @@ INSTRUCTIONS = (
 def chat(
     once: str | None = typer.Option(None, help="Ask one question, print the answer, exit."),
     thread: str | None = typer.Option(None, help="Thread id to continue (default: a new one)."),
-    memory_only: bool = typer.Option(False, "--memory-only", help="Keep the thread in memory, not Redis."),
+    memory_only: bool = typer.Option(
+        False, "--memory-only", help="Keep the thread in memory, not Redis."
+    ),
     model_url: str | None = typer.Option(None, help="Use an OpenAI-compatible server instead."),
     model_name: str = typer.Option("default", help="Model name on that server."),
     tool_policy: str | None = typer.Option(
-        None, help="auto | call_first | call_once. Default: call_once on the embedded model "
+        None,
+        help="auto | call_first | call_once. Default: call_once on the embedded model "
         "(it never calls tools unprompted), auto on a server.",
     ),
 ) -> None:
@@ -39,7 +42,9 @@ def chat(
     asyncio.run(_chat(once, thread_id, memory_only, model_url, model_name, tool_policy))
 
 
-def _build_runner(memory_only: bool, model_url: str | None, model_name: str, tool_policy: str | None):  # type: ignore[no-untyped-def]
+def _build_runner(
+    memory_only: bool, model_url: str | None, model_name: str, tool_policy: str | None
+):  # type: ignore[no-untyped-def]
     from hanlin.agents.agent import Agent
     from hanlin.runtime.models import model_from_settings
     from hanlin.runtime.runner import Runner
@@ -53,16 +58,25 @@ def _build_runner(memory_only: bool, model_url: str | None, model_name: str, too
             update={"provider": "openai", "base_url": model_url, "name": model_name}
         )
     policy = tool_policy or ("call_once" if model_settings.provider == "local" else "auto")
-    agent = Agent(name="assistant", model=model_from_settings(model_settings),
-                  instructions=INSTRUCTIONS, tools=[calculator], max_steps=4, tool_policy=policy)
+    agent = Agent(
+        name="assistant",
+        model=model_from_settings(model_settings),
+        instructions=INSTRUCTIONS,
+        tools=[calculator],
+        max_steps=4,
+        tool_policy=policy,
+    )
     if memory_only:
         return Runner(agent)
     from hanlin.runtime.redis_connection import resolve_redis_url
     from hanlin.runtime.redis_runtime import redis_feature_report, redis_runner
     from hanlin.runtime.redis_server import RedisServerConfig
 
-    server = RedisServerConfig(port=settings.redis.port, data_dir=settings.redis.data_dir,
-                               appendfsync=settings.redis.appendfsync)
+    server = RedisServerConfig(
+        port=settings.redis.port,
+        data_dir=settings.redis.data_dir,
+        appendfsync=settings.redis.appendfsync,
+    )
     url = resolve_redis_url(settings.effective_redis_url(), server)
     if report := redis_feature_report(url):
         typer.secho(report, fg="yellow", err=True)
@@ -85,8 +99,14 @@ def _show(event: Event) -> None:
         typer.secho(f"\nanswer: {event.content}", bold=True)
 
 
-async def _chat(once: str | None, thread: str, memory_only: bool, model_url: str | None,
-                model_name: str, tool_policy: str | None) -> None:
+async def _chat(
+    once: str | None,
+    thread: str,
+    memory_only: bool,
+    model_url: str | None,
+    model_name: str,
+    tool_policy: str | None,
+) -> None:
     runner = _build_runner(memory_only, model_url, model_name, tool_policy)
     if once is not None:
         async for event in runner.stream(thread, once):

@@ -18,7 +18,11 @@ app = typer.Typer(
 app.command(help="Chat in the terminal with a ReAct agent that has a calculator.")(chat)
 app.command(help="Open the multi-agent chat in the browser (Gradio).")(ui)
 app.command(help="Serve a model over the OpenAI-compatible API (vLLM when installed).")(serve)
-app.add_typer(train_app, name="train", help="Tool-learning fine-tuning (TL-Training): data, sft, ppo, grpo, eval.")
+app.add_typer(
+    train_app,
+    name="train",
+    help="Tool-learning fine-tuning (TL-Training): data, sft, ppo, grpo, eval.",
+)
 app.add_typer(redis_app, name="redis", help="Manage the local Redis Stack server hanlin uses.")
 
 

@@ -18,7 +18,9 @@ redis_app = typer.Typer(no_args_is_help=True)
 
 def _config() -> RedisServerConfig:
     settings = load_settings().redis
-    return RedisServerConfig(port=settings.port, data_dir=settings.data_dir, appendfsync=settings.appendfsync)
+    return RedisServerConfig(
+        port=settings.port, data_dir=settings.data_dir, appendfsync=settings.appendfsync
+    )
 
 
 @redis_app.command(help="Fetch the Redis Stack binaries (once; cached).")

@@ -18,15 +18,22 @@ from typing import Any
 
 import typer
 
-train_app = typer.Typer(help="Tool-learning training: SFT (MAE, PKT), PPO, GRPO, evaluation.",
-                        no_args_is_help=True, add_completion=False)
+train_app = typer.Typer(
+    help="Tool-learning training: SFT (MAE, PKT), PPO, GRPO, evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 CONFIG = typer.Option(..., "--config", "-c", help="TOML run config (see training/configs/).")
 MODEL = typer.Option(None, "--model", "-m", help="Model to start from: an HF folder or .gguf.")
 EVAL_MODEL = typer.Option(None, "--model", "-m", help="Model to score: an HF folder or .gguf.")
-SERVED = typer.Option(False, "--served", help="Score the model agents use (hanlin's model "
-                      "settings, HANLIN_MODEL__*) through its chat backend: the embedded "
-                      "llama.cpp model, vLLM or another OpenAI-compatible server.")
+SERVED = typer.Option(
+    False,
+    "--served",
+    help="Score the model agents use (hanlin's model "
+    "settings, HANLIN_MODEL__*) through its chat backend: the embedded "
+    "llama.cpp model, vLLM or another OpenAI-compatible server.",
+)
 EVAL_OUTPUT = typer.Option(None, help="Folder for predictions and scores.")
 
 
@@ -76,13 +83,17 @@ def data(config_path: Path = CONFIG) -> None:
     train, heldout = write_split(split, config.output_dir / "data")
     typer.echo(f"train: {train} ({len(split.train)} trajectories)")
     typer.echo(f"held-out: {heldout} ({len(split.heldout)} trajectories)")
-    typer.echo(json.dumps({"train": describe(split.train), "heldout": describe(split.heldout)},
-                          indent=2))
+    typer.echo(
+        json.dumps({"train": describe(split.train), "heldout": describe(split.heldout)}, indent=2)
+    )
 
 
 @train_app.command(help="Supervised fine-tuning (variant plain, mae, pkt or mae_pkt).")
-def sft(config_path: Path = CONFIG, model: str | None = MODEL,
-        variant: str | None = typer.Option(None, help="Override [sft] variant.")) -> None:
+def sft(
+    config_path: Path = CONFIG,
+    model: str | None = MODEL,
+    variant: str | None = typer.Option(None, help="Override [sft] variant."),
+) -> None:
     from hanlin.training.config import ConfigError, config_from_dict
     from hanlin.training.curves import plot_curves
     from hanlin.training.data.pipeline import sft_samples
@@ -91,24 +102,30 @@ def sft(config_path: Path = CONFIG, model: str | None = MODEL,
     config, split = _prepared(config_path)
     if variant is not None:
         try:
-            config = config_from_dict({**config.model_dump(mode="json"),
-                                       "sft": {**config.sft.model_dump(), "variant": variant}},
-                                      origin="--variant")
+            config = config_from_dict(
+                {
+                    **config.model_dump(mode="json"),
+                    "sft": {**config.sft.model_dump(), "variant": variant},
+                },
+                origin="--variant",
+            )
         except ConfigError as exc:
             _fail(str(exc))
     policy, tokenizer = _loaded(model or config.model.base)
     samples = sft_samples(split, config.data, config.sft.variant)
     result = _guarded(lambda: run_sft(config, samples, model=policy, tokenizer=tokenizer))
     plot_curves(result.log_path, result.log_path.with_suffix(".png"), keys=["loss"])
-    typer.echo(f"sft {config.sft.variant}: {result.steps} steps on {result.examples} samples "
-               f"({result.skipped} too long), final loss {result.losses[-1]:.4f}, "
-               f"{result.seconds_per_step:.2f} s/step; model: {result.model_path}")
+    typer.echo(
+        f"sft {config.sft.variant}: {result.steps} steps on {result.examples} samples "
+        f"({result.skipped} too long), final loss {result.losses[-1]:.4f}, "
+        f"{result.seconds_per_step:.2f} s/step; model: {result.model_path}"
+    )
 
 
 def _rl(config_path: Path, model: str | None, stage: str) -> None:
     from hanlin.training.curves import plot_curves
-    from hanlin.training.rl.grpo import run_grpo
     from hanlin.training.data.pipeline import rl_prompts
+    from hanlin.training.rl.grpo import run_grpo
     from hanlin.training.rl.ppo import run_ppo
     from hanlin.training.sft import sft_folder
 
@@ -118,12 +135,15 @@ def _rl(config_path: Path, model: str | None, stage: str) -> None:
         _fail(f"no SFT model at {start}: run `hanlin train sft` first or pass --model")
     policy, tokenizer = _loaded(start)
     runner = run_ppo if stage == "ppo" else run_grpo
-    result = _guarded(lambda: runner(config, rl_prompts(split, config.data), model=policy,
-                                     tokenizer=tokenizer))
+    result = _guarded(
+        lambda: runner(config, rl_prompts(split, config.data), model=policy, tokenizer=tokenizer)
+    )
     plot_curves(result.log_path, result.log_path.with_suffix(".png"))
     last = result.history[-1]
-    typer.echo(f"{stage}: {len(result.history)} steps, last reward {last['reward']:.3f}, "
-               f"KL {last['kl']:.4f}; model: {result.model_path}")
+    typer.echo(
+        f"{stage}: {len(result.history)} steps, last reward {last['reward']:.3f}, "
+        f"KL {last['kl']:.4f}; model: {result.model_path}"
+    )
 
 
 @train_app.command(help="PPO with a KL penalty to the SFT model, on the tool-use reward.")
@@ -137,14 +157,20 @@ def grpo(config_path: Path = CONFIG, model: str | None = MODEL) -> None:
 
 
 @train_app.command("eval", help="Score a model's next turn on the held-out queries (TS/PI/CF).")
-def evaluate(config_path: Path = CONFIG, model: str | None = EVAL_MODEL,
-             served: bool = SERVED, output: Path | None = EVAL_OUTPUT) -> None:
-    from hanlin.training.evaluation.evaluate import write_scores
+def evaluate(
+    config_path: Path = CONFIG,
+    model: str | None = EVAL_MODEL,
+    served: bool = SERVED,
+    output: Path | None = EVAL_OUTPUT,
+) -> None:
     from hanlin.training.data.pipeline import heldout_samples
+    from hanlin.training.evaluation.evaluate import write_scores
 
     if served == (model is not None):
-        _fail("give either --model (a folder or .gguf, loaded with transformers) or --served "
-              "(the chat backend hanlin's model settings name)")
+        _fail(
+            "give either --model (a folder or .gguf, loaded with transformers) or --served "
+            "(the chat backend hanlin's model settings name)"
+        )
     config, split = _prepared(config_path)
     samples = heldout_samples(split, config.data)
     if served:
@@ -156,15 +182,24 @@ def evaluate(config_path: Path = CONFIG, model: str | None = EVAL_MODEL,
         assert model is not None
         policy, tokenizer = _loaded(model)
         label, folder = model, output or config.output_dir / "eval" / Path(model).name
-        result = _guarded(lambda: evaluate_model(
-            policy, tokenizer, samples, max_new_tokens=config.eval.max_new_tokens,
-            batch_size=config.eval.batch_size, predictions_path=folder / "predictions.jsonl"))
+        result = _guarded(
+            lambda: evaluate_model(
+                policy,
+                tokenizer,
+                samples,
+                max_new_tokens=config.eval.max_new_tokens,
+                batch_size=config.eval.batch_size,
+                predictions_path=folder / "predictions.jsonl",
+            )
+        )
     write_scores(folder / "scores.json", result, model=label)
     s = result.scores
     noun = "sample" if s.count == 1 else "samples"
-    typer.echo(f"{s.count} held-out {noun}: TS {s.tool_selection:.3f}  "
-               f"PI {s.parameter_identification:.3f}  CF {s.content_filling:.3f}  "
-               f"mean reward {s.mean_reward:.3f}  ({result.seconds_per_sample:.2f} s/sample)")
+    typer.echo(
+        f"{s.count} held-out {noun}: TS {s.tool_selection:.3f}  "
+        f"PI {s.parameter_identification:.3f}  CF {s.content_filling:.3f}  "
+        f"mean reward {s.mean_reward:.3f}  ({result.seconds_per_sample:.2f} s/sample)"
+    )
     typer.echo(f"predictions: {folder / 'predictions.jsonl'}")
 
 
@@ -178,14 +213,22 @@ def _served_eval(config: Any, samples: list[Any], folder: Path) -> tuple[Any, st
     from hanlin.training.evaluation.chat_eval import evaluate_chat_model
 
     settings = load_settings().model
-    label = (f"{settings.base_url} {settings.name}" if settings.provider == "openai"
-             else settings.path or "default local model")
+    label = (
+        f"{settings.base_url} {settings.name}"
+        if settings.provider == "openai"
+        else settings.path or "default local model"
+    )
     try:
         chat_model = model_from_settings(settings)
-        result = asyncio.run(evaluate_chat_model(
-            chat_model, samples, concurrency=config.eval.batch_size,
-            options=ChatOptions(max_tokens=config.eval.max_new_tokens, temperature=0.0),
-            predictions_path=folder / "predictions.jsonl"))
+        result = asyncio.run(
+            evaluate_chat_model(
+                chat_model,
+                samples,
+                concurrency=config.eval.batch_size,
+                options=ChatOptions(max_tokens=config.eval.max_new_tokens, temperature=0.0),
+                predictions_path=folder / "predictions.jsonl",
+            )
+        )
     except (ModelError, ModelFileError) as exc:
         _fail(f"the served model failed: {exc}")
         raise

@@ -8,7 +8,7 @@ lets planners and agents emit events without reaching upward.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -79,10 +79,15 @@ class FinalAnswerEvent(_Event):
 
 
 Event = Annotated[
-    Union[
-        TokenEvent, MessageEvent, PlanEvent, ToolCallEvent, ToolResultEvent,
-        MemoryRecallEvent, InterruptEvent, ErrorEvent, FinalAnswerEvent,
-    ],
+    TokenEvent
+    | MessageEvent
+    | PlanEvent
+    | ToolCallEvent
+    | ToolResultEvent
+    | MemoryRecallEvent
+    | InterruptEvent
+    | ErrorEvent
+    | FinalAnswerEvent,
     Field(discriminator="kind"),
 ]
 

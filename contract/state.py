@@ -12,7 +12,9 @@ from typing import Annotated, Any, TypedDict
 from hanlin.llm.messages import Message, messages_from_dicts
 
 
-def append_messages(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def append_messages(
+    left: list[dict[str, Any]], right: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     return [*(left or []), *(right or [])]
 
 
@@ -35,5 +37,9 @@ def dump(message: Message) -> dict[str, Any]:
 
 def initial_state(messages: Sequence[Message], *, context: str | None = None) -> dict[str, Any]:
     """The state a turn starts from: its new messages, a fresh step count, no answer yet."""
-    return {"messages": [dump(m) for m in messages], "steps": 0, "final_answer": None,
-            "context": context}
+    return {
+        "messages": [dump(m) for m in messages],
+        "steps": 0,
+        "final_answer": None,
+        "context": context,
+    }

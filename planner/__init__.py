@@ -35,5 +35,19 @@ _EXPORTS: dict[str, str] = {
     "stream_reply": "hanlin.planner.streaming",
     "run_tool_step": "hanlin.planner.tool_step",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ChainOfThought",
+    "CoTExemplar",
+    "DEFAULT_INSTRUCTIONS",
+    "DecompositionExemplar",
+    "InMemoryReflections",
+    "LeastToMost",
+    "PlanExecute",
+    "ReActLoop",
+    "Reflexion",
+    "SolvedExemplar",
+    "ToolPolicy",
+    "run_tool_step",
+    "stream_reply",
+]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,10 +16,10 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.contract.events import FinalAnswerEvent, MessageEvent, emit
 from hanlin.contract.state import AgentState, dump, state_messages
+from hanlin.llm.chat_model import ChatModel, ChatOptions
+from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.planner.streaming import stream_reply
 
 ZERO_SHOT_TRIGGER = "Let's think step by step."
@@ -64,7 +64,7 @@ def extract_answer(text: str, marker: str = DEFAULT_MARKER) -> str | None:
     hits = list(re.finditer(re.escape(marker.rstrip(":").strip()) + r"\s*:?", text, re.IGNORECASE))
     if not hits:
         return None
-    rest = text[hits[-1].end():].strip().splitlines()
+    rest = text[hits[-1].end() :].strip().splitlines()
     answer = rest[0].strip().rstrip(".").strip() if rest else ""
     return answer or None
 
@@ -98,10 +98,14 @@ class ChainOfThought:
         """Few-shot exemplars when given, else the zero-shot trigger, then the question."""
         system = self.instructions or COT_INSTRUCTIONS.format(marker=self.marker)
         shots = "".join(
-            f"Q: {e.question}\nA: {e.reasoning} {self.marker} {e.answer}.\n\n" for e in self.exemplars
+            f"Q: {e.question}\nA: {e.reasoning} {self.marker} {e.answer}.\n\n"
+            for e in self.exemplars
         )
         opening = "" if self.exemplars else f" {ZERO_SHOT_TRIGGER}"
-        return [SystemMessage(content=system), UserMessage(content=f"{shots}Q: {question}\nA:{opening}")]
+        return [
+            SystemMessage(content=system),
+            UserMessage(content=f"{shots}Q: {question}\nA:{opening}"),
+        ]
 
     async def reason(self, state: AgentState) -> dict[str, Any]:
         question = latest_question(state)
@@ -109,8 +113,11 @@ class ChainOfThought:
         reasoning = await ask(self.model, self.name, messages, self.options)
         answer = extract_answer(reasoning, self.marker)
         if answer is None:  # Kojima et al.'s second stage: ask for the answer explicitly
-            follow_up = [*messages, AssistantMessage(content=reasoning),
-                         UserMessage(content=f"Therefore, {self.marker[0].lower()}{self.marker[1:]}")]
+            follow_up = [
+                *messages,
+                AssistantMessage(content=reasoning),
+                UserMessage(content=f"Therefore, {self.marker[0].lower()}{self.marker[1:]}"),
+            ]
             extracted = await ask(self.model, self.name, follow_up, self.options)
             answer = extract_answer(f"{self.marker} {extracted}", self.marker) or extracted
         return {**finish(self.name, answer), "steps": state.get("steps", 0) + 1}

@@ -16,11 +16,11 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
+from hanlin.contract.events import PlanEvent, emit
+from hanlin.contract.state import AgentState
 from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.llm.messages import SystemMessage, UserMessage
 from hanlin.planner.chain_of_thought import ask, finish, latest_question
-from hanlin.contract.events import PlanEvent, emit
-from hanlin.contract.state import AgentState
 
 DECOMPOSE_INSTRUCTIONS = (
     "Break the question into simpler sub-questions that, answered in order, lead to its "
@@ -62,6 +62,7 @@ def numbered_items(text: str) -> list[str]:
 def _same_question(a: str, b: str) -> bool:
     def norm(s: str) -> str:
         return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
+
     return norm(a) == norm(b)
 
 
@@ -91,10 +92,15 @@ class LeastToMost:
 
     def decompose_prompt(self, question: str) -> list[SystemMessage | UserMessage]:
         shots = "".join(
-            f"Q: {e.question}\nA:\n" + "".join(f"{i}. {s}\n" for i, s in enumerate(e.subquestions, 1)) + "\n"
+            f"Q: {e.question}\nA:\n"
+            + "".join(f"{i}. {s}\n" for i, s in enumerate(e.subquestions, 1))
+            + "\n"
             for e in self.decomposition_exemplars
         )
-        return [SystemMessage(content=DECOMPOSE_INSTRUCTIONS), UserMessage(content=f"{shots}Q: {question}\nA:")]
+        return [
+            SystemMessage(content=DECOMPOSE_INSTRUCTIONS),
+            UserMessage(content=f"{shots}Q: {question}\nA:"),
+        ]
 
     def solve_prompt(self, state: LeastToMostState) -> list[SystemMessage | UserMessage]:
         """Solved exemplars, the problem, the answered sub-questions, then the next one."""
@@ -103,7 +109,9 @@ class LeastToMost:
             for e in self.solved_exemplars
         )
         answers = state.get("answers") or []
-        solved = "".join(f"Q: {q}\nA: {a}\n\n" for q, a in zip(state["subquestions"], answers))
+        solved = "".join(
+            f"Q: {q}\nA: {a}\n\n" for q, a in zip(state["subquestions"], answers, strict=False)
+        )
         following = state["subquestions"][len(answers)]
         body = f"{shots}{state['question']}\n\n{solved}Q: {following}\nA:"
         return [SystemMessage(content=SOLVE_INSTRUCTIONS), UserMessage(content=body)]
@@ -115,8 +123,13 @@ class LeastToMost:
         if not subquestions or not _same_question(subquestions[-1], question):
             subquestions = [*subquestions[: self.max_subquestions - 1], question]
         emit(PlanEvent(agent=self.name, steps=subquestions))
-        return {"question": question, "subquestions": subquestions, "answers": [],
-                "final_answer": None, "steps": state.get("steps", 0) + 1}
+        return {
+            "question": question,
+            "subquestions": subquestions,
+            "answers": [],
+            "final_answer": None,
+            "steps": state.get("steps", 0) + 1,
+        }
 
     async def solve(self, state: LeastToMostState) -> dict[str, Any]:
         answer = await ask(self.model, self.name, self.solve_prompt(state), self.options)

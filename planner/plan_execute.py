@@ -24,13 +24,19 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions
-from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage, messages_from_dicts
-from hanlin.planner.chain_of_thought import ask, finish, latest_question
 from hanlin.contract.events import ErrorEvent, PlanEvent, emit
+from hanlin.contract.state import AgentState, dump
+from hanlin.llm.chat_model import ChatModel, ChatOptions
+from hanlin.llm.messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    UserMessage,
+    messages_from_dicts,
+)
+from hanlin.planner.chain_of_thought import ask, finish, latest_question
 from hanlin.planner.least_to_most import numbered_items
 from hanlin.planner.react import ReActLoop
-from hanlin.contract.state import AgentState, dump
 
 PLAN_INSTRUCTIONS = (
     "You plan work for an assistant that has tools. Split the task into at most {n} short, "
@@ -42,7 +48,9 @@ EXECUTE_INSTRUCTIONS = (
     "the subtask's result only. If the subtask cannot be done, say that it cannot and why."
 )
 SYNTHESIZE_INSTRUCTIONS = "Answer the task briefly, using the results of its subtasks."
-_CANNOT = re.compile(r"\b(cannot|can ?not|can't|unable to|not possible|impossible|failed)\b", re.IGNORECASE)
+_CANNOT = re.compile(
+    r"\b(cannot|can ?not|can't|unable to|not possible|impossible|failed)\b", re.IGNORECASE
+)
 
 
 def step_failed(result: str | None) -> bool:
@@ -66,13 +74,21 @@ class InnerReAct:
 
     @staticmethod
     def start(task: str, context: str | None) -> dict[str, Any]:
-        return {"inner_messages": [dump(UserMessage(content=task))], "inner_steps": 0,
-                "inner_answer": None, "inner_context": context}
+        return {
+            "inner_messages": [dump(UserMessage(content=task))],
+            "inner_steps": 0,
+            "inner_answer": None,
+            "inner_context": context,
+        }
 
     @staticmethod
     def view(state: InnerRunState) -> AgentState:
-        return {"messages": state.get("inner_messages") or [], "steps": state.get("inner_steps", 0),
-                "final_answer": state.get("inner_answer"), "context": state.get("inner_context")}
+        return {
+            "messages": state.get("inner_messages") or [],
+            "steps": state.get("inner_steps", 0),
+            "final_answer": state.get("inner_answer"),
+            "context": state.get("inner_context"),
+        }
 
     @staticmethod
     def _lift(state: InnerRunState, update: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +121,9 @@ class InnerReAct:
         """Adds ``act`` and ``tools`` nodes; an episode starts at ``act`` and ends at ``done``."""
         graph.add_node("act", self.act)
         graph.add_node("tools", self.tools)
-        graph.add_conditional_edges("act", self.route, {"tools": "tools", "act": "act", "done": done})
+        graph.add_conditional_edges(
+            "act", self.route, {"tools": "tools", "act": "act", "done": done}
+        )
         graph.add_edge("tools", "act")
 
 
@@ -118,7 +136,10 @@ class PlanExecuteState(InnerRunState, total=False):
 
 
 def _listing(plan: list[str], results: list[str]) -> str:
-    return "\n".join(f"{i}. {step}\n   Result: {result}" for i, (step, result) in enumerate(zip(plan, results), 1))
+    return "\n".join(
+        f"{i}. {step}\n   Result: {result}"
+        for i, (step, result) in enumerate(zip(plan, results, strict=False), 1)
+    )
 
 
 @dataclass
@@ -155,10 +176,14 @@ class PlanExecute:
         graph.add_edge(START, "plan")
         graph.add_edge("plan", "start_step")
         graph.add_edge("start_step", "act")
-        graph.add_conditional_edges("finish_step", self.after_step,
-                                    {"start_step": "start_step", "replan": "replan", "synthesize": "synthesize"})
-        graph.add_conditional_edges("replan", self.after_replan,
-                                    {"start_step": "start_step", "synthesize": "synthesize"})
+        graph.add_conditional_edges(
+            "finish_step",
+            self.after_step,
+            {"start_step": "start_step", "replan": "replan", "synthesize": "synthesize"},
+        )
+        graph.add_conditional_edges(
+            "replan", self.after_replan, {"start_step": "start_step", "synthesize": "synthesize"}
+        )
         graph.add_edge("synthesize", END)
         return graph
 
@@ -167,17 +192,28 @@ class PlanExecute:
 
     async def plan(self, state: PlanExecuteState) -> dict[str, Any]:
         question = latest_question(state)
-        prompt: list[Message] = [SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
-                  UserMessage(content=f"Task: {question}")]
+        prompt: list[Message] = [
+            SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
+            UserMessage(content=f"Task: {question}"),
+        ]
         steps = self._plan_steps(await ask(self.model, self.name, prompt, self.options), question)
         emit(PlanEvent(agent=self.name, steps=steps))
-        return {"question": question, "plan": steps, "results": [], "replans": 0, "failed": None,
-                "final_answer": None, "steps": 0}
+        return {
+            "question": question,
+            "plan": steps,
+            "results": [],
+            "replans": 0,
+            "failed": None,
+            "final_answer": None,
+            "steps": 0,
+        }
 
     async def start_step(self, state: PlanExecuteState) -> dict[str, Any]:
         plan, results = state["plan"], state.get("results") or []
         index = len(results)
-        context = f"Task: {state['question']}\n\nPlan:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(plan, 1))
+        context = f"Task: {state['question']}\n\nPlan:\n" + "\n".join(
+            f"{i}. {s}" for i, s in enumerate(plan, 1)
+        )
         if results:
             context += "\n\nResults of the earlier subtasks:\n" + _listing(plan, results)
         task = f"Subtask {index + 1} of {len(plan)}: {plan[index]}"
@@ -190,17 +226,28 @@ class PlanExecute:
             return {"results": [*results, str(answer)], "failed": None}
         failed = answer or f"no result within {self.loop.max_steps} steps"
         step = state["plan"][len(results)]
-        emit(ErrorEvent(agent=self.name, message=f"subtask failed: {step}: {failed}", category="step_failed"))
+        emit(
+            ErrorEvent(
+                agent=self.name, message=f"subtask failed: {step}: {failed}", category="step_failed"
+            )
+        )
         if state.get("replans", 0) >= self.max_replans:
-            emit(ErrorEvent(agent=self.name, message=f"re-plan limit ({self.max_replans}) reached",
-                            category="replan_limit"))
+            emit(
+                ErrorEvent(
+                    agent=self.name,
+                    message=f"re-plan limit ({self.max_replans}) reached",
+                    category="replan_limit",
+                )
+            )
             return {"results": [*results, f"FAILED: {failed}"], "failed": failed}
         return {"failed": failed}
 
     def after_step(self, state: PlanExecuteState) -> str:
         if state.get("failed") is not None:
             return "replan" if state.get("replans", 0) < self.max_replans else "synthesize"
-        return "start_step" if len(state.get("results") or []) < len(state["plan"]) else "synthesize"
+        return (
+            "start_step" if len(state.get("results") or []) < len(state["plan"]) else "synthesize"
+        )
 
     async def replan(self, state: PlanExecuteState) -> dict[str, Any]:
         plan, results = state["plan"], state.get("results") or []
@@ -212,18 +259,26 @@ class PlanExecute:
             f"Its result: {state.get('failed')}\n\n"
             "Write a new numbered plan for the remaining work only, avoiding what failed."
         )
-        prompt: list[Message] = [SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
-                  UserMessage(content=request)]
+        prompt: list[Message] = [
+            SystemMessage(content=PLAN_INSTRUCTIONS.format(n=self.max_plan_steps)),
+            UserMessage(content=request),
+        ]
         remaining = numbered_items(await ask(self.model, self.name, prompt, self.options))
         new_plan = [*plan[: len(results)], *remaining[: self.max_plan_steps]]
         emit(PlanEvent(agent=self.name, steps=new_plan))
         return {"plan": new_plan, "replans": state.get("replans", 0) + 1, "failed": None}
 
     def after_replan(self, state: PlanExecuteState) -> str:
-        return "start_step" if len(state.get("results") or []) < len(state["plan"]) else "synthesize"
+        return (
+            "start_step" if len(state.get("results") or []) < len(state["plan"]) else "synthesize"
+        )
 
     async def synthesize(self, state: PlanExecuteState) -> dict[str, Any]:
         listing = _listing(state["plan"], state.get("results") or [])
-        prompt: list[Message] = [SystemMessage(content=SYNTHESIZE_INSTRUCTIONS),
-                  UserMessage(content=f"Task: {state['question']}\n\nSubtasks and results:\n{listing}\n\nAnswer:")]
+        prompt: list[Message] = [
+            SystemMessage(content=SYNTHESIZE_INSTRUCTIONS),
+            UserMessage(
+                content=f"Task: {state['question']}\n\nSubtasks and results:\n{listing}\n\nAnswer:"
+            ),
+        ]
         return finish(self.name, await ask(self.model, self.name, prompt, self.options))

@@ -15,12 +15,12 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult
-from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.contract.approval import ApprovalPolicy
 from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, emit
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.contract.state import AgentState, dump, state_messages
+from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult
+from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.planner.streaming import stream_reply
 from hanlin.planner.tool_step import run_tool_step, step_of, thread_of
 from hanlin.tools.registry import ToolRegistry
@@ -43,7 +43,11 @@ DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use a tool when it helps; t
 
 
 def settle_reply(
-    agent: str, result: ChatResult, reply: AssistantMessage, update: dict[str, Any], *,
+    agent: str,
+    result: ChatResult,
+    reply: AssistantMessage,
+    update: dict[str, Any],
+    *,
     empty_reply: str,
 ) -> dict[str, Any]:
     """Finish a model step's ``update``: tool calls go on to the tools; unreadable calls or an
@@ -54,7 +58,9 @@ def settle_reply(
     if result.tool_errors or not answer:
         feedback = "\n".join(e.for_model() for e in result.tool_errors) or empty_reply
         emit(ErrorEvent(agent=agent, message=feedback, category="invalid_action"))
-        update["messages"].append(dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback")))
+        update["messages"].append(
+            dump(UserMessage(content=f"Observation: {feedback}", name="tool_feedback"))
+        )
         return update
     emit(FinalAnswerEvent(agent=agent, content=answer))
     update["final_answer"] = answer
@@ -93,7 +99,9 @@ class ReActLoop:
             graph.add_node("after", after)
             graph.add_edge("after", END)
             finish = "after"
-        graph.add_conditional_edges("model", self.route, {"tools": "tools", "model": "model", END: finish})
+        graph.add_conditional_edges(
+            "model", self.route, {"tools": "tools", "model": "model", END: finish}
+        )
         graph.add_edge("tools", "model")
         return graph
 
@@ -112,8 +120,13 @@ class ReActLoop:
         if state.get("context"):
             system += "\n\n" + str(state["context"])
         messages = [SystemMessage(content=system), *history]
-        return await stream_reply(self.model, self.name, messages, tools=self.registry.specs(),
-                                  options=self._options(state))
+        return await stream_reply(
+            self.model,
+            self.name,
+            messages,
+            tools=self.registry.specs(),
+            options=self._options(state),
+        )
 
     async def model_step(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         steps = state.get("steps", 0) + 1
@@ -131,9 +144,13 @@ class ReActLoop:
         last = state_messages(state)[-1]
         assert isinstance(last, AssistantMessage)
         results = await run_tool_step(
-            last, agent=self.name, thread_id=thread_of(config), step=step_of(config),
+            last,
+            agent=self.name,
+            thread_id=thread_of(config),
+            step=step_of(config),
             registry=self.registry,
-            journal=self.journal, policy=self.approval,
+            journal=self.journal,
+            policy=self.approval,
         )
         return {"messages": [dump(r) for r in results]}
 

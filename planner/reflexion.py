@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
+from hanlin.contract.events import ErrorEvent, MemoryRecallEvent, emit
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import (
     AssistantMessage,
@@ -27,7 +28,6 @@ from hanlin.llm.messages import (
     messages_from_dicts,
 )
 from hanlin.planner.chain_of_thought import ask, finish, latest_question
-from hanlin.contract.events import ErrorEvent, MemoryRecallEvent, emit
 from hanlin.planner.plan_execute import InnerReAct, InnerRunState
 from hanlin.planner.react import ReActLoop
 
@@ -90,13 +90,21 @@ class MemoryStoreReflections:
         self.min_score = min_score
 
     async def add(self, user_id: str, agent_id: str, question: str, reflection: str) -> None:
-        await self.store.add(user_id, agent_id, f"Question: {question}\nReflection: {reflection}",
-                             kind="reflection", metadata={"question": question, "reflection": reflection})
+        await self.store.add(
+            user_id,
+            agent_id,
+            f"Question: {question}\nReflection: {reflection}",
+            kind="reflection",
+            metadata={"question": question, "reflection": reflection},
+        )
 
     async def search(self, user_id: str, agent_id: str, question: str, k: int = 5) -> list[str]:
-        hits = await self.store.search(user_id, f"Question: {question}", k=k, kinds=["reflection"],
-                                       agent_id=agent_id)
-        kept = sorted((h.record for h in hits if h.score >= self.min_score), key=lambda r: r.created_at)
+        hits = await self.store.search(
+            user_id, f"Question: {question}", k=k, kinds=["reflection"], agent_id=agent_id
+        )
+        kept = sorted(
+            (h.record for h in hits if h.score >= self.min_score), key=lambda r: r.created_at
+        )
         return [str(r.metadata.get("reflection") or r.text) for r in kept]
 
 
@@ -117,8 +125,11 @@ def scratchpad(messages: list[dict[str, Any]]) -> str:
                 lines.append(f"Thought/answer: {message.content.strip()}")
             lines.extend(f"Action: {c.name}[{c.arguments}]" for c in message.tool_calls)
         elif isinstance(message, ToolMessage):
-            text = message.content if len(message.content) <= _OBSERVATION_CHARS else (
-                message.content[:_OBSERVATION_CHARS] + " [truncated]")
+            text = (
+                message.content
+                if len(message.content) <= _OBSERVATION_CHARS
+                else (message.content[:_OBSERVATION_CHARS] + " [truncated]")
+            )
             lines.append(f"Observation: {text}")
         elif isinstance(message, UserMessage):
             lines.append(f"Observation: {message.text()}")
@@ -163,21 +174,35 @@ class Reflexion:
         found = await self.store.search(_user(config), self.name, question)
         if found:
             emit(MemoryRecallEvent(agent=self.name, memories=found))
-        return {"question": question, "reflections": found, "trial": 0, "trial_answer": None,
-                "succeeded": False, "final_answer": None, "steps": 0}
+        return {
+            "question": question,
+            "reflections": found,
+            "trial": 0,
+            "trial_answer": None,
+            "succeeded": False,
+            "final_answer": None,
+            "steps": 0,
+        }
 
     async def start_trial(self, state: ReflexionState) -> dict[str, Any]:
         reflections = state.get("reflections") or []
-        context = (REFLECTIONS_HEADER + "".join(f"\n- {r}" for r in reflections)) if reflections else None
-        return {**self.inner.start(state["question"], context), "trial": state.get("trial", 0) + 1,
-                "steps": state.get("steps", 0) + 1}
+        context = (
+            (REFLECTIONS_HEADER + "".join(f"\n- {r}" for r in reflections)) if reflections else None
+        )
+        return {
+            **self.inner.start(state["question"], context),
+            "trial": state.get("trial", 0) + 1,
+            "steps": state.get("steps", 0) + 1,
+        }
 
     async def judge(self, question: str, answer: str) -> bool:
         """The evaluator's verdict, or the model's own when none was given."""
         if self.evaluator is not None:
             return bool(await self.evaluator(question, answer))
-        prompt: list[Message] = [SystemMessage(content=SELF_EVALUATE_INSTRUCTIONS),
-                  UserMessage(content=f"Question: {question}\nProposed answer: {answer}\nVerdict:")]
+        prompt: list[Message] = [
+            SystemMessage(content=SELF_EVALUATE_INSTRUCTIONS),
+            UserMessage(content=f"Question: {question}\nProposed answer: {answer}\nVerdict:"),
+        ]
         verdict = (await ask(self.loop.model, self.name, prompt, self.options)).upper()
         return "CORRECT" in verdict and "INCORRECT" not in verdict
 
@@ -188,11 +213,21 @@ class Reflexion:
         if succeeded:
             return {**update, **finish(self.name, str(answer))}
         trial = state.get("trial", 0)
-        emit(ErrorEvent(agent=self.name, category="trial_failed",
-                        message=f"trial {trial} failed: {answer or 'no answer within the step limit'}"))
+        emit(
+            ErrorEvent(
+                agent=self.name,
+                category="trial_failed",
+                message=f"trial {trial} failed: {answer or 'no answer within the step limit'}",
+            )
+        )
         if trial >= self.max_trials:
-            emit(ErrorEvent(agent=self.name, category="trial_limit",
-                            message=f"no successful trial in {self.max_trials}"))
+            emit(
+                ErrorEvent(
+                    agent=self.name,
+                    category="trial_limit",
+                    message=f"no successful trial in {self.max_trials}",
+                )
+            )
             if answer is not None:  # Reflexion returns the last attempt when none succeeded
                 update.update(finish(self.name, answer))
         return update
@@ -204,8 +239,12 @@ class Reflexion:
 
     async def reflect(self, state: ReflexionState, config: RunnableConfig) -> dict[str, Any]:
         trial = scratchpad(state.get("inner_messages") or [])
-        prompt: list[Message] = [SystemMessage(content=REFLECT_INSTRUCTIONS),
-                  UserMessage(content=f"Previous trial:\nQuestion: {state['question']}\n{trial}\n\nReflection:")]
+        prompt: list[Message] = [
+            SystemMessage(content=REFLECT_INSTRUCTIONS),
+            UserMessage(
+                content=f"Previous trial:\nQuestion: {state['question']}\n{trial}\n\nReflection:"
+            ),
+        ]
         reflection = await ask(self.loop.model, self.name, prompt, self.options)
         await self.store.add(_user(config), self.name, state["question"], reflection)
         return {"reflections": [*(state.get("reflections") or []), reflection]}

@@ -10,8 +10,12 @@ from hanlin.llm.messages import Message
 
 
 async def stream_reply(
-    model: ChatModel, agent: str, messages: Sequence[Message], *,
-    tools: Sequence[ToolSpec] = (), options: ChatOptions | None = None,
+    model: ChatModel,
+    agent: str,
+    messages: Sequence[Message],
+    *,
+    tools: Sequence[ToolSpec] = (),
+    options: ChatOptions | None = None,
 ) -> ChatResult:
     """Ask ``model`` once, emitting a ``token`` event per text delta; the finished result.
 

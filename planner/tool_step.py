@@ -13,11 +13,11 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from hanlin.llm.messages import AssistantMessage, ToolCall, ToolMessage
-from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.contract.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest
 from hanlin.contract.events import ToolCallEvent, ToolResultEvent, emit
 from hanlin.contract.journal import ToolJournal
+from hanlin.llm.messages import AssistantMessage, ToolCall, ToolMessage
+from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.tools.registry import ToolRegistry
 
 
@@ -33,7 +33,9 @@ def needs_approval(registry: ToolRegistry, call: ToolCall, policy: ApprovalPolic
 def _ask(agent: str, registry: ToolRegistry, call: ToolCall) -> ApprovalDecision:
     tool = registry.get(call.name)
     description = tool.spec.description if tool is not None else ""
-    answer = interrupt(ApprovalRequest(agent=agent, call=call, description=description).model_dump(mode="json"))
+    answer = interrupt(
+        ApprovalRequest(agent=agent, call=call, description=description).model_dump(mode="json")
+    )
     if isinstance(answer, ApprovalDecision):
         return answer
     if isinstance(answer, str):
@@ -43,8 +45,11 @@ def _ask(agent: str, registry: ToolRegistry, call: ToolCall) -> ApprovalDecision
 
 def _rejection(call: ToolCall, reason: str) -> ToolMessage:
     return ToolMessage(
-        tool_call_id=call.id, name=call.name, content=f"Error (rejected): {reason}",
-        is_error=True, error_kind=ToolErrorKind.REJECTED.value,
+        tool_call_id=call.id,
+        name=call.name,
+        content=f"Error (rejected): {reason}",
+        is_error=True,
+        error_kind=ToolErrorKind.REJECTED.value,
     )
 
 
@@ -103,8 +108,13 @@ async def run_tool_step(
 
 def _result_event(agent: str, result: ToolMessage, replayed: bool = False) -> ToolResultEvent:
     return ToolResultEvent(
-        agent=agent, call_id=result.tool_call_id, name=result.name, content=result.content,
-        is_error=result.is_error, error_kind=result.error_kind, replayed=replayed,
+        agent=agent,
+        call_id=result.tool_call_id,
+        name=result.name,
+        content=result.content,
+        is_error=result.is_error,
+        error_kind=result.error_kind,
+        replayed=replayed,
     )
 
 

@@ -281,7 +281,7 @@ class CheckpointCommands:
         replies = yield Batch([("SMEMBERS", self.keys.namespaces(t)) for t in threads])
         return [
             (t, ns)
-            for t, members in zip(threads, replies)
+            for t, members in zip(threads, replies, strict=False)
             for ns in sorted(member.decode() for member in members)
         ]
 
@@ -359,7 +359,7 @@ class CheckpointCommands:
         blob_values = (
             (yield Batch([("HMGET", k.blobs(t, ns), *ordered_fields)]))[0] if ordered_fields else []
         )
-        blobs = dict(zip(ordered_fields, blob_values))
+        blobs = dict(zip(ordered_fields, blob_values, strict=False))
         return [self._tuple(t, ns, cid, rec, wr, ckpt, blobs) for cid, rec, wr, ckpt in loaded]
 
     def _tuple(

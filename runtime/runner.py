@@ -16,7 +16,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from hanlin.llm.messages import Message, UserMessage
 from hanlin.contract.approval import ApprovalDecision
 from hanlin.contract.events import (
     ErrorEvent,
@@ -28,6 +27,7 @@ from hanlin.contract.events import (
 from hanlin.contract.journal import MemoryToolJournal, ToolJournal
 from hanlin.contract.state import AgentState, initial_state, state_messages
 from hanlin.contract.target import Perceiving, RunTarget, require_run_target
+from hanlin.llm.messages import Message, UserMessage
 
 
 class RunResult(BaseModel):
@@ -70,7 +70,9 @@ class Runner:
         user = UserMessage(content=message) if isinstance(message, str) else message
         return self._start(user, thread_id, user_id)
 
-    async def _start(self, user: UserMessage, thread_id: str, user_id: str | None) -> AsyncIterator[Event]:
+    async def _start(
+        self, user: UserMessage, thread_id: str, user_id: str | None
+    ) -> AsyncIterator[Event]:
         if isinstance(self.target, Perceiving):  # attachments become what the models can read
             try:
                 user = await self.target.prepare(user)
@@ -82,13 +84,19 @@ class Runner:
             yield event
 
     async def resume_stream(
-        self, thread_id: str, decision: ApprovalDecision | None = None, *, user_id: str | None = None
+        self,
+        thread_id: str,
+        decision: ApprovalDecision | None = None,
+        *,
+        user_id: str | None = None,
     ) -> AsyncIterator[Event]:
         """Continue a paused or interrupted thread; ``decision`` answers a pending approval."""
         pending = await self.pending(thread_id)
         if pending and decision is None:
-            yield ErrorEvent(message=f"thread {thread_id!r} waits for an approval decision",
-                             category="approval_required")
+            yield ErrorEvent(
+                message=f"thread {thread_id!r} waits for an approval decision",
+                category="approval_required",
+            )
             return
         payload: Command[Any] | None = (
             Command(resume=decision.model_dump()) if decision is not None else None
@@ -96,7 +104,9 @@ class Runner:
         async for event in self._drive(payload, thread_id, user_id):
             yield event
 
-    async def _drive(self, payload: Any, thread_id: str, user_id: str | None) -> AsyncIterator[Event]:
+    async def _drive(
+        self, payload: Any, thread_id: str, user_id: str | None
+    ) -> AsyncIterator[Event]:
         try:
             async for mode, chunk in self.graph.astream(
                 payload, self._config(thread_id, user_id), stream_mode=["custom", "updates"]
@@ -115,7 +125,11 @@ class Runner:
         return await _collect(thread_id, self.stream(thread_id, message, user_id=user_id))
 
     async def resume(
-        self, thread_id: str, decision: ApprovalDecision | None = None, *, user_id: str | None = None
+        self,
+        thread_id: str,
+        decision: ApprovalDecision | None = None,
+        *,
+        user_id: str | None = None,
     ) -> RunResult:
         return await _collect(thread_id, self.resume_stream(thread_id, decision, user_id=user_id))
 
@@ -152,7 +166,10 @@ async def _collect(thread_id: str, events: AsyncIterator[Event]) -> RunResult:
         elif isinstance(event, InterruptEvent):
             result.pending.append(event)
         elif isinstance(event, ErrorEvent) and event.category in {
-            "run_failed", "step_limit", "approval_required", "perception",
+            "run_failed",
+            "step_limit",
+            "approval_required",
+            "perception",
         }:
             result.error = event.message
     return result

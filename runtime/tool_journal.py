@@ -10,7 +10,9 @@ from hanlin.llm.messages import ToolMessage
 class RedisToolJournal:
     """One key per (thread, call id); written once, read on resume. Expires with ``ttl_s``."""
 
-    def __init__(self, client: Redis, *, prefix: str = "hanlin:tooljournal", ttl_s: int | None = 30 * 86400):
+    def __init__(
+        self, client: Redis, *, prefix: str = "hanlin:tooljournal", ttl_s: int | None = 30 * 86400
+    ):
         self.client = client
         self.prefix = prefix
         self.ttl_s = ttl_s

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from hanlin.agents.role_play import RoleCritic, RolePlay
-from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.contract.events import ErrorEvent, MessageEvent, PlanEvent
+from hanlin.llm.chat_model import ChatModel, ChatOptions
 from hanlin.runtime.runner import Runner
 
 
@@ -32,11 +32,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--word-limit", type=int, default=50)
     parser.add_argument("--no-specify", action="store_true", help="skip the task specifier")
     parser.add_argument("--planner", action="store_true", help="add the task planner")
-    parser.add_argument("--critic", type=int, default=0, metavar="K",
-                        help="critic in the loop choosing among K candidates (0: off)")
-    parser.add_argument("--keep-going-on-flip", action="store_true",
-                        help="continue after an uncorrected role flip instead of stopping")
-    parser.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1")
+    parser.add_argument(
+        "--critic",
+        type=int,
+        default=0,
+        metavar="K",
+        help="critic in the loop choosing among K candidates (0: off)",
+    )
+    parser.add_argument(
+        "--keep-going-on-flip",
+        action="store_true",
+        help="continue after an uncorrected role flip instead of stopping",
+    )
+    parser.add_argument(
+        "--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1"
+    )
     parser.add_argument("--model", help="model name on the server")
     parser.add_argument("--api-key")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the local model")
@@ -61,9 +71,15 @@ def event_record(event: Any) -> dict[str, Any]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = [f"# Role-play: {report['user_role']} instructs {report['assistant_role']}", "",
-             f"- model: `{report['model']}`", f"- task: {report['task']}",
-             f"- stop reason: {report['stop_reason']}", f"- seconds: {report['seconds']:.1f}", ""]
+    lines = [
+        f"# Role-play: {report['user_role']} instructs {report['assistant_role']}",
+        "",
+        f"- model: `{report['model']}`",
+        f"- task: {report['task']}",
+        f"- stop reason: {report['stop_reason']}",
+        f"- seconds: {report['seconds']:.1f}",
+        "",
+    ]
     if report["specified_task"]:
         lines += ["## Specified task", "", report["specified_task"], ""]
     if report["plan"]:
@@ -81,9 +97,14 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     model = make_model(args)
     team = RolePlay(
-        assistant_role=args.assistant_role, user_role=args.user_role, task=args.task, model=model,
-        with_task_specify=not args.no_specify, word_limit=args.word_limit,
-        with_task_planner=args.planner, max_turns=args.turns,
+        assistant_role=args.assistant_role,
+        user_role=args.user_role,
+        task=args.task,
+        model=model,
+        with_task_specify=not args.no_specify,
+        word_limit=args.word_limit,
+        with_task_planner=args.planner,
+        max_turns=args.turns,
         options=ChatOptions(max_tokens=args.max_tokens, temperature=args.temperature),
         critic=RoleCritic(model=model, candidates=args.critic) if args.critic else None,
         stop_on_role_flip=not args.keep_going_on_flip,
@@ -96,15 +117,22 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     messages = [e for e in result.events if isinstance(e, MessageEvent)]
     roles = {args.user_role, args.assistant_role}
     report = {
-        "model": model.name, "assistant_role": args.assistant_role, "user_role": args.user_role,
+        "model": model.name,
+        "assistant_role": args.assistant_role,
+        "user_role": args.user_role,
         "task": args.task,
         "specified_task": next((m.content for m in messages if m.agent == "Task Specifier"), None),
         "plan": next((e.steps for e in result.events if isinstance(e, PlanEvent)), None),
-        "final_task": state.get("task"), "stop_reason": state.get("stop_reason"),
-        "turns": state.get("turn"), "seconds": seconds,
-        "transcript": [{"role": m.agent, "content": m.content} for m in messages if m.agent in roles],
+        "final_task": state.get("task"),
+        "stop_reason": state.get("stop_reason"),
+        "turns": state.get("turn"),
+        "seconds": seconds,
+        "transcript": [
+            {"role": m.agent, "content": m.content} for m in messages if m.agent in roles
+        ],
         "errors": [event_record(e) for e in result.events if isinstance(e, ErrorEvent)],
-        "final_answer": result.final_answer, "run_error": result.error,
+        "final_answer": result.final_answer,
+        "run_error": result.error,
         "events": [event_record(e) for e in result.events],
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import redis
-
 from tests_support import free_port
 
 from hanlin.runtime.redis_install import install_redis_stack
@@ -40,9 +39,23 @@ def plain_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (data_dir / "server.log").open("wb")
     server = subprocess.Popen(
-        [str(binaries.redis_server), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-         "--appendonly", "no", "--save", "", "--daemonize", "no"],
-        stdout=log, stderr=log,
+        [
+            str(binaries.redis_server),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "no",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+        ],
+        stdout=log,
+        stderr=log,
     )
     url = f"redis://127.0.0.1:{port}/0"
     try:
@@ -54,7 +67,9 @@ def plain_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     break
                 except redis.ConnectionError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"redis-server did not start: {(data_dir / 'server.log').read_text()}") from None
+                        raise RuntimeError(
+                            f"redis-server did not start: {(data_dir / 'server.log').read_text()}"
+                        ) from None
                     time.sleep(0.05)
         yield url
     finally:

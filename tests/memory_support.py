@@ -34,7 +34,11 @@ class HashedBagOfWords:
 
     def embed_documents(self, texts: Sequence[str]) -> numpy.ndarray:
         self.calls += 1
-        return numpy.stack([self._embed(text) for text in texts]) if texts else numpy.zeros((0, self.dim), numpy.float32)
+        return (
+            numpy.stack([self._embed(text) for text in texts])
+            if texts
+            else numpy.zeros((0, self.dim), numpy.float32)
+        )
 
     def embed_query(self, text: str) -> numpy.ndarray:
         self.calls += 1

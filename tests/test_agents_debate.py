@@ -10,10 +10,10 @@ import pytest
 
 from hanlin.agents.debate import Debate, DebateAgent, DebateTurnEvent, debate_outcome
 from hanlin.agents.debate_baselines import debate_baselines, independent_majority, self_reflection
+from hanlin.contract.events import FinalAnswerEvent, MessageEvent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.contract.events import FinalAnswerEvent, MessageEvent
 from hanlin.runtime.runner import Runner
 
 QUESTION = "What is 2+3*4?"
@@ -114,8 +114,9 @@ async def test_unparsable_answers_abstain() -> None:
 
 async def test_judge_sees_question_and_last_round_answers_and_usage_is_summed() -> None:
     judge_model = ScriptedModel(["Both agree on 14."])
-    debate, _models = team({"a": ["14", "14"], "b": ["20", "14"]},
-                          judge=DebateAgent(name="judge", model=judge_model))
+    debate, _models = team(
+        {"a": ["14", "14"], "b": ["20", "14"]}, judge=DebateAgent(name="judge", model=judge_model)
+    )
     runner = Runner(debate)
     result = await runner.run("t", QUESTION)
     [judge_input] = judge_model.calls
@@ -158,7 +159,10 @@ async def test_persona_becomes_a_system_message() -> None:
     model = ScriptedModel(["\\boxed{1}"])
     debate = Debate(agents=[DebateAgent(name="a", model=model, persona="You are terse.")], rounds=1)
     await Runner(debate).run("t", QUESTION)
-    assert isinstance(model.calls[0][0], SystemMessage) and model.calls[0][0].content == "You are terse."
+    assert (
+        isinstance(model.calls[0][0], SystemMessage)
+        and model.calls[0][0].content == "You are terse."
+    )
 
 
 async def test_a_new_question_on_the_same_thread_starts_a_fresh_debate() -> None:
@@ -193,17 +197,25 @@ async def test_two_agent_two_round_debate_on_the_embedded_model() -> None:
     from hanlin.llm.local_model import LocalModel
 
     model = LocalModel(n_threads=2)
-    agents = [DebateAgent(name=n, model=model, options=ChatOptions(max_tokens=48, seed=i))
-              for i, n in enumerate(["alice", "bob"])]
+    agents = [
+        DebateAgent(name=n, model=model, options=ChatOptions(max_tokens=48, seed=i))
+        for i, n in enumerate(["alice", "bob"])
+    ]
     debate = Debate(agents=agents, rounds=2)
     runner = Runner(debate)
     result = await runner.run("local", "What is 3+4*2?")
     assert result.error is None
     turns = [e for e in result.events if isinstance(e, DebateTurnEvent)]
     assert sorted((e.agent, e.round) for e in turns) == [
-        ("alice", 1), ("alice", 2), ("bob", 1), ("bob", 2)]
+        ("alice", 1),
+        ("alice", 2),
+        ("bob", 1),
+        ("bob", 2),
+    ]
     assert all(e.content.strip() for e in turns)
     outcome = await debate_outcome(runner, debate, "local")
     assert len(outcome.transcript) == 2 and set(outcome.votes) == {"alice", "bob"}
-    assert all(outcome.usage[n]["calls"] == 2 and outcome.usage[n]["completion_tokens"] > 0
-               for n in ("alice", "bob"))
+    assert all(
+        outcome.usage[n]["calls"] == 2 and outcome.usage[n]["completion_tokens"] > 0
+        for n in ("alice", "bob")
+    )

@@ -9,9 +9,9 @@ from memory_support import HashedBagOfWords
 
 from hanlin.agents.agent import Agent
 from hanlin.agents.memory import AgentMemory
+from hanlin.contract.events import MemoryRecallEvent
 from hanlin.llm.scripted import ScriptedModel
 from hanlin.memory import MemoryStore, MemoryStoreConfig
-from hanlin.contract.events import MemoryRecallEvent
 from hanlin.runtime.runner import Runner
 
 

@@ -8,38 +8,11 @@ from pathlib import Path
 
 import docx
 import pytest
+from tests_support import minimal_pdf
 
 from hanlin.agents.perception import Perception, PerceptionConfig, PerceptionError
 from hanlin.agents.perception.documents import detect_document_kind
 from hanlin.llm.messages import AudioPart, FilePart, ImagePart, TextPart, UserMessage
-
-
-def minimal_pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with Helvetica text, xref offsets computed so strict readers accept it."""
-    text_ops = "".join(
-        f"1 0 0 1 72 {720 - 24 * i} Tm ({line}) Tj\n" for i, line in enumerate(lines)
-    )
-    stream = f"BT /F1 18 Tf\n{text_ops}ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>"
-        ),
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref_at = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 def perceive(
@@ -89,7 +62,8 @@ def test_html_keeps_visible_text_and_drops_scripts(tmp_path: Path) -> None:
     page.write_text(
         "<!DOCTYPE html><html><head><title>Status page</title><style>p{color:red}</style>"
         "<script>var secret = 'do not show';</script></head><body><h1>All systems</h1>"
-        "<p>Latency is&nbsp;12&nbsp;ms &amp; stable.</p><ul><li>api</li><li>workers</li></ul></body></html>",
+        "<p>Latency is&nbsp;12&nbsp;ms &amp; stable.</p>"
+        "<ul><li>api</li><li>workers</li></ul></body></html>",
         encoding="utf-8",
     )
     text = only_text(perceive(UserMessage(content=[FilePart(path=str(page))])))

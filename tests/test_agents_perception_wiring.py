@@ -30,7 +30,9 @@ async def test_a_corrupt_attachment_is_a_clear_error_and_the_thread_goes_on(tmp_
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
     model = ScriptedModel(["fine"])
     runner = Runner(Agent(name="reader", model=model))
-    failed = await runner.run("t", UserMessage(content=[TextPart(text="Read it"), FilePart(path=str(broken))]))
+    failed = await runner.run(
+        "t", UserMessage(content=[TextPart(text="Read it"), FilePart(path=str(broken))])
+    )
     assert failed.error is not None and "report.pdf" in failed.error
     assert model.calls == [] and await runner.messages("t") == []
     ok = await runner.run("t", "hello")
@@ -52,10 +54,12 @@ async def test_an_attachment_reaches_every_debater_through_the_runner(tmp_path: 
     table = tmp_path / "scores.csv"
     table.write_text("team,score\nred,41\nblue,17\n")
     models = [ScriptedModel(["\\boxed{58}", "\\boxed{58}"]) for _ in range(2)]
-    debate = Debate(agents=[DebateAgent(name=f"d{i}", model=m) for i, m in enumerate(models)],
-                    rounds=2)
-    message = UserMessage(content=[TextPart(text="What is the sum of the scores?"),
-                                   FilePart(path=str(table))])
+    debate = Debate(
+        agents=[DebateAgent(name=f"d{i}", model=m) for i, m in enumerate(models)], rounds=2
+    )
+    message = UserMessage(
+        content=[TextPart(text="What is the sum of the scores?"), FilePart(path=str(table))]
+    )
     result = await Runner(debate).run("t", message)
     assert result.error is None and result.final_answer is not None and "58" in result.final_answer
     for model in models:
@@ -70,7 +74,8 @@ async def test_a_corrupt_attachment_fails_a_team_turn_before_any_model_call(tmp_
     broken.write_bytes(b"PK\x03\x04 not a real docx")
     model = ScriptedModel(["\\boxed{1}"])
     runner = Runner(Debate(agents=[DebateAgent(name="solo", model=model)], rounds=1))
-    failed = await runner.run("t", UserMessage(content=[TextPart(text="Read"),
-                                                       FilePart(path=str(broken))]))
+    failed = await runner.run(
+        "t", UserMessage(content=[TextPart(text="Read"), FilePart(path=str(broken))])
+    )
     assert failed.error is not None and "notes.docx" in failed.error
     assert model.calls == []

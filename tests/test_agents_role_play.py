@@ -7,10 +7,10 @@ import pytest
 
 from hanlin.agents import role_play_prompts as prompts
 from hanlin.agents.role_play import RoleCritic, RolePlay, solution_text
+from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import AssistantMessage, SystemMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.contract.events import ErrorEvent, FinalAnswerEvent, MessageEvent, PlanEvent
 from hanlin.runtime.runner import Runner
 
 ASSISTANT, USER = "Python Programmer", "Stock Trader"
@@ -34,8 +34,15 @@ async def test_specifier_prompts_alternation_and_task_done() -> None:
     helper = ScriptedModel([SPECIFIED])
     user = ScriptedModel([instruction(1), instruction(2), "<CAMEL_TASK_DONE>"])
     assistant = ScriptedModel([solution(1), solution(2)])
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, task=TASK, model=assistant,
-                    user_model=user, helper_model=helper, max_turns=10)
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        task=TASK,
+        model=assistant,
+        user_model=user,
+        helper_model=helper,
+        max_turns=10,
+    )
     result = await Runner(team).run("t1", "go")
 
     # The specifier was sent the paper's request, with both roles, the task and the word limit.
@@ -49,10 +56,14 @@ async def test_specifier_prompts_alternation_and_task_done() -> None:
     user_system, assistant_system = user.calls[0][0], assistant.calls[0][0]
     for prompt in (user_system, assistant_system):
         assert isinstance(prompt, SystemMessage)
-        assert ASSISTANT in prompt.content and USER in prompt.content and SPECIFIED in prompt.content
+        assert (
+            ASSISTANT in prompt.content and USER in prompt.content and SPECIFIED in prompt.content
+        )
     assert f"You are {USER} and I am {ASSISTANT}" in user_system.content
     assert f"You are {ASSISTANT} and I am {USER}" in assistant_system.content
-    assert "<CAMEL_TASK_DONE>" in user_system.content and "Next request." in assistant_system.content
+    assert (
+        "<CAMEL_TASK_DONE>" in user_system.content and "Next request." in assistant_system.content
+    )
     assert user.calls[0][1] == UserMessage(content=prompts.START_INSTRUCTING)
 
     # Alternation: the assistant's nth prompt ends with the nth instruction, the user agent's
@@ -69,8 +80,12 @@ async def test_specifier_prompts_alternation_and_task_done() -> None:
     # Events carry role names, in order; the final answer is the last solution's body.
     spoken = [(e.agent, e.content) for e in result.events if isinstance(e, MessageEvent)]
     assert spoken == [
-        ("Task Specifier", SPECIFIED), (USER, instruction(1)), (ASSISTANT, solution(1)),
-        (USER, instruction(2)), (ASSISTANT, solution(2)), (USER, "<CAMEL_TASK_DONE>"),
+        ("Task Specifier", SPECIFIED),
+        (USER, instruction(1)),
+        (ASSISTANT, solution(1)),
+        (USER, instruction(2)),
+        (ASSISTANT, solution(2)),
+        (USER, "<CAMEL_TASK_DONE>"),
     ]
     assert result.final_answer == "done step 2." and result.error is None
     finals = [e for e in result.events if isinstance(e, FinalAnswerEvent)]
@@ -80,8 +95,14 @@ async def test_specifier_prompts_alternation_and_task_done() -> None:
 async def test_turn_limit_stops_the_loop_and_task_comes_from_the_message() -> None:
     user = ScriptedModel([instruction(n) for n in range(1, 10)])
     assistant = ScriptedModel([solution(n) for n in range(1, 10)])
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, model=assistant, user_model=user,
-                    with_task_specify=False, max_turns=3)
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        model=assistant,
+        user_model=user,
+        with_task_specify=False,
+        max_turns=3,
+    )
     runner = Runner(team)
     result = await runner.run("t2", TASK)
 
@@ -99,8 +120,14 @@ async def test_assistant_flip_is_re_prompted_once_and_the_correction_is_used() -
     user = ScriptedModel([instruction(1), "<CAMEL_TASK_DONE>"])
     flipped = "Instruction: now you write the moving averages\nInput: None"
     assistant = ScriptedModel([flipped, solution(1)])
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, task=TASK, model=assistant,
-                    user_model=user, with_task_specify=False)
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        task=TASK,
+        model=assistant,
+        user_model=user,
+        with_task_specify=False,
+    )
     result = await Runner(team).run("t3", "go")
 
     retry = assistant.calls[1]
@@ -115,8 +142,14 @@ async def test_assistant_flip_is_re_prompted_once_and_the_correction_is_used() -
 async def test_persistent_user_flip_records_an_error_and_stops() -> None:
     user = ScriptedModel(["Solution: I will just do it myself.", "Here is the code: print(1)"])
     assistant = ScriptedModel([])
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, task=TASK, model=assistant,
-                    user_model=user, with_task_specify=False)
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        task=TASK,
+        model=assistant,
+        user_model=user,
+        with_task_specify=False,
+    )
     result = await Runner(team).run("t4", "go")
 
     assert len(user.calls) == 2 and "gave a solution" in user.calls[1][-1].content
@@ -128,30 +161,51 @@ async def test_persistent_user_flip_records_an_error_and_stops() -> None:
 
 
 async def test_critic_receives_the_candidates_and_its_choice_is_used() -> None:
-    user = ScriptedModel(["Instruction: A\nInput: None", "Instruction: B\nInput: None",
-                          "<CAMEL_TASK_DONE>", "<CAMEL_TASK_DONE>"])
+    user = ScriptedModel(
+        [
+            "Instruction: A\nInput: None",
+            "Instruction: B\nInput: None",
+            "<CAMEL_TASK_DONE>",
+            "<CAMEL_TASK_DONE>",
+        ]
+    )
     assistant = ScriptedModel(["Solution: X. Next request.", "Solution: Y. Next request."])
     critic = ScriptedModel(["2, because it is clearer", "I like the first one", "Option 1", "1"])
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, task=TASK, model=assistant,
-                    user_model=user, with_task_specify=False,
-                    critic=RoleCritic(model=critic, candidates=2, role="Judge"))
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        task=TASK,
+        model=assistant,
+        user_model=user,
+        with_task_specify=False,
+        critic=RoleCritic(model=critic, candidates=2, role="Judge"),
+    )
     result = await Runner(team).run("t5", "go")
 
     system, question = critic.calls[0]
     assert system.content.startswith(f"You are Judge, working with {USER} and {ASSISTANT}")
     assert "improving the task performance" in system.content
     assert question.content == prompts.critic_proposals(
-        USER, "user", ["Instruction: A\nInput: None", "Instruction: B\nInput: None"])
-    assert "Option 1:\nInstruction: A" in question.content and "Option 2:\nInstruction: B" in question.content
+        USER, "user", ["Instruction: A\nInput: None", "Instruction: B\nInput: None"]
+    )
+    assert (
+        "Option 1:\nInstruction: A" in question.content
+        and "Option 2:\nInstruction: B" in question.content
+    )
     # Choice 2 was taken: the assistant was sent instruction B.
     assert assistant.calls[0][-1] == UserMessage(content="Instruction: B\nInput: None")
     # No number at first: the critic is asked again with the invalid-choice prefix, then picks 1.
     assert critic.calls[2][-1].content == prompts.INVALID_CHOICE_PREFIX + prompts.critic_proposals(
-        ASSISTANT, "assistant", ["Solution: X. Next request.", "Solution: Y. Next request."])
+        ASSISTANT, "assistant", ["Solution: X. Next request.", "Solution: Y. Next request."]
+    )
     assert critic.calls[2][-2] == AssistantMessage(content="I like the first one")
     assert messages_of(result, ASSISTANT) == ["Solution: X. Next request."]
     assert messages_of(result, "Judge") == [
-        "2, because it is clearer", "I like the first one", "Option 1", "1"]
+        "2, because it is clearer",
+        "I like the first one",
+        "Option 1",
+        "1",
+    ]
     assert len(user.calls) == 4 and len(assistant.calls) == 2
     assert result.final_answer == "X."
 
@@ -159,9 +213,16 @@ async def test_critic_receives_the_candidates_and_its_choice_is_used() -> None:
 async def test_planner_emits_a_plan_and_extends_the_task() -> None:
     helper = ScriptedModel(["1. Fetch prices\n2. Compute averages"])
     user = ScriptedModel(["<CAMEL_TASK_DONE>"])
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, task=TASK, model=ScriptedModel([]),
-                    user_model=user, helper_model=helper, with_task_specify=False,
-                    with_task_planner=True)
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        task=TASK,
+        model=ScriptedModel([]),
+        user_model=user,
+        helper_model=helper,
+        with_task_specify=False,
+        with_task_planner=True,
+    )
     result = await Runner(team).run("t6", "go")
 
     assert helper.calls[0][1].content == prompts.task_planner_prompt(TASK)
@@ -182,9 +243,16 @@ def test_bad_configuration_is_rejected() -> None:
 async def test_two_turns_on_the_embedded_model() -> None:
     from hanlin.llm.local_model import LocalModel
 
-    team = RolePlay(assistant_role=ASSISTANT, user_role=USER, task=TASK,
-                    model=LocalModel(n_threads=2), options=ChatOptions(max_tokens=48),
-                    word_limit=30, max_turns=2, stop_on_role_flip=False)
+    team = RolePlay(
+        assistant_role=ASSISTANT,
+        user_role=USER,
+        task=TASK,
+        model=LocalModel(n_threads=2),
+        options=ChatOptions(max_tokens=48),
+        word_limit=30,
+        max_turns=2,
+        stop_on_role_flip=False,
+    )
     runner = Runner(team)
     result = await runner.run("local", "go")
 

@@ -10,9 +10,9 @@ from hanlin.agents.planners import (
     PlanExecuteAgent,
     ReflexionAgent,
 )
+from hanlin.contract.events import ErrorEvent, PlanEvent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
-from hanlin.contract.events import ErrorEvent, PlanEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 
@@ -32,18 +32,32 @@ def ended(result) -> bool:  # type: ignore[no-untyped-def]
 
 async def test_every_strategy_runs_on_the_embedded_model() -> None:
     model = LocalModel(n_threads=2)
-    plan = await Runner(PlanExecuteAgent(name="planner", model=model, options=SHORT, tools=[calculator],
-                                         max_steps=2, max_replans=0, max_plan_steps=2)).run("pe", QUESTION)
+    plan = await Runner(
+        PlanExecuteAgent(
+            name="planner",
+            model=model,
+            options=SHORT,
+            tools=[calculator],
+            max_steps=2,
+            max_replans=0,
+            max_plan_steps=2,
+        )
+    ).run("pe", QUESTION)
     assert any(isinstance(e, PlanEvent) for e in plan.events) and ended(plan)
 
-    l2m = await Runner(LeastToMostAgent(name="l2m", model=model, options=SHORT, max_subquestions=2)).run("lm", QUESTION)
+    l2m = await Runner(
+        LeastToMostAgent(name="l2m", model=model, options=SHORT, max_subquestions=2)
+    ).run("lm", QUESTION)
     assert any(isinstance(e, PlanEvent) for e in l2m.events) and ended(l2m)
 
-    cot = await Runner(ChainOfThoughtAgent(name="cot", model=model, options=SHORT)).run("ct", QUESTION)
+    cot = await Runner(ChainOfThoughtAgent(name="cot", model=model, options=SHORT)).run(
+        "ct", QUESTION
+    )
     assert ended(cot)
 
-    reflexion = ReflexionAgent(name="rx", model=model, options=SHORT, max_steps=1, max_trials=2,
-                               evaluator=always_wrong)
+    reflexion = ReflexionAgent(
+        name="rx", model=model, options=SHORT, max_steps=1, max_trials=2, evaluator=always_wrong
+    )
     result = await Runner(reflexion).run("rx", QUESTION)
     assert ended(result)
     stored = await reflexion.reflections.search("default", "rx", QUESTION)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from hanlin.agents.agent import Agent
+from hanlin.contract.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_model import LocalModel
 from hanlin.llm.messages import AssistantMessage, ToolMessage
-from hanlin.contract.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools.builtin.calculator import calculator
 
@@ -19,9 +19,13 @@ pytestmark = pytest.mark.local_model
 
 async def test_react_agent_calls_the_calculator_and_answers() -> None:
     agent = Agent(
-        name="solver", model=LocalModel(n_threads=2), tools=[calculator], max_steps=3,
+        name="solver",
+        model=LocalModel(n_threads=2),
+        tools=[calculator],
+        max_steps=3,
         instructions="Use the calculator for arithmetic, then answer in one sentence.",
-        options=ChatOptions(max_tokens=96), tool_policy="call_once",
+        options=ChatOptions(max_tokens=96),
+        tool_policy="call_once",
     )
     runner = Runner(agent)
     result = await runner.run("e2e", "What is 12*7?")

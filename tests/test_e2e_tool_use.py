@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hanlin.agents.agent import Agent
+from hanlin.contract.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.messages import (
     AssistantMessage,
@@ -27,7 +28,6 @@ from hanlin.llm.messages import (
 )
 from hanlin.llm.openai_server import BackgroundServer
 from hanlin.llm.scripted import ScriptedModel, call
-from hanlin.contract.events import FinalAnswerEvent, ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.sandbox import Limits
 from hanlin.tools.builtin import PythonTool
@@ -63,35 +63,55 @@ def convert_with_python(messages: Sequence[Message]) -> AssistantMessage:
     """The model's second turn: Python code built from the REST result it just read."""
     observation = messages[-1]
     assert isinstance(observation, ToolMessage) and observation.name == "get_weather"
-    code = (f"weather = {json.loads(observation.content)!r}\n"
-            "fahrenheit = weather['temperature'] * 9 / 5 + 32\n"
-            "print(f\"{weather['city']}: {fahrenheit:.1f} F\")")
-    return AssistantMessage(tool_calls=[ToolCall(id="call_py", name="python",
-                                                 arguments={"code": code})])
+    code = (
+        f"weather = {json.loads(observation.content)!r}\n"
+        "fahrenheit = weather['temperature'] * 9 / 5 + 32\n"
+        "print(f\"{weather['city']}: {fahrenheit:.1f} F\")"
+    )
+    return AssistantMessage(
+        tool_calls=[ToolCall(id="call_py", name="python", arguments={"code": code})]
+    )
 
 
 async def test_scripted_agent_uses_a_rest_service_then_python(
-        service: BackgroundServer, python: PythonTool) -> None:
-    weather = RestPlugin.from_openapi(f"{service.url}/openapi.json", include=["get_weather"],
-                                      timeout=5)
-    model = ScriptedModel([
-        call("get_weather", call_id="call_rest", city="Oslo"),
-        convert_with_python,
-        "It is 69.8 °F in Oslo.",
-    ])
-    agent = Agent(name="e2e", model=model, tools=[*weather.tools, python],
-                  instructions=INSTRUCTIONS)
+    service: BackgroundServer, python: PythonTool
+) -> None:
+    weather = RestPlugin.from_openapi(
+        f"{service.url}/openapi.json", include=["get_weather"], timeout=5
+    )
+    model = ScriptedModel(
+        [
+            call("get_weather", call_id="call_rest", city="Oslo"),
+            convert_with_python,
+            "It is 69.8 °F in Oslo.",
+        ]
+    )
+    agent = Agent(
+        name="e2e", model=model, tools=[*weather.tools, python], instructions=INSTRUCTIONS
+    )
     result = await Runner(agent).run("t", QUESTION)
 
     assert result.error is None and result.final_answer == "It is 69.8 °F in Oslo."
-    rest_json = json.dumps({"city": "Oslo", "units": "metric", "days": 1, "temperature": 21,
-                            "sky": "sunny", "request_id": None}, separators=(",", ":"))
+    rest_json = json.dumps(
+        {
+            "city": "Oslo",
+            "units": "metric",
+            "days": 1,
+            "temperature": 21,
+            "sky": "sunny",
+            "request_id": None,
+        },
+        separators=(",", ":"),
+    )
     system, user = SystemMessage(content=INSTRUCTIONS), UserMessage(content=QUESTION)
-    first = AssistantMessage(name="e2e", tool_calls=[
-        ToolCall(id="call_rest", name="get_weather", arguments={"city": "Oslo"})])
+    first = AssistantMessage(
+        name="e2e",
+        tool_calls=[ToolCall(id="call_rest", name="get_weather", arguments={"city": "Oslo"})],
+    )
     rest_result = ToolMessage(tool_call_id="call_rest", name="get_weather", content=rest_json)
     second = convert_with_python([system, user, first, rest_result]).model_copy(
-        update={"name": "e2e"})
+        update={"name": "e2e"}
+    )
     python_result = ToolMessage(tool_call_id="call_py", name="python", content="Oslo: 69.8 F")
 
     assert len(model.calls) == 3
@@ -109,12 +129,19 @@ async def test_scripted_agent_uses_a_rest_service_then_python(
 async def test_local_model_runs_python_in_the_sandbox(python: PythonTool) -> None:
     from hanlin.llm.local_model import LocalModel
 
-    agent = Agent(name="coder", model=LocalModel(n_threads=2), tools=[python], max_steps=3,
-                  instructions="Use the python tool to compute, then answer in one sentence.",
-                  options=ChatOptions(max_tokens=96), tool_policy="call_once")
+    agent = Agent(
+        name="coder",
+        model=LocalModel(n_threads=2),
+        tools=[python],
+        max_steps=3,
+        instructions="Use the python tool to compute, then answer in one sentence.",
+        options=ChatOptions(max_tokens=96),
+        tool_policy="call_once",
+    )
     runner = Runner(agent)
-    result = await runner.run("local", "Use python to compute the sum of the numbers from 1 "
-                                       "to 100.")
+    result = await runner.run(
+        "local", "Use python to compute the sum of the numbers from 1 to 100."
+    )
 
     calls = [e for e in result.events if isinstance(e, ToolCallEvent)]
     results = [e for e in result.events if isinstance(e, ToolResultEvent)]

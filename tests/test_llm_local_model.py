@@ -120,7 +120,9 @@ async def test_tool_prompt_goes_through_the_tool_path(model: LocalModel) -> None
     assert result.message.tool_calls or result.message.content or result.tool_errors
     for call in result.message.tool_calls:
         assert call.name == "calculator" and isinstance(call.arguments, dict) and call.id
-    assert result.finish_reason == ("tool_calls" if result.message.tool_calls else result.finish_reason)
+    assert result.finish_reason == (
+        "tool_calls" if result.message.tool_calls else result.finish_reason
+    )
     assert all(isinstance(error, ToolCallError) for error in result.tool_errors)
     assert "<tool_response>" not in result.raw_text
 
@@ -159,7 +161,9 @@ def test_tool_history_renders_for_a_model_without_a_tool_role() -> None:
     turns = to_template_messages(history, tools_in_use([CALCULATOR], ChatOptions()), ChatOptions())
     assert [t.role for t in turns] == ["system", "user", "assistant", "user"]
     assert turns[0].content.startswith("Be brief.") and "calculator" in turns[0].content
-    assert turns[2].content.count("<tool_call>") == 2 and '"expression": "3 + 4"' in turns[2].content
+    assert (
+        turns[2].content.count("<tool_call>") == 2 and '"expression": "3 + 4"' in turns[2].content
+    )
     assert turns[3].content.count("<tool_response>") == 2 and '"is_error": true' in turns[3].content
     no_tools = ChatOptions(tool_choice="none")
     plain = to_template_messages(history, tools_in_use([CALCULATOR], no_tools), no_tools)
@@ -186,7 +190,9 @@ async def test_concurrent_calls_are_serialized_and_the_loop_stays_free(model: Lo
     elapsed = time.perf_counter() - started
     beat.cancel()
     assert ticks >= elapsed / 0.01 * 0.25  # the loop kept running while tokens were generated
-    alone = [await model.chat(ask(q), options=options) for q in ("Name a fruit.", "Name a country.")]
+    alone = [
+        await model.chat(ask(q), options=options) for q in ("Name a fruit.", "Name a country.")
+    ]
     assert [first.raw_text, second.raw_text] == [r.raw_text for r in alone]  # no interference
 
 
@@ -250,10 +256,13 @@ async def test_required_tool_choice_constrains_output_to_a_tool_call() -> None:
 
     model = LocalModel(n_threads=2)
     result = await model.chat(
-        [_User(content="What is 12*7?")], tools=[calculator.spec],
+        [_User(content="What is 12*7?")],
+        tools=[calculator.spec],
         options=_Options(tool_choice="required", max_tokens=64),
     )
-    assert result.raw_text.startswith('<tool_call>\n{"name": "calculator", "arguments": {"expression": "')
+    assert result.raw_text.startswith(
+        '<tool_call>\n{"name": "calculator", "arguments": {"expression": "'
+    )
     if result.finish_reason != "length":  # a finished call is complete and valid by construction
         assert [c.name for c in result.message.tool_calls] == ["calculator"]
         assert result.tool_errors == []
@@ -264,12 +273,18 @@ async def test_huge_length_bounds_do_not_blow_up_the_grammar() -> None:
     from hanlin.llm.chat_model import ToolSpec as _Spec
     from hanlin.llm.messages import UserMessage as _User
 
-    note = _Spec(name="note", description="Save a note.", parameters={
-        "type": "object", "required": ["text"],
-        "properties": {"text": {"type": "string", "maxLength": 100000}},
-    })
+    note = _Spec(
+        name="note",
+        description="Save a note.",
+        parameters={
+            "type": "object",
+            "required": ["text"],
+            "properties": {"text": {"type": "string", "maxLength": 100000}},
+        },
+    )
     result = await LocalModel(n_threads=2).chat(
-        [_User(content="Save a note saying hi.")], tools=[note],
+        [_User(content="Save a note saying hi.")],
+        tools=[note],
         options=_Options(tool_choice="required", max_tokens=32),
     )
     assert result.raw_text.startswith('<tool_call>\n{"name": "note", "arguments": {"text": "')

@@ -118,8 +118,9 @@ def tool_delta(index: int, arguments: str, call_id: str = "", name: str = "") ->
 USAGE = {"id": "chatcmpl-1", "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3}}
 
 
-def send_sse(events: list[dict[str, Any] | str], *, done: bool = True,
-             split_lines: bool = False) -> Behaviour:
+def send_sse(
+    events: list[dict[str, Any] | str], *, done: bool = True, split_lines: bool = False
+) -> Behaviour:
     """A stream of ``data:`` events; ``split_lines`` cuts each event in two TCP writes."""
 
     def behaviour(handler: BaseHTTPRequestHandler, server: FakeOpenAIServer) -> None:
@@ -142,8 +143,9 @@ def answer(text: str) -> Behaviour:
     return send_sse([chunk({"content": text}), chunk(finish="stop")])
 
 
-def send_status(status: int, body: dict[str, Any] | str,
-                headers: dict[str, str] | None = None) -> Behaviour:
+def send_status(
+    status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None
+) -> Behaviour:
     def behaviour(handler: BaseHTTPRequestHandler, server: FakeOpenAIServer) -> None:
         raw = (body if isinstance(body, str) else json.dumps(body)).encode()
         handler.send_response(status)
@@ -195,11 +197,18 @@ async def collect(model: OpenAICompatibleModel, *args: Any, **kwargs: Any) -> tu
 
 
 async def test_streams_text_deltas_and_usage(serve: Serve) -> None:
-    server = serve(send_sse([
-        chunk({"role": "assistant", "content": ""}),
-        chunk({"content": "Hel"}), chunk({"content": "lo"}), chunk({"content": " world"}),
-        chunk(finish="stop"), USAGE,
-    ]))
+    server = serve(
+        send_sse(
+            [
+                chunk({"role": "assistant", "content": ""}),
+                chunk({"content": "Hel"}),
+                chunk({"content": "lo"}),
+                chunk({"content": " world"}),
+                chunk(finish="stop"),
+                USAGE,
+            ]
+        )
+    )
     model = model_for(server, api_key="sk-test")
     deltas, result = await collect(
         model, [SystemMessage(content="Be brief."), UserMessage(content="Hi")]
@@ -236,24 +245,40 @@ async def test_tolerates_a_server_without_usage_or_done(serve: Serve) -> None:
 
 
 async def test_assembles_native_tool_calls_split_across_chunks(serve: Serve) -> None:
-    server = serve(send_sse([
-        chunk({"role": "assistant", "content": None}),
-        tool_delta(0, "", call_id="call_abc", name="get_weather"),
-        tool_delta(0, '{"ci'), tool_delta(0, 'ty": "Par'), tool_delta(0, 'is"}'),
-        tool_delta(1, "", name="get_time"),  # no id: one must be generated
-        chunk(finish="tool_calls"), USAGE,
-    ], split_lines=True))
+    server = serve(
+        send_sse(
+            [
+                chunk({"role": "assistant", "content": None}),
+                tool_delta(0, "", call_id="call_abc", name="get_weather"),
+                tool_delta(0, '{"ci'),
+                tool_delta(0, 'ty": "Par'),
+                tool_delta(0, 'is"}'),
+                tool_delta(1, "", name="get_time"),  # no id: one must be generated
+                chunk(finish="tool_calls"),
+                USAGE,
+            ],
+            split_lines=True,
+        )
+    )
     model = model_for(server)
-    options = ChatOptions(temperature=0.2, max_tokens=64, stop=["</s>"], seed=7,
-                          tool_choice="required", json_schema={"type": "object"})
+    options = ChatOptions(
+        temperature=0.2,
+        max_tokens=64,
+        stop=["</s>"],
+        seed=7,
+        tool_choice="required",
+        json_schema={"type": "object"},
+    )
     deltas, result = await collect(
         model, [UserMessage(content="Weather in Paris?")], tools=[WEATHER, CLOCK], options=options
     )
 
     assert deltas == []
     calls = result.message.tool_calls
-    assert [(c.name, c.arguments) for c in calls] == [("get_weather", {"city": "Paris"}),
-                                                      ("get_time", {})]
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_time", {}),
+    ]
     assert calls[0].id == "call_abc"
     assert re.fullmatch(r"call_[0-9a-f]{12}", calls[1].id)
     assert result.tool_errors == []
@@ -264,7 +289,11 @@ async def test_assembles_native_tool_calls_split_across_chunks(serve: Serve) -> 
     assert body["tools"][0]["function"]["parameters"]["required"] == ["city"]
     assert body["tool_choice"] == "required"
     assert (body["temperature"], body["max_tokens"], body["stop"], body["seed"]) == (
-        0.2, 64, ["</s>"], 7)
+        0.2,
+        64,
+        ["</s>"],
+        7,
+    )
     assert body["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "output", "schema": {"type": "object"}, "strict": True},
@@ -275,8 +304,9 @@ async def test_sends_the_conversation_in_openai_form(serve: Serve) -> None:
     server = serve(answer("It is sunny."))
     history = [
         UserMessage(content="Weather?"),
-        AssistantMessage(tool_calls=[ToolCall(id="c1", name="get_weather",
-                                              arguments={"city": "北京"})]),
+        AssistantMessage(
+            tool_calls=[ToolCall(id="c1", name="get_weather", arguments={"city": "北京"})]
+        ),
         ToolMessage(tool_call_id="c1", name="get_weather", content="sunny"),
     ]
     result = await model_for(server, text_tool_calls=False).chat(history, tools=[WEATHER])
@@ -285,18 +315,27 @@ async def test_sends_the_conversation_in_openai_form(serve: Serve) -> None:
     assert sent[1] == {
         "role": "assistant",
         "content": None,
-        "tool_calls": [{"id": "c1", "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city": "北京"}'}}],
+        "tool_calls": [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "北京"}'},
+            }
+        ],
     }
     assert sent[2] == {"role": "tool", "tool_call_id": "c1", "content": "sunny"}
 
 
 async def test_malformed_tool_arguments_become_tool_errors(serve: Serve) -> None:
-    server = serve(send_sse([
-        tool_delta(0, '{"city": Paris', call_id="call_bad", name="get_weather"),
-        tool_delta(1, "{}", call_id="call_ok", name="get_time"),
-        chunk(finish="tool_calls"),
-    ]))
+    server = serve(
+        send_sse(
+            [
+                tool_delta(0, '{"city": Paris', call_id="call_bad", name="get_weather"),
+                tool_delta(1, "{}", call_id="call_ok", name="get_time"),
+                chunk(finish="tool_calls"),
+            ]
+        )
+    )
     result = await model_for(server).chat([UserMessage(content="?")], tools=[WEATHER, CLOCK])
 
     assert [c.id for c in result.message.tool_calls] == ["call_ok"]
@@ -332,17 +371,30 @@ async def test_text_tool_calls_can_be_left_in_the_text(serve: Serve) -> None:
 
 async def test_reads_a_whole_json_response_when_the_server_does_not_stream(serve: Serve) -> None:
     response = {
-        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-            "role": "assistant", "content": "",
-            "tool_calls": [{"id": "c9", "type": "function",
-                            "function": {"name": "get_weather", "arguments": {"city": "Rome"}}}],
-        }}],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [
+                        {
+                            "id": "c9",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": {"city": "Rome"}},
+                        }
+                    ],
+                },
+            }
+        ],
         "usage": {"prompt_tokens": 5, "completion_tokens": 2},
     }
     server = serve(send_status(200, response))
     result = await model_for(server).chat([UserMessage(content="Rome?")], tools=[WEATHER])
-    assert result.message.tool_calls == [ToolCall(id="c9", name="get_weather",
-                                                  arguments={"city": "Rome"})]
+    assert result.message.tool_calls == [
+        ToolCall(id="c9", name="get_weather", arguments={"city": "Rome"})
+    ]
     assert result.usage.completion_tokens == 2
 
 
@@ -405,8 +457,9 @@ async def test_nothing_listening_fails_fast_naming_the_url() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    model = OpenAICompatibleModel(f"http://127.0.0.1:{port}/v1", "qwen-test",
-                                  max_retries=1, backoff=0.05)
+    model = OpenAICompatibleModel(
+        f"http://127.0.0.1:{port}/v1", "qwen-test", max_retries=1, backoff=0.05
+    )
     started = time.monotonic()
     with pytest.raises(ModelError) as caught:
         await model.chat(HI)

@@ -52,11 +52,14 @@ def test_an_unknown_name_is_an_attribute_error_that_names_it() -> None:
 
 def test_importing_the_core_names_leaves_the_heavy_stacks_unloaded() -> None:
     heavy = ["gradio", "torch", "transformers", "llama_cpp", "matplotlib"]
-    code = ("import json, sys\n"
-            "from hanlin import Agent, Runner, tool, LocalModel, Debate, Supervisor, MemoryStore\n"
-            f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=ROOT.parent)
+    code = (
+        "import json, sys\n"
+        "from hanlin import Agent, Runner, tool, LocalModel, Debate, Supervisor, MemoryStore\n"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent
+    )
     assert json.loads(done.stdout) == []
 
 

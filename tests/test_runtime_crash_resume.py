@@ -22,7 +22,9 @@ WORKER = Path(__file__).parent / "workers" / "resume_agent.py"
 def start(url: str, thread: str, workdir: Path, mode: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), url, thread, str(workdir), mode, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -57,7 +59,9 @@ def journal_has(url: str, thread: str, call_id: str) -> bool:
     return any(True for _ in redis.Redis.from_url(url).scan_iter(match=pattern))
 
 
-def test_kill_during_tool_step_resumes_without_rerunning_finished_calls(redis_url: str, tmp_path: Path) -> None:
+def test_kill_during_tool_step_resumes_without_rerunning_finished_calls(
+    redis_url: str, tmp_path: Path
+) -> None:
     thread = f"crash-tools-{uuid.uuid4().hex[:8]}"
     (tmp_path / "block_tool").touch()
     first = start(redis_url, thread, tmp_path, "start")
@@ -76,7 +80,9 @@ def test_kill_during_tool_step_resumes_without_rerunning_finished_calls(redis_ur
     assert outcome["replayed"] == ["m1"]
 
 
-def test_kill_during_model_call_resumes_from_last_checkpoint(redis_url: str, tmp_path: Path) -> None:
+def test_kill_during_model_call_resumes_from_last_checkpoint(
+    redis_url: str, tmp_path: Path
+) -> None:
     thread = f"crash-model-{uuid.uuid4().hex[:8]}"
     (tmp_path / "block_model").touch()
     first = start(redis_url, thread, tmp_path, "start")
@@ -89,7 +95,9 @@ def test_kill_during_model_call_resumes_from_last_checkpoint(redis_url: str, tmp
     outcome = finish(start(redis_url, thread, tmp_path, "resume"))
     assert outcome["final"] == "done: marked one; slow done two"
     assert lines(tmp_path / "marks.log") == ["one"]
-    assert lines(tmp_path / "slow.log") == ["start two"], "tools finished before the crash stay done"
+    assert lines(tmp_path / "slow.log") == ["start two"], (
+        "tools finished before the crash stay done"
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,7 +108,9 @@ def test_kill_during_model_call_resumes_from_last_checkpoint(redis_url: str, tmp
         ({"action": "reject", "reason": "no"}, [], "done: Error (rejected): no"),
     ],
 )
-def test_approval_survives_a_restart(redis_url: str, tmp_path: Path, decision: dict, sent: list[str], final: str) -> None:
+def test_approval_survives_a_restart(
+    redis_url: str, tmp_path: Path, decision: dict, sent: list[str], final: str
+) -> None:
     thread = f"approval-{uuid.uuid4().hex[:8]}"
     paused = finish(start(redis_url, thread, tmp_path, "approve-start"))
     assert paused["final"] is None

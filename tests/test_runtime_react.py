@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from hanlin.agents.agent import Agent
+from hanlin.contract.approval import ApprovalDecision
+from hanlin.contract.events import (
+    FinalAnswerEvent,
+    MessageEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from hanlin.llm.chat_model import ChatResult
 from hanlin.llm.messages import AssistantMessage, ToolMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.contract.approval import ApprovalDecision
-from hanlin.contract.events import FinalAnswerEvent, MessageEvent, TokenEvent, ToolCallEvent, ToolResultEvent
 from hanlin.runtime.runner import Runner
 from hanlin.tools import tool
 from hanlin.tools.builtin.calculator import calculator
@@ -60,7 +66,9 @@ async def test_unknown_tool_becomes_categorized_observation() -> None:
 async def test_unreadable_tool_call_is_fed_back_to_the_model() -> None:
     broken = ChatResult(
         message=AssistantMessage(content=""),
-        tool_errors=[ToolCallError(kind=ToolErrorKind.UNPARSABLE, message="broken JSON in <tool_call>")],
+        tool_errors=[
+            ToolCallError(kind=ToolErrorKind.UNPARSABLE, message="broken JSON in <tool_call>")
+        ],
     )
 
     class BrokenOnce(ScriptedModel):
@@ -68,6 +76,7 @@ async def test_unreadable_tool_call_is_fed_back_to_the_model() -> None:
             if not self.calls:
                 self.calls.append(list(messages))
                 from hanlin.llm.chat_model import Completed
+
                 yield Completed(result=broken)
                 return
             async for item in super().stream(messages, tools=tools, options=options):
@@ -83,17 +92,21 @@ async def test_unreadable_tool_call_is_fed_back_to_the_model() -> None:
 
 async def test_step_limit_stops_a_looping_model() -> None:
     model = ScriptedModel([call("calculator", f"c{i}", expression="1") for i in range(10)])
-    result = await Runner(Agent(name="a", model=model, tools=[calculator], max_steps=3)).run("t", "go")
+    result = await Runner(Agent(name="a", model=model, tools=[calculator], max_steps=3)).run(
+        "t", "go"
+    )
     assert result.final_answer is None
     assert result.error is not None and "3 steps" in result.error
     assert len(model.calls) == 3
 
 
 async def test_concurrent_calls_of_one_step_all_return_in_order() -> None:
-    turn = AssistantMessage(tool_calls=[
-        call("calculator", "a", expression="2+2").tool_calls[0],
-        call("calculator", "b", expression="3*3").tool_calls[0],
-    ])
+    turn = AssistantMessage(
+        tool_calls=[
+            call("calculator", "a", expression="2+2").tool_calls[0],
+            call("calculator", "b", expression="3*3").tool_calls[0],
+        ]
+    )
     model = ScriptedModel([turn, "done"])
     await Runner(Agent(name="a", model=model, tools=[calculator])).run("t", "go")
     observations = model.calls[1][-2:]
@@ -113,7 +126,9 @@ async def test_approval_approve_edit_reject() -> None:
     assert done.final_answer == "ok" and executed == ["a@x.org:hi"]
 
     await runner.run("edit", "mail b")
-    await runner.resume("edit", ApprovalDecision(action="edit", arguments={"to": "b@x.org", "body": "hey"}))
+    await runner.resume(
+        "edit", ApprovalDecision(action="edit", arguments={"to": "b@x.org", "body": "hey"})
+    )
     assert executed[-1] == "b@x.org:hey"
 
     await runner.run("reject", "mail c")
@@ -124,7 +139,13 @@ async def test_approval_approve_edit_reject() -> None:
 
 
 async def test_resume_without_decision_while_waiting_is_refused() -> None:
-    runner = Runner(Agent(name="m", model=ScriptedModel([call("send_email", "e", to="a", body="b"), "x"]), tools=[send_email]))
+    runner = Runner(
+        Agent(
+            name="m",
+            model=ScriptedModel([call("send_email", "e", to="a", body="b"), "x"]),
+            tools=[send_email],
+        )
+    )
     await runner.run("t", "go")
     refused = await runner.resume("t")
     assert refused.error is not None and "approval" in refused.error
@@ -167,15 +188,27 @@ async def test_tool_policies_set_the_tool_choice_per_step() -> None:
             async for item in super().stream(messages, tools=tools, options=options):
                 yield item
 
-    turns = [call("calculator", "c", expression="1+1"), call("calculator", "d", expression="2"), "2"]
-    runner = Runner(Agent(name="a", model=Recording(turns * 2), tools=[calculator], tool_policy="call_first"))
+    turns = [
+        call("calculator", "c", expression="1+1"),
+        call("calculator", "d", expression="2"),
+        "2",
+    ]
+    runner = Runner(
+        Agent(name="a", model=Recording(turns * 2), tools=[calculator], tool_policy="call_first")
+    )
     await runner.run("t", "1+1?")
     await runner.run("t", "again")
     assert seen == ["required", "auto", "auto"] * 2
 
     seen.clear()
-    once = Runner(Agent(name="b", model=Recording([call("calculator", "c", expression="1"), "1"]),
-                        tools=[calculator], tool_policy="call_once"))
+    once = Runner(
+        Agent(
+            name="b",
+            model=Recording([call("calculator", "c", expression="1"), "1"]),
+            tools=[calculator],
+            tool_policy="call_once",
+        )
+    )
     assert (await once.run("t", "1?")).final_answer == "1"
     assert seen == ["required", "none"]
 

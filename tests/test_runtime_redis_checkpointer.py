@@ -29,7 +29,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from redis.crc import key_slot
-
 from tests_support import free_port
 
 from hanlin.runtime.redis_checkpointer import CheckpointStoreError, RedisCheckpointSaver

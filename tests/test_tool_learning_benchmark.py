@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _benchmark() -> ModuleType:
     sys.path.insert(0, str(ROOT / "benchmarks"))  # the script imports its sibling ``common``
     try:
-        spec = importlib.util.spec_from_file_location("tool_learning_bench",
-                                                      ROOT / "benchmarks" / "tool_learning.py")
+        spec = importlib.util.spec_from_file_location(
+            "tool_learning_bench", ROOT / "benchmarks" / "tool_learning.py"
+        )
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -27,8 +28,17 @@ def _benchmark() -> ModuleType:
 
 
 def _options(**given: object) -> argparse.Namespace:
-    names = ("trajectories", "heldout_count", "train_samples", "heldout", "epochs",
-             "max_steps", "max_length", "ppo_steps", "seed")
+    names = (
+        "trajectories",
+        "heldout_count",
+        "train_samples",
+        "heldout",
+        "epochs",
+        "max_steps",
+        "max_length",
+        "ppo_steps",
+        "seed",
+    )
     return argparse.Namespace(**{name: given.get(name) for name in names})
 
 
@@ -39,8 +49,9 @@ def test_another_seed_trains_into_its_own_folder_on_the_same_data() -> None:
     assert repeat.seed == 1
     assert repeat.output_dir == config.output_dir / "seed1"
     assert repeat.data == config.data  # same trajectories, same held-out turns
-    assert bench.sft_folder(bench.stage_config(repeat, "sft")) != \
-        bench.sft_folder(bench.stage_config(config, "sft"))
+    assert bench.sft_folder(bench.stage_config(repeat, "sft")) != bench.sft_folder(
+        bench.stage_config(config, "sft")
+    )
 
 
 def test_the_configured_seed_and_budget_overrides_keep_the_folder() -> None:

@@ -28,8 +28,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str | None,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -55,8 +60,7 @@ class Handler(BaseHTTPRequestHandler):
         }
         if self.path == "/slow":
             time.sleep(3)
-        status, body, content_type, headers = routes.get(self.path, (200, b"ok", "text/plain",
-                                                                     {}))
+        status, body, content_type, headers = routes.get(self.path, (200, b"ok", "text/plain", {}))
         self._send(status, body, content_type, headers)
 
 
@@ -95,14 +99,17 @@ async def get(registry: ToolRegistry, url: str) -> ToolResult:
 async def test_text_and_json_from_an_allowed_host(registry: ToolRegistry, site: Site) -> None:
     hello = await get(registry, f"http://127.0.0.1:{site.port}/hello")
     assert not hello.is_error, hello.content
-    assert hello.content == (f"URL: http://127.0.0.1:{site.port}/hello\nStatus: 200 OK\n"
-                             "Content-Type: text/plain; charset=utf-8\n\nhéllo wörld")
+    assert hello.content == (
+        f"URL: http://127.0.0.1:{site.port}/hello\nStatus: 200 OK\n"
+        "Content-Type: text/plain; charset=utf-8\n\nhéllo wörld"
+    )
     data = await get(registry, f"http://127.0.0.1:{site.port}/data")
     assert data.content.endswith('\n\n{"answer": 42}')
 
 
-async def test_a_disallowed_host_is_refused_before_any_request(registry: ToolRegistry,
-                                                               site: Site) -> None:
+async def test_a_disallowed_host_is_refused_before_any_request(
+    registry: ToolRegistry, site: Site
+) -> None:
     before = len(site.requests)
     result = await get(registry, f"http://localhost:{site.port}/hello")
     assert result.is_error and result.error is not None
@@ -114,8 +121,7 @@ async def test_a_disallowed_host_is_refused_before_any_request(registry: ToolReg
 async def test_redirects_are_checked_at_every_hop(registry: ToolRegistry, site: Site) -> None:
     inside = await get(registry, f"http://127.0.0.1:{site.port}/to-hello")
     assert not inside.is_error, inside.content
-    assert f"Redirected from: http://127.0.0.1:{site.port}/to-hello (1 redirect)" \
-        in inside.content
+    assert f"Redirected from: http://127.0.0.1:{site.port}/to-hello (1 redirect)" in inside.content
     assert inside.content.endswith("héllo wörld")
 
     site.requests.clear()
@@ -135,15 +141,15 @@ async def test_large_bodies_are_cut_with_a_marker(registry: ToolRegistry, site: 
     result = await get(registry, f"http://127.0.0.1:{site.port}/big")
     assert not result.is_error
     _header, body = result.content.split("\n\n", 1)
-    assert body == "0123456789" * 100 + "\n[truncated: showed the first 1000 bytes of " \
-                                        "100000 bytes]"
+    assert body == "0123456789" * 100 + "\n[truncated: showed the first 1000 bytes of 100000 bytes]"
 
 
 async def test_binary_errors_and_timeouts(registry: ToolRegistry, site: Site) -> None:
     image = await get(registry, f"http://127.0.0.1:{site.port}/image")
     assert not image.is_error
-    assert image.content.endswith(f"[binary content (image/png, {len(PNG)} bytes) not shown; "
-                                  "only text and JSON are shown]")
+    assert image.content.endswith(
+        f"[binary content (image/png, {len(PNG)} bytes) not shown; only text and JSON are shown]"
+    )
     missing = await get(registry, f"http://127.0.0.1:{site.port}/missing")
     assert missing.is_error and missing.error is not None
     assert missing.error.kind is ToolErrorKind.TOOL_RAISED
@@ -154,10 +160,12 @@ async def test_binary_errors_and_timeouts(registry: ToolRegistry, site: Site) ->
 
 
 async def test_bad_urls_are_invalid_values(registry: ToolRegistry, site: Site) -> None:
-    for url, expected in [("file:///etc/passwd", "only http and https"),
-                          ("not a url", "only http and https"),
-                          (f"http://127.0.0.1@localhost:{site.port}/", "user name or password"),
-                          ("http://127.0.0.1.evil.example/", "is not allowed")]:
+    for url, expected in [
+        ("file:///etc/passwd", "only http and https"),
+        ("not a url", "only http and https"),
+        (f"http://127.0.0.1@localhost:{site.port}/", "user name or password"),
+        ("http://127.0.0.1.evil.example/", "is not allowed"),
+    ]:
         result = await get(registry, url)
         assert result.is_error and result.error is not None, url
         assert result.error.kind is ToolErrorKind.INVALID_VALUE
@@ -171,8 +179,9 @@ def test_allow_list_matching() -> None:
     assert allow.allows("docs.python.org") and allow.allows("3.docs.python.org")
     assert not allow.allows("evildocs.python.org") and not allow.allows("python.org")
     assert allow.allows("xn--bcher-kva.de")
-    assert allow.describe() == ("example.org, docs.python.org and its subdomains, 127.0.0.1, "
-                                "xn--bcher-kva.de")
+    assert allow.describe() == (
+        "example.org, docs.python.org and its subdomains, 127.0.0.1, xn--bcher-kva.de"
+    )
     for bad in ["https://example.org", "example.org:8080", "*.example.org", "", ".127.0.0.1"]:
         with pytest.raises(ValueError):
             HostAllowList([bad])

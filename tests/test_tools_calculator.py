@@ -125,8 +125,10 @@ MATH_ERRORS = [
 
 @pytest.mark.parametrize(("expression", "message"), MATH_ERRORS)
 def test_math_errors_are_clear(expression: str, message: str) -> None:
-    with pytest.raises(CalculatorError, match=r"^" + message.replace("(", r"\(")
-                       .replace(")", r"\)").replace("*", r"\*") + "$"):
+    with pytest.raises(
+        CalculatorError,
+        match=r"^" + message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*") + "$",
+    ):
         evaluate(expression)
 
 
@@ -151,15 +153,18 @@ async def test_calculator_through_the_registry() -> None:
     assert spec.name == "calculator"
     assert spec.parameters["required"] == ["expression"]
     assert spec.parameters["properties"]["expression"]["type"] == "string"
-    ok, bad, attack = await registry.execute_many([
-        ToolCall(id="1", name="calculator", arguments={"expression": "1,000 × 3 ="}),
-        ToolCall(id="2", name="calculator", arguments={"expression": "1/0"}),
-        ToolCall(id="3", name="calculator", arguments={"expression": "().__class__"}),
-    ])
+    ok, bad, attack = await registry.execute_many(
+        [
+            ToolCall(id="1", name="calculator", arguments={"expression": "1,000 × 3 ="}),
+            ToolCall(id="2", name="calculator", arguments={"expression": "1/0"}),
+            ToolCall(id="3", name="calculator", arguments={"expression": "().__class__"}),
+        ]
+    )
     assert ok.content == "3000" and not ok.is_error
     assert bad.error is not None and bad.error.kind is ToolErrorKind.INVALID_VALUE
-    assert bad.content == ("Error (invalid_value): calculator failed: "
-                           "CalculatorError: division by zero")
+    assert bad.content == (
+        "Error (invalid_value): calculator failed: CalculatorError: division by zero"
+    )
     assert attack.is_error and "attribute access is not allowed" in attack.content
     assert attack.error is not None and attack.error.kind is ToolErrorKind.INVALID_VALUE
 
@@ -172,4 +177,4 @@ def test_trailing_comma_and_schema_pattern_for_constrained_decoding() -> None:
     assert calculator.fn(expression="14 + 81 * 34,") == "2768"
     assert calculator.spec.parameters["properties"]["expression"]["pattern"] == EXPRESSION_PATTERN
     assert _re.fullmatch(EXPRESSION_PATTERN, "sqrt(2) / 2 × 1,000")
-    assert not _re.fullmatch(EXPRESSION_PATTERN, '7 + 35 * 67}}\n</tool_call>')
+    assert not _re.fullmatch(EXPRESSION_PATTERN, "7 + 35 * 67}}\n</tool_call>")

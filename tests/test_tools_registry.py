@@ -9,16 +9,12 @@ import time
 
 import pytest
 from pydantic import BaseModel, Field, ValidationError
+from tools_support import Color, Point, add, call, paint_points  # noqa: F401
 
 from hanlin.llm.messages import ToolCall, ToolMessage
 from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.tools import Tool, Toolkit, ToolRegistry, format_result, tool
 from hanlin.tools.builtin import MATH, calculator
-
-
-from tools_support import Color, Point, add, call, paint_points  # noqa: F401
-
-
 
 # ------------------------------------------------------------------ Tool subclasses
 
@@ -55,7 +51,11 @@ async def test_tool_subclass_with_configuration() -> None:
     assert weather.name == "weather_lookup"
     assert weather.description == "Look up the weather for a city."
     assert weather.spec.parameters["properties"]["days"] == {
-        "type": "integer", "default": 1, "minimum": 1, "maximum": 7}
+        "type": "integer",
+        "default": 1,
+        "minimum": 1,
+        "maximum": 7,
+    }
     registry = ToolRegistry([weather])
     result = await registry.execute(call("weather_lookup", city="Oslo", days=3))
     assert not result.is_error
@@ -97,14 +97,14 @@ async def test_unknown_tool_suggests_close_names(registry: ToolRegistry) -> None
     assert result.is_error and result.error is not None
     assert result.error.kind is ToolErrorKind.UNKNOWN_TOOL
     assert result.error.options == ["calculator"]
-    assert result.content == ("Error (unknown_tool): There is no tool named 'calculater'. "
-                              "Valid options: calculator.")
+    assert result.content == (
+        "Error (unknown_tool): There is no tool named 'calculater'. Valid options: calculator."
+    )
     far = await registry.execute(call("weather"))
     assert far.error is not None and far.error.options == registry.names()
 
 
-async def test_hallucinated_parameter_names_it_and_lists_valid_ones(
-        registry: ToolRegistry) -> None:
+async def test_hallucinated_parameter_names_it_and_lists_valid_ones(registry: ToolRegistry) -> None:
     result = await registry.execute(call("add", a=1, bb=2, sum=True))
     error = result.error
     assert error is not None and error.kind is ToolErrorKind.HALLUCINATED_PARAMETER
@@ -117,8 +117,7 @@ async def test_hallucinated_parameter_names_it_and_lists_valid_ones(
 async def test_missing_parameter_names_it(registry: ToolRegistry) -> None:
     error = registry.validate(call("add", b=3))
     assert error is not None and error.kind is ToolErrorKind.MISSING_PARAMETER
-    assert error.message == ("add is missing the required parameter "
-                             "a (integer): The first number.")
+    assert error.message == ("add is missing the required parameter a (integer): The first number.")
     assert error.options == ["a"]
 
 
@@ -141,7 +140,8 @@ async def test_invalid_value_is_readable_with_expected_type(registry: ToolRegist
 
 
 async def test_tool_raised_reports_type_and_message_without_traceback(
-        registry: ToolRegistry, caplog: pytest.LogCaptureFixture) -> None:
+    registry: ToolRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="hanlin.tools.registry"):
         result = await registry.execute(call("explode", reason="disk full"))
     error = result.error
@@ -211,6 +211,7 @@ async def test_execute_many_runs_concurrently_in_call_order() -> None:
         async def run() -> str:
             await asyncio.sleep(seconds)
             return name
+
         run.__doc__ = "Sleep."
         return tool(name=name)(run)
 
@@ -244,7 +245,8 @@ async def test_sync_tool_does_not_block_the_event_loop() -> None:
     ticking = asyncio.create_task(ticker())
     started = time.perf_counter()
     results = await ToolRegistry([blocking]).execute_many(
-        [call("blocking", str(i), seconds=0.3) for i in range(3)])
+        [call("blocking", str(i), seconds=0.3) for i in range(3)]
+    )
     elapsed = time.perf_counter() - started
     ticking.cancel()
     assert [r.content for r in results] == ["done"] * 3
@@ -280,10 +282,12 @@ async def test_long_results_are_truncated_with_marker() -> None:
 
 async def test_structured_result_and_tool_message(registry: ToolRegistry) -> None:
     result = await registry.execute(call("paint", "p1", points=[{"x": 2}], color="blue"))
-    assert result.content == ('{"n":1,"first_x":2.0,"color":"blue","finish":"matte",'
-                              '"coats":1,"label":null}')
-    assert result.to_message() == ToolMessage(tool_call_id="p1", name="paint",
-                                              content=result.content)
+    assert result.content == (
+        '{"n":1,"first_x":2.0,"color":"blue","finish":"matte","coats":1,"label":null}'
+    )
+    assert result.to_message() == ToolMessage(
+        tool_call_id="p1", name="paint", content=result.content
+    )
     failed = await registry.execute(call("add", "p2"))
     message = failed.to_message()
     assert message.is_error and message.error_kind == "missing_parameter"
@@ -337,7 +341,9 @@ async def test_args_model_that_allows_extra_keys_receives_them() -> None:
     assert result.content == '{"text":"hi","mood":"calm"}'
 
 
-async def test_tool_failure_chooses_its_category_and_logs_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+async def test_tool_failure_chooses_its_category_and_logs_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from hanlin.tools.failure import ToolFailure
 
     @tool
@@ -346,7 +352,12 @@ async def test_tool_failure_chooses_its_category_and_logs_no_traceback(caplog: p
         raise ToolFailure(f"no entry named {key!r}; known keys: a, b", ToolErrorKind.INVALID_VALUE)
 
     with caplog.at_level("INFO", logger="hanlin.tools.registry"):
-        result = await ToolRegistry([lookup]).execute(ToolCall(id="1", name="lookup", arguments={"key": "z"}))
+        result = await ToolRegistry([lookup]).execute(
+            ToolCall(id="1", name="lookup", arguments={"key": "z"})
+        )
     assert result.error is not None and result.error.kind is ToolErrorKind.INVALID_VALUE
-    assert result.content == "Error (invalid_value): lookup failed: ToolFailure: no entry named 'z'; known keys: a, b"
+    assert (
+        result.content
+        == "Error (invalid_value): lookup failed: ToolFailure: no entry named 'z'; known keys: a, b"
+    )
     assert all(record.exc_info is None for record in caplog.records)

@@ -49,8 +49,11 @@ async def test_endless_generator_stops_at_the_item_limit() -> None:
     limit = counter.max_items
     assert not result.is_error
     assert result.content == (
-        "[" + ",".join(str(i) for i in range(limit)) + "]"
-        + f"\n…[stopped reading after {limit} items]")
+        "["
+        + ",".join(str(i) for i in range(limit))
+        + "]"
+        + f"\n…[stopped reading after {limit} items]"
+    )
 
 
 async def test_async_generators_and_lazy_iterators_are_read() -> None:
@@ -127,19 +130,21 @@ async def test_results_that_cannot_be_written_as_text_say_so() -> None:
     @tool
     def huge_number() -> int:
         """Returns an integer too long for str()."""
-        return 10 ** 5000
+        return 10**5000
 
     registry = ToolRegistry([loop_back, huge_number])
     circular = await registry.execute(call("loop_back"))
     assert circular.error is not None and circular.error.kind is ToolErrorKind.TOOL_RAISED
     assert circular.error.message.startswith(
         "loop_back returned a value of type dict that cannot be written as text: "
-        "ValueError: Circular")
+        "ValueError: Circular"
+    )
     number = await registry.execute(call("huge_number"))
     assert number.error is not None
     assert number.error.message.startswith(
         "huge_number returned a value of type int that cannot be written as text: "
-        "ValueError: Exceeds")
+        "ValueError: Exceeds"
+    )
 
 
 async def test_huge_structured_result_is_cut_and_the_loop_keeps_running() -> None:
@@ -168,8 +173,10 @@ async def test_huge_structured_result_is_cut_and_the_loop_keeps_running() -> Non
     assert max(gaps) < 0.25, max(gaps)
     assert result.duration_s < 0.25, result.duration_s
     assert result.truncated
-    assert result.content == ('[{"row":0},{"row":1},{"row":2},{"row":3},{"row":4}'
-                              "\n…[truncated after 50 characters of a longer value]")
+    assert result.content == (
+        '[{"row":0},{"row":1},{"row":2},{"row":3},{"row":4}'
+        "\n…[truncated after 50 characters of a longer value]"
+    )
 
 
 @tool
@@ -189,8 +196,10 @@ async def test_undecodable_text_is_escaped_so_the_run_can_be_saved(redis_url: st
     listed = await registry.execute(call("list_names"))
     assert listed.content == "caf\\udce9.txt"
     failed = await registry.execute(call("open_name"))
-    assert failed.content == "Error (tool_raised): open_name failed: FileNotFoundError: " \
+    assert (
+        failed.content == "Error (tool_raised): open_name failed: FileNotFoundError: "
         "/data/caf\\udce9"
+    )
     assert failed.error is not None and failed.error.message.endswith("caf\\udce9")
 
     client = Redis.from_url(redis_url)

@@ -69,7 +69,8 @@ async def test_hung_sync_tool_cannot_starve_other_tools(release: threading.Event
     assert busy.content == (
         f"Error (busy): hang is busy: {hang.max_threads} earlier calls of hang were stopped but "
         "are still running, so it takes no new calls until one of them ends. "
-        "Try again later or use another approach.")
+        "Try again later or use another approach."
+    )
 
     release.set()  # the stuck calls return, their slots come back
     deadline = time.monotonic() + 5
@@ -97,7 +98,8 @@ async def test_live_calls_of_a_sync_tool_queue_for_its_threads() -> None:
 
     started = time.perf_counter()
     results = await ToolRegistry([work]).execute_many(
-        [call("work", str(i), seconds=0.2) for i in range(7)])
+        [call("work", str(i), seconds=0.2) for i in range(7)]
+    )
     elapsed = time.perf_counter() - started
     assert [r.content for r in results] == ["done"] * 7  # waiting for a thread is not busy
     assert peak == 3
@@ -123,8 +125,9 @@ def test_process_exits_although_a_tool_thread_never_returns() -> None:
         asyncio.run(main())
     """)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "timed_out"
     assert time.perf_counter() - started < 30
@@ -248,8 +251,9 @@ async def interrupt_async() -> str:
 
 
 async def test_system_exit_and_keyboard_interrupt_become_tool_raised() -> None:
-    registry = ToolRegistry([quit_sync, quit_async, interrupt_sync, interrupt_async,
-                             _argparse_tool()])
+    registry = ToolRegistry(
+        [quit_sync, quit_async, interrupt_sync, interrupt_async, _argparse_tool()]
+    )
     expected = {
         "quit_sync": "quit_sync failed: SystemExit: 3",
         "quit_async": "quit_async failed: SystemExit: 4",
@@ -257,15 +261,20 @@ async def test_system_exit_and_keyboard_interrupt_become_tool_raised() -> None:
         "interrupt_async": "interrupt_async failed: KeyboardInterrupt: stop",
         "grep": "grep failed: SystemExit: 2",  # argparse exits on a missing argument
     }
-    calls = [call("quit_sync", "1", code=3), call("quit_async", "2", code=4),
-             call("interrupt_sync", "3"), call("interrupt_async", "4"),
-             call("grep", "5", argv="--colour")]
+    calls = [
+        call("quit_sync", "1", code=3),
+        call("quit_async", "2", code=4),
+        call("interrupt_sync", "3"),
+        call("interrupt_async", "4"),
+        call("grep", "5", argv="--colour"),
+    ]
     results = await registry.execute_many(calls)
     for result in results:
         assert result.error is not None and result.error.kind is ToolErrorKind.TOOL_RAISED
         assert result.error.message == expected[result.name]
-    assert (await registry.execute(call("grep", argv="--pattern cat"))).content == \
-        "searched for cat"
+    assert (
+        await registry.execute(call("grep", argv="--pattern cat"))
+    ).content == "searched for cat"
 
 
 async def test_system_exit_after_a_timeout_does_not_stop_the_loop() -> None:
@@ -286,9 +295,13 @@ async def test_system_exit_after_a_timeout_does_not_stop_the_loop() -> None:
 
 async def test_runner_survives_a_tool_that_exits() -> None:
     grep = _argparse_tool()
-    model = ScriptedModel([scripted_call("grep", "c1", argv="--colour"),
-                           scripted_call("quit_async", "c2", code=1),
-                           "Final Answer: the tool needs --pattern"])
+    model = ScriptedModel(
+        [
+            scripted_call("grep", "c1", argv="--colour"),
+            scripted_call("quit_async", "c2", code=1),
+            "Final Answer: the tool needs --pattern",
+        ]
+    )
     runner = Runner(Agent(name="searcher", model=model, tools=[grep, quit_async]))
     result = await runner.run("t-exit", "Find cats.")
     assert result.final_answer == "the tool needs --pattern"

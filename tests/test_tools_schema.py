@@ -6,13 +6,9 @@ from typing import Annotated
 
 import pytest
 from pydantic import BaseModel, Field
-
-from hanlin.tools import ToolRegistry, parse_docstring, tool
-
-
 from tools_support import Color, Point, add, call, paint_points  # noqa: F401
 
-
+from hanlin.tools import ToolRegistry, parse_docstring, tool
 
 # ------------------------------------------------------------------ schemas
 
@@ -24,8 +20,11 @@ def test_function_schema_is_exact_and_uses_docstring() -> None:
         "type": "object",
         "properties": {
             "a": {"type": "integer", "description": "The first number."},
-            "b": {"type": "integer", "default": 2,
-                  "description": "The second number, which defaults to two."},
+            "b": {
+                "type": "integer",
+                "default": 2,
+                "description": "The second number, which defaults to two.",
+            },
         },
         "required": ["a"],
         "additionalProperties": False,
@@ -45,13 +44,21 @@ def test_rich_signature_schema_is_flat_and_exact() -> None:
             "points": {
                 "type": "array",
                 "description": "Where to paint.",
-                "items": {"type": "object",
-                          "properties": {"x": {"type": "number"},
-                                         "y": {"type": "number", "default": 0.0}},
-                          "required": ["x"]},
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "x": {"type": "number"},
+                        "y": {"type": "number", "default": 0.0},
+                    },
+                    "required": ["x"],
+                },
             },
-            "color": {"type": "string", "enum": ["red", "blue"], "default": "red",
-                      "description": "Which paint."},
+            "color": {
+                "type": "string",
+                "enum": ["red", "blue"],
+                "default": "red",
+                "description": "Which paint.",
+            },
             "finish": {"type": "string", "enum": ["matte", "gloss"], "default": "matte"},
             "coats": {"type": "integer", "minimum": 1, "maximum": 5, "default": 1},
             "label": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
@@ -62,7 +69,7 @@ def test_rich_signature_schema_is_flat_and_exact() -> None:
 
 
 def test_docstring_styles() -> None:
-    google = parse_docstring('''Summary line
+    google = parse_docstring("""Summary line
     that wraps.
 
     Args:
@@ -72,7 +79,7 @@ def test_docstring_styles() -> None:
 
     Returns:
         A forecast.
-    ''')
+    """)
     assert google.summary == "Summary line that wraps."
     assert google.params == {"city": "The city.", "days": "How many days, at most 7."}
 
@@ -125,14 +132,17 @@ async def test_recursive_models_keep_defs_and_shadowing_names_work() -> None:
     @tool
     def count(root: TreeNode, json: bool = False) -> int:
         """Count nodes."""
+
         def size(node: TreeNode) -> int:
             return 1 + sum(size(child) for child in node.children)
+
         return size(root) + (100 if json else 0)
 
     params = count.spec.parameters
     assert params["properties"]["root"]["required"] == ["value"]
     assert params["$defs"]["TreeNode"]["properties"]["children"]["items"] == {
-        "$ref": "#/$defs/TreeNode"}
+        "$ref": "#/$defs/TreeNode"
+    }
     tree = {"value": 1, "children": [{"value": 2}, {"value": 3, "children": [{"value": 4}]}]}
     result = await ToolRegistry([count]).execute(call("count", root=tree, json=True))
     assert result.content == "104"
@@ -140,12 +150,16 @@ async def test_recursive_models_keep_defs_and_shadowing_names_work() -> None:
 
 def test_bad_definitions_fail_at_decoration() -> None:
     with pytest.raises(TypeError, match="no type annotation"):
+
         @tool
         def untyped(x):  # type: ignore[no-untyped-def]
             return x
+
     with pytest.raises(TypeError, match=r"\*args"):
+
         @tool
         def variadic(*items: int) -> int:
             return 0
+
     with pytest.raises(ValueError, match="invalid tool name"):
         tool(name="has space")(add.fn)

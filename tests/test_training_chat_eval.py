@@ -25,12 +25,12 @@ from hanlin.llm.local_prompt import render_tool_call
 from hanlin.llm.messages import AssistantMessage, Message, ToolCall, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.training.evaluation.chat_eval import evaluate_chat_model, score_chat_result
 from hanlin.training.config import load_config
 from hanlin.training.data.pipeline import heldout_samples, load_split
-from hanlin.training.rl.reward import score_tool_call
 from hanlin.training.data.samples import TrainingSample
 from hanlin.training.data.tool_catalogue import catalogue_tool
+from hanlin.training.evaluation.chat_eval import evaluate_chat_model, score_chat_result
+from hanlin.training.rl.reward import score_tool_call
 
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.toml"
 WEATHER = [catalogue_tool(name).spec for name in ("get_weather_current", "get_weather_forecast")]
@@ -38,12 +38,20 @@ GOLD = call("get_weather_current", "g", city="Oslo")
 
 
 def sample(query: str = "Weather in Oslo now?") -> TrainingSample:
-    return TrainingSample(trajectory_id="t", tools=WEATHER, context=[UserMessage(content=query)],
-                          target=GOLD, erroneous=False, step=1)
+    return TrainingSample(
+        trajectory_id="t",
+        tools=WEATHER,
+        context=[UserMessage(content=query)],
+        target=GOLD,
+        erroneous=False,
+        step=1,
+    )
 
 
 def test_text_calls_are_read_as_the_training_evaluation_reads_them() -> None:
-    text = render_tool_call(ToolCall(id="x", name="get_weather_forcast", arguments={"city": "Oslo"}))
+    text = render_tool_call(
+        ToolCall(id="x", name="get_weather_forcast", arguments={"city": "Oslo"})
+    )
     result = ChatResult(message=AssistantMessage(content=""), raw_text=text)
     scored = score_chat_result(result, GOLD, WEATHER)
     assert scored == score_tool_call(text, GOLD, WEATHER)
@@ -55,8 +63,14 @@ def test_structured_calls_and_undecodable_arguments() -> None:
     assert score_chat_result(right, GOLD, WEATHER).category == "correct"
     wrong = ChatResult(message=call("get_weather_forecast", "a", city="Oslo", days=2))
     assert score_chat_result(wrong, GOLD, WEATHER).category == "wrong_tool"
-    broken = ChatResult(message=AssistantMessage(content=""), tool_errors=[ToolCallError(
-        kind=ToolErrorKind.UNPARSABLE, message="arguments are not JSON: {city: Oslo")])
+    broken = ChatResult(
+        message=AssistantMessage(content=""),
+        tool_errors=[
+            ToolCallError(
+                kind=ToolErrorKind.UNPARSABLE, message="arguments are not JSON: {city: Oslo"
+            )
+        ],
+    )
     scored = score_chat_result(broken, GOLD, WEATHER)
     assert scored.category == "unparsable" and "not JSON" in scored.detail
     prose = ChatResult(message=AssistantMessage(content="It is sunny."), raw_text="It is sunny.")
@@ -72,8 +86,13 @@ class Overlapping(BaseChatModel):
         self.running = 0
         self.most = 0
 
-    async def stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-                     options: ChatOptions | None = None) -> AsyncIterator[StreamItem]:
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
         self.running += 1
         self.most = max(self.most, self.running)
         await asyncio.sleep(0.02)
@@ -83,18 +102,29 @@ class Overlapping(BaseChatModel):
 
 async def test_scores_records_and_bounded_concurrency(tmp_path: Path) -> None:
     model = Overlapping()
-    result = await evaluate_chat_model(model, [sample() for _ in range(9)], concurrency=3,
-                                       predictions_path=tmp_path / "p.jsonl", progress=False)
+    result = await evaluate_chat_model(
+        model,
+        [sample() for _ in range(9)],
+        concurrency=3,
+        predictions_path=tmp_path / "p.jsonl",
+        progress=False,
+    )
     assert model.most == 3
     assert result.scores.count == 9 and result.scores.content_filling == 1.0
     lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert len(lines) == 9 and lines[0]["category"] == "correct"
     assert '"city": "Oslo"' in lines[0]["predicted"]
 
-    mixed = ScriptedModel([call("get_weather_current", "a", city="Oslo"),
-                           call("get_weather_current", "b", city="Bergen"), "No idea."])
-    scored = await evaluate_chat_model(mixed, [sample(), sample(), sample()], concurrency=1,
-                                       progress=False)
+    mixed = ScriptedModel(
+        [
+            call("get_weather_current", "a", city="Oslo"),
+            call("get_weather_current", "b", city="Bergen"),
+            "No idea.",
+        ]
+    )
+    scored = await evaluate_chat_model(
+        mixed, [sample(), sample(), sample()], concurrency=1, progress=False
+    )
     assert [r.category for r in scored.records] == ["correct", "content_filling", "wrong_tool"]
     assert scored.scores.tool_selection == pytest.approx(2 / 3)
     assert scored.scores.content_filling == pytest.approx(1 / 3)
@@ -121,10 +151,14 @@ async def test_the_embedded_model_is_scored_like_the_training_evaluation(
 
     samples = tiny_heldout
     result = await evaluate_chat_model(
-        LocalModel(n_threads=2), samples, concurrency=2, progress=False,
-        options=ChatOptions(max_tokens=64, temperature=0.0))
+        LocalModel(n_threads=2),
+        samples,
+        concurrency=2,
+        progress=False,
+        options=ChatOptions(max_tokens=64, temperature=0.0),
+    )
     assert result.scores.count == len(samples) == 3
-    for record, item in zip(result.records, samples):
+    for record, item in zip(result.records, samples, strict=False):
         again = score_tool_call(record.predicted, item.target, item.tools)
         assert (record.category, record.score) == (again.category.value, again.score)
 
@@ -132,9 +166,11 @@ async def test_the_embedded_model_is_scored_like_the_training_evaluation(
 @pytest.mark.local_model
 def test_cli_scores_the_served_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(TINY.read_text().replace(
-        'output_dir = "runs/tiny"', f'output_dir = "{tmp_path / "out"}"').replace(
-        "max_heldout_samples = 3", "max_heldout_samples = 1"))
+    config.write_text(
+        TINY.read_text()
+        .replace('output_dir = "runs/tiny"', f'output_dir = "{tmp_path / "out"}"')
+        .replace("max_heldout_samples = 3", "max_heldout_samples = 1")
+    )
     monkeypatch.setenv("HANLIN_MODEL__PROVIDER", "local")
     monkeypatch.setenv("HANLIN_MODEL__THREADS", "2")
     runner = CliRunner()
@@ -143,8 +179,7 @@ def test_cli_scores_the_served_model(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "1 held-out sample: TS" in result.output
     scores = json.loads((tmp_path / "out" / "eval" / "served" / "scores.json").read_text())
     assert scores["count"] == 1 and scores["model"] == "default local model"
-    both = runner.invoke(train_app, ["eval", "--config", str(config), "--served",
-                                     "--model", "x"])
+    both = runner.invoke(train_app, ["eval", "--config", str(config), "--served", "--model", "x"])
     assert both.exit_code == 2 and "give either --model" in both.output
 
     monkeypatch.setenv("HANLIN_MODEL__PROVIDER", "openai")

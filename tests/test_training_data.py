@@ -35,13 +35,21 @@ from hanlin.training.data.synthetic import (
     split_train_heldout,
     template_of,
 )
-from hanlin.training.data.tool_catalogue import CATALOGUE, catalogue_registry, catalogue_tool, siblings
+from hanlin.training.data.tool_catalogue import (
+    CATALOGUE,
+    catalogue_registry,
+    catalogue_tool,
+    siblings,
+)
 from hanlin.training.data.trajectory import read_trajectories
 
-EXPECTED_KIND = {"hallucinated_tool": {"unknown_tool"}, "missing_parameter": {"missing_parameter"},
-                 "hallucinated_parameter": {"hallucinated_parameter"},
-                 "wrong_type": {"invalid_value"},
-                 "wrong_sibling": {"missing_parameter", "hallucinated_parameter", "invalid_value"}}
+EXPECTED_KIND = {
+    "hallucinated_tool": {"unknown_tool"},
+    "missing_parameter": {"missing_parameter"},
+    "hallucinated_parameter": {"hallucinated_parameter"},
+    "wrong_type": {"invalid_value"},
+    "wrong_sibling": {"missing_parameter", "hallucinated_parameter", "invalid_value"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +72,8 @@ async def test_catalogue_tools_answer_and_fail_like_real_services() -> None:
     ok = await registry.execute(ToolCall(id="a", name="convert_currency", arguments=arguments))
     assert ok.content == '{"amount":100.0,"from":"USD","to":"EUR","result":92.0}'
     unknown = await registry.execute(
-        ToolCall(id="b", name="get_weather_current", arguments={"city": "Atlantis"}))
+        ToolCall(id="b", name="get_weather_current", arguments={"city": "Atlantis"})
+    )
     assert unknown.is_error and unknown.error is not None
     assert unknown.error.kind == ToolErrorKind.INVALID_VALUE and "Paris" in unknown.content
 
@@ -79,7 +88,8 @@ def test_generation_is_deterministic_and_prefix_stable() -> None:
 
 
 def test_offered_tools_include_gold_siblings_and_distractors(
-        examples: list[SyntheticExample]) -> None:
+    examples: list[SyntheticExample],
+) -> None:
     for example in examples:
         offered = {tool.name for tool in example.trajectory.tools}
         assert len(offered) >= 3
@@ -93,12 +103,17 @@ def test_offered_tools_include_gold_siblings_and_distractors(
 
 def _final_calls(example: SyntheticExample) -> list[ToolCall]:
     """The calls that were not erroneous: the gold path."""
-    return [c for i, m in enumerate(example.trajectory.messages) if isinstance(m, AssistantMessage)
-            and i not in example.injected for c in m.tool_calls]
+    return [
+        c
+        for i, m in enumerate(example.trajectory.messages)
+        if isinstance(m, AssistantMessage) and i not in example.injected
+        for c in m.tool_calls
+    ]
 
 
 async def test_each_error_type_gets_the_registrys_own_feedback(
-        examples: list[SyntheticExample]) -> None:
+    examples: list[SyntheticExample],
+) -> None:
     seen: Counter[str] = Counter()
     for example in examples:
         messages = example.trajectory.messages
@@ -106,7 +121,7 @@ async def test_each_error_type_gets_the_registrys_own_feedback(
         for index, error in example.injected.items():
             turn = messages[index]
             assert isinstance(turn, AssistantMessage)
-            feedback = [m for m in messages[index + 1:index + 1 + len(turn.tool_calls)]]
+            feedback = [m for m in messages[index + 1 : index + 1 + len(turn.tool_calls)]]
             failed = [m for m in feedback if isinstance(m, ToolMessage) and m.is_error]
             assert len(failed) == 1 and failed[0].error_kind in EXPECTED_KIND[error]
             bad = next(c for c in turn.tool_calls if c.id == failed[0].tool_call_id)
@@ -124,19 +139,30 @@ async def test_each_error_type_gets_the_registrys_own_feedback(
 
 def test_corrupt_call_produces_each_error_on_one_call() -> None:
     registry = catalogue_registry(["get_weather_current", "get_weather_forecast", "calculator"])
-    good = ToolCall(id="c", name="get_weather_current",
-                    arguments={"city": "Paris", "units": "celsius"})
+    good = ToolCall(
+        id="c", name="get_weather_current", arguments={"city": "Paris", "units": "celsius"}
+    )
     kinds = {}
     for error in ERROR_TYPES:
         bad = corrupt_call(good, error, registry, Random(0))
         assert bad is not None
         kinds[error] = registry.validate(bad).kind.value  # type: ignore[union-attr]
-    assert kinds == {"wrong_sibling": "missing_parameter", "hallucinated_tool": "unknown_tool",
-                     "missing_parameter": "missing_parameter",
-                     "hallucinated_parameter": "hallucinated_parameter",
-                     "wrong_type": "invalid_value"}
-    assert corrupt_call(ToolCall(id="d", name="calculator", arguments={"expression": "1+1"}),
-                        "wrong_sibling", registry, Random(0)) is None  # it has no siblings
+    assert kinds == {
+        "wrong_sibling": "missing_parameter",
+        "hallucinated_tool": "unknown_tool",
+        "missing_parameter": "missing_parameter",
+        "hallucinated_parameter": "hallucinated_parameter",
+        "wrong_type": "invalid_value",
+    }
+    assert (
+        corrupt_call(
+            ToolCall(id="d", name="calculator", arguments={"expression": "1+1"}),
+            "wrong_sibling",
+            registry,
+            Random(0),
+        )
+        is None
+    )  # it has no siblings
 
 
 def test_mix_of_single_multi_and_no_tool_cases() -> None:
@@ -152,8 +178,9 @@ def test_mix_of_single_multi_and_no_tool_cases() -> None:
             names = [c.name for c in _final_calls(example)]
             assert len(names) == 2 and names[0] != names[1]
     chain = next(e for e in examples if e.template.startswith("chain.papers_then_details"))
-    results = [m for m in chain.trajectory.messages
-               if isinstance(m, ToolMessage) and not m.is_error]
+    results = [
+        m for m in chain.trajectory.messages if isinstance(m, ToolMessage) and not m.is_error
+    ]
     details = _final_calls(chain)[1]
     assert details.arguments["paper_id"] in results[0].content
     assert chain.trajectory.messages[-1].content.split('"')[1] in results[1].content
@@ -177,7 +204,8 @@ def test_extra_heldout_grows_the_test_set_without_touching_training() -> None:
     trajectories = generate_trajectories(400, 3, error_rate=0.3)
     train, heldout = split_train_heldout(trajectories[:100], 0.25, seed=2)
     wide_train, wide_heldout = split_train_heldout(
-        trajectories[:100], 0.25, seed=2, extra_heldout=trajectories[100:])
+        trajectories[:100], 0.25, seed=2, extra_heldout=trajectories[100:]
+    )
     assert [t.id for t in wide_train] == [t.id for t in train]
     assert [t.id for t in wide_heldout[: len(heldout)]] == [t.id for t in heldout]
     assert len(wide_heldout) > 2 * len(heldout)
@@ -188,7 +216,8 @@ def test_extra_heldout_grows_the_test_set_without_touching_training() -> None:
 
 
 def test_samples_mask_erroneous_turns_but_keep_them_as_context(
-        examples: list[SyntheticExample]) -> None:
+    examples: list[SyntheticExample],
+) -> None:
     example = next(e for e in examples if e.kind == "chain" and len(e.injected) == 1)
     trajectory, (bad,) = example.trajectory, example.injected
     plain = split_into_samples(trajectory, mask_erroneous=False)
@@ -198,7 +227,7 @@ def test_samples_mask_erroneous_turns_but_keep_them_as_context(
     later = [s for s in masked if s.step > bad]
     assert later and all(s.context[bad] == trajectory.messages[bad] for s in later)
     for sample in plain:
-        assert sample.context == trajectory.messages[:sample.step]
+        assert sample.context == trajectory.messages[: sample.step]
         assert sample.target == trajectory.messages[sample.step]
 
 
@@ -219,9 +248,13 @@ def test_gold_call_samples_and_statistics(examples: list[SyntheticExample]) -> N
 
 async def test_recorded_runner_thread_becomes_a_trajectory(tmp_path: Path) -> None:
     weather = catalogue_tool("get_weather_current")
-    model = ScriptedModel([call("get_weather_curent", "c1", city="Paris"),
-                           call("get_weather_current", "c2", city="Paris"),
-                           "Final Answer: light rain, 8 degrees."])
+    model = ScriptedModel(
+        [
+            call("get_weather_curent", "c1", city="Paris"),
+            call("get_weather_current", "c2", city="Paris"),
+            "Final Answer: light rain, 8 degrees.",
+        ]
+    )
     agent = Agent(name="forecaster", model=model, tools=[weather])
     runner = Runner(agent)
     result = await runner.run("t-1", "Weather in Paris?")
@@ -230,8 +263,15 @@ async def test_recorded_runner_thread_becomes_a_trajectory(tmp_path: Path) -> No
     trajectory = await trajectory_from_runner(runner, "t-1")
     assert trajectory.source == "recorded" and trajectory.id == "run-t-1"
     assert [t.name for t in trajectory.tools] == ["get_weather_current"]
-    assert [m.role for m in trajectory.messages] == ["system", "user", "assistant", "tool",
-                                                      "assistant", "tool", "assistant"]
+    assert [m.role for m in trajectory.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     assert trajectory.messages[0].content == agent.instructions
     assert erroneous_steps(trajectory) == {2}
     feedback = trajectory.messages[3]
@@ -239,8 +279,9 @@ async def test_recorded_runner_thread_becomes_a_trajectory(tmp_path: Path) -> No
     assert '"city":"Paris"' in trajectory.messages[5].content
 
     state = await runner.state("t-1")
-    from_dicts = trajectory_from_messages(state["messages"], agent.registry(),
-                                          trajectory_id="run-t-1", system=agent.instructions)
+    from_dicts = trajectory_from_messages(
+        state["messages"], agent.registry(), trajectory_id="run-t-1", system=agent.instructions
+    )
     assert from_dicts == trajectory
 
     path = tmp_path / "runs.jsonl"
@@ -249,8 +290,11 @@ async def test_recorded_runner_thread_becomes_a_trajectory(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="no checkpointed messages"):
         await trajectory_from_runner(runner, "never-ran")
     with pytest.raises(TypeError, match="ToolRegistry or ToolSpecs"):
-        trajectory_from_messages(state["messages"], [weather],  # type: ignore[list-item]
-                                 trajectory_id="x")
+        trajectory_from_messages(
+            state["messages"],
+            [weather],  # type: ignore[list-item]
+            trajectory_id="x",
+        )
 
 
 def test_every_phrasing_states_the_arguments_its_gold_call_needs() -> None:
@@ -277,5 +321,6 @@ def test_samples_render_in_the_local_inference_format(examples: list[SyntheticEx
     assert failed.startswith("<tool_response>") and "Error (" in failed
     wrong = example.trajectory.messages[bad]
     assert isinstance(wrong, AssistantMessage)
-    assert any(render_tool_call(wrong.tool_calls[0]) in t.content for t in turns
-               if t.role == "assistant")
+    assert any(
+        render_tool_call(wrong.tool_calls[0]) in t.content for t in turns if t.role == "assistant"
+    )

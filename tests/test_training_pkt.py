@@ -168,7 +168,12 @@ def test_name_scope_makes_every_token_of_the_name_key(tokenizer: Any) -> None:
     encoded = encode_sample(tokenizer, TOOLS, QUERY, PAPER_CALL)
     keys = key_token_positions(encoded, PAPER_CALL, TOOLS, tokenizer, scope="name")
     assert _pieces(tokenizer, [encoded.input_ids[p] for p in keys]) == [
-        "get", "_", "paper", "_", "details"]
+        "get",
+        "_",
+        "paper",
+        "_",
+        "details",
+    ]
     assert [p - encoded.target_start for p in keys] == [10, 11, 12, 13, 14]
     weights = pkt_weights(encoded, keys)
     assert [weights[p] for p in keys] == [32 / 5] * 5  # |NK| = 37 - 5, below w_max

@@ -79,21 +79,31 @@ def test_one_ppo_and_one_grpo_step_on_smollm2(tmp_path: Path) -> None:
     import torch
 
     from hanlin.training.config import load_config
-    from hanlin.training.rl.grpo import run_grpo
-    from hanlin.training.model_io import load_for_training
     from hanlin.training.data.pipeline import load_split, rl_prompts
+    from hanlin.training.model_io import load_for_training
+    from hanlin.training.rl.grpo import run_grpo
     from hanlin.training.rl.ppo import run_ppo
     from hanlin.training.rl.reward import REWARDS
 
     config = load_config(TINY)
-    config = config.model_copy(update={
-        "ppo": config.ppo.model_copy(update={"max_new_tokens": 12, "lr_actor": 1e-5}),
-        "grpo": config.grpo.model_copy(update={"max_new_tokens": 8})})
+    config = config.model_copy(
+        update={
+            "ppo": config.ppo.model_copy(update={"max_new_tokens": 12, "lr_actor": 1e-5}),
+            "grpo": config.grpo.model_copy(update={"max_new_tokens": 8}),
+        }
+    )
     prompts = rl_prompts(load_split(config.data), config.data)
     model, tokenizer = load_for_training("default")
     before = model.lm_head.weight.detach().clone()
-    result = run_ppo(config, prompts, model=model, tokenizer=tokenizer,
-                     output_dir=tmp_path / "ppo", save=False, progress=False)
+    result = run_ppo(
+        config,
+        prompts,
+        model=model,
+        tokenizer=tokenizer,
+        output_dir=tmp_path / "ppo",
+        save=False,
+        progress=False,
+    )
     (step,) = result.history
     assert len(step["categories"]) == 2
     assert step["reward"] in {sum(pair) / 2 for pair in _pairs(REWARDS.values())}
@@ -102,8 +112,15 @@ def test_one_ppo_and_one_grpo_step_on_smollm2(tmp_path: Path) -> None:
     assert not torch.equal(before, model.lm_head.weight)
     assert (tmp_path / "ppo" / "ppo_log.jsonl").read_text().count("\n") == 1
 
-    grpo = run_grpo(config, prompts, model=model, tokenizer=tokenizer,
-                    output_dir=tmp_path / "grpo", save=False, progress=False)
+    grpo = run_grpo(
+        config,
+        prompts,
+        model=model,
+        tokenizer=tokenizer,
+        output_dir=tmp_path / "grpo",
+        save=False,
+        progress=False,
+    )
     (gstep,) = grpo.history
     assert len(gstep["categories"]) == config.grpo.group_size
     assert math.isfinite(gstep["kl"]) and math.isfinite(gstep["loss"])

@@ -9,13 +9,13 @@ import pytest
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import AssistantMessage, ToolCall
+from hanlin.training.evaluation.tool_metrics import Prediction, score_predictions
 from hanlin.training.rl.reward import (
     RewardCategory,
     canonical_value,
     score_message,
     score_tool_call,
 )
-from hanlin.training.evaluation.tool_metrics import Prediction, score_predictions
 
 C = RewardCategory
 TOOLS = [

@@ -15,7 +15,9 @@ from hanlin.training.config import ConfigError, config_from_dict, load_config
 from hanlin.training.data.pipeline import DataSplit, heldout_samples, load_split, sft_samples
 from hanlin.training.data.samples import samples_of
 
-HAS_TRAIN = all(importlib.util.find_spec(n) for n in ("torch", "transformers", "gguf", "accelerate"))
+HAS_TRAIN = all(
+    importlib.util.find_spec(n) for n in ("torch", "transformers", "gguf", "accelerate")
+)
 pytestmark = pytest.mark.skipif(not HAS_TRAIN, reason="needs torch, transformers, gguf, accelerate")
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.toml"
 
@@ -59,7 +61,8 @@ def test_heldout_count_enlarges_only_the_heldout_side() -> None:
     assert [t.id for t in wide.train] == [t.id for t in narrow.train]
     assert len(wide.heldout) > len(narrow.heldout)
     assert [s.trajectory_id for s in sft_samples(wide, data, "mae_pkt")] == [
-        s.trajectory_id for s in sft_samples(narrow, data, "mae_pkt")]
+        s.trajectory_id for s in sft_samples(narrow, data, "mae_pkt")
+    ]
 
 
 def test_mae_has_fewer_targets_and_pkt_weights_key_tokens(
@@ -76,10 +79,14 @@ def test_mae_has_fewer_targets_and_pkt_weights_key_tokens(
     weighted, _ = build_examples(calls, tokenizer, variant="pkt", max_length=2048)
     uniform, _ = build_examples(calls, tokenizer, variant="plain", max_length=2048)
     for example in weighted:
-        trained = {w for w, label in zip(example.weights, example.labels) if label != -100}
+        trained = {
+            w for w, label in zip(example.weights, example.labels, strict=False) if label != -100
+        }
         assert 1.0 in trained and max(trained) > 1.0
     for example in uniform:
-        assert {w for w, label in zip(example.weights, example.labels) if label != -100} == {1.0}
+        assert {
+            w for w, label in zip(example.weights, example.labels, strict=False) if label != -100
+        } == {1.0}
 
 
 @pytest.mark.local_model
@@ -98,11 +105,28 @@ def test_sft_loss_falls_and_the_saved_model_chats(
 
     model, tokenizer = base
     config = load_config(TINY)
-    config = config.model_copy(update={"sft": config.sft.model_copy(update={
-        "variant": "plain", "max_steps": 6, "epochs": 3, "max_length": 384, "lr": 1e-4})})
+    config = config.model_copy(
+        update={
+            "sft": config.sft.model_copy(
+                update={
+                    "variant": "plain",
+                    "max_steps": 6,
+                    "epochs": 3,
+                    "max_length": 384,
+                    "lr": 1e-4,
+                }
+            )
+        }
+    )
     repeated = sft_samples(split, config.data, "plain")[:2]
-    result = run_sft(config, repeated, model=model, tokenizer=tokenizer,
-                     output_dir=tmp_path / "sft", progress=False)
+    result = run_sft(
+        config,
+        repeated,
+        model=model,
+        tokenizer=tokenizer,
+        output_dir=tmp_path / "sft",
+        progress=False,
+    )
     assert result.steps == 6 and len(result.losses) == 6
     assert sum(result.losses[-2:]) / 2 < sum(result.losses[:2]) / 2
     logged = [json.loads(line) for line in result.log_path.read_text().splitlines()]
@@ -112,8 +136,11 @@ def test_sft_loss_falls_and_the_saved_model_chats(
 
     assert result.model_path is not None
     served = TransformersModel(str(result.model_path), n_threads=2)
-    reply = asyncio.run(served.chat([UserMessage(content="Say hello.")],
-                                    options=ChatOptions(max_tokens=8, temperature=0.0)))
+    reply = asyncio.run(
+        served.chat(
+            [UserMessage(content="Say hello.")], options=ChatOptions(max_tokens=8, temperature=0.0)
+        )
+    )
     assert reply.message.content.strip()
     settings = ModelSettings(provider="local", path=str(result.model_path))
     assert isinstance(model_from_settings(settings), TransformersModel)
@@ -128,8 +155,15 @@ def test_eval_scores_three_heldout_samples(
     model, tokenizer = base
     samples = heldout_samples(split, load_config(TINY).data)
     assert len(samples) == 3
-    result = evaluate_model(model, tokenizer, samples, max_new_tokens=24, batch_size=3,
-                            predictions_path=tmp_path / "pred.jsonl", progress=False)
+    result = evaluate_model(
+        model,
+        tokenizer,
+        samples,
+        max_new_tokens=24,
+        batch_size=3,
+        predictions_path=tmp_path / "pred.jsonl",
+        progress=False,
+    )
     scores = result.scores
     assert scores.count == 3
     for value in (scores.tool_selection, scores.parameter_identification, scores.content_filling):
@@ -137,13 +171,15 @@ def test_eval_scores_three_heldout_samples(
     assert -2.0 <= scores.mean_reward <= 1.0
     lines = (tmp_path / "pred.jsonl").read_text().splitlines()
     assert [json.loads(line)["trajectory_id"] for line in lines] == [
-        s.trajectory_id for s in samples]
+        s.trajectory_id for s in samples
+    ]
 
 
 def test_cli_writes_data_and_rejects_bad_configs(tmp_path: Path) -> None:
     config = tmp_path / "run.toml"
-    config.write_text(TINY.read_text().replace('output_dir = "runs/tiny"',
-                                               f'output_dir = "{tmp_path / "out"}"'))
+    config.write_text(
+        TINY.read_text().replace('output_dir = "runs/tiny"', f'output_dir = "{tmp_path / "out"}"')
+    )
     runner = CliRunner()
     result = runner.invoke(train_app, ["data", "--config", str(config)])
     assert result.exit_code == 0, result.output
@@ -165,36 +201,67 @@ async def test_a_recorded_run_trains_a_model_that_then_drives_the_agent(
     same agent. The call is learned by heart, so the check is the wiring (rendering, saving,
     loading, tool-call parsing and execution), not the model's generalisation."""
     from hanlin.agents.agent import Agent
+    from hanlin.contract.events import ToolCallEvent, ToolResultEvent
     from hanlin.llm.chat_model import ChatOptions
     from hanlin.llm.scripted import ScriptedModel, call
     from hanlin.llm.transformers_model import TransformersModel
-    from hanlin.contract.events import ToolCallEvent, ToolResultEvent
     from hanlin.runtime.runner import Runner
     from hanlin.training.data.recorded_runs import trajectory_from_runner
     from hanlin.training.data.samples import split_into_samples
-    from hanlin.training.sft import run_sft
     from hanlin.training.data.tool_catalogue import catalogue_tool
+    from hanlin.training.sft import run_sft
 
     tools = [catalogue_tool("get_weather_current"), catalogue_tool("get_weather_forecast")]
     question = "Is it raining in Tokyo at the moment?"
 
     def agent(model: Any) -> Agent:
-        return Agent(name="forecaster", model=model, tools=tools, max_steps=2,
-                     options=ChatOptions(max_tokens=48, temperature=0.0))
+        return Agent(
+            name="forecaster",
+            model=model,
+            tools=tools,
+            max_steps=2,
+            options=ChatOptions(max_tokens=48, temperature=0.0),
+        )
 
-    teacher = Runner(agent(ScriptedModel([call("get_weather_current", "c1", city="Tokyo"),
-                                          "Final Answer: it is raining in Tokyo."])))
+    teacher = Runner(
+        agent(
+            ScriptedModel(
+                [
+                    call("get_weather_current", "c1", city="Tokyo"),
+                    "Final Answer: it is raining in Tokyo.",
+                ]
+            )
+        )
+    )
     await teacher.run("lesson", question)
-    samples = split_into_samples(await trajectory_from_runner(teacher, "lesson"),
-                                 mask_erroneous=True)
+    samples = split_into_samples(
+        await trajectory_from_runner(teacher, "lesson"), mask_erroneous=True
+    )
     assert [bool(s.target.tool_calls) for s in samples] == [True, False]
 
     model, tokenizer = base
     config = load_config(TINY)
-    config = config.model_copy(update={"sft": config.sft.model_copy(update={
-        "variant": "mae_pkt", "max_steps": 8, "epochs": 8, "max_length": 512, "lr": 2e-4})})
-    trained = run_sft(config, samples[:1], model=model, tokenizer=tokenizer,
-                      output_dir=tmp_path / "sft", progress=False)
+    config = config.model_copy(
+        update={
+            "sft": config.sft.model_copy(
+                update={
+                    "variant": "mae_pkt",
+                    "max_steps": 8,
+                    "epochs": 8,
+                    "max_length": 512,
+                    "lr": 2e-4,
+                }
+            )
+        }
+    )
+    trained = run_sft(
+        config,
+        samples[:1],
+        model=model,
+        tokenizer=tokenizer,
+        output_dir=tmp_path / "sft",
+        progress=False,
+    )
     assert trained.model_path is not None
 
     student = Runner(agent(TransformersModel(str(trained.model_path), n_threads=2)))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from hanlin.training.rl.reward import RewardCategory
 from hanlin.training.evaluation.significance import compare_paired, mcnemar_exact, wilson_interval
 from hanlin.training.evaluation.tool_metrics import metric_hits
+from hanlin.training.rl.reward import RewardCategory
 
 
 def test_wilson_interval_matches_the_worked_value() -> None:
@@ -48,11 +48,18 @@ def test_paired_comparison_counts_only_discordant_turns() -> None:
 
 def test_metric_hits_nest_ts_pi_cf() -> None:
     assert metric_hits("correct") == dict.fromkeys(
-        ("tool_selection", "parameter_identification", "content_filling"), True)
+        ("tool_selection", "parameter_identification", "content_filling"), True
+    )
     assert metric_hits(RewardCategory.CONTENT_FILLING) == {
-        "tool_selection": True, "parameter_identification": True, "content_filling": False}
+        "tool_selection": True,
+        "parameter_identification": True,
+        "content_filling": False,
+    }
     assert metric_hits("params_hallucinated") == {
-        "tool_selection": True, "parameter_identification": False, "content_filling": False}
+        "tool_selection": True,
+        "parameter_identification": False,
+        "content_filling": False,
+    }
     for failure in ("unparsable", "hallucinated_tool", "wrong_tool"):
         assert not any(metric_hits(failure).values())
     for category in RewardCategory:

@@ -53,5 +53,11 @@ async def paint_points(
     """:param points: Where to paint.
     :param color: Which paint.
     """
-    return {"n": len(points), "first_x": points[0].x, "color": color.value,
-            "finish": finish, "coats": coats, "label": label}
+    return {
+        "n": len(points),
+        "first_x": points[0].x,
+        "color": color.value,
+        "finish": finish,
+        "coats": coats,
+        "label": label,
+    }

@@ -12,7 +12,19 @@ from hanlin.tools.tool import FunctionTool, NoArgs, Tool, as_tool, tool
 from hanlin.tools.toolkit import Toolkit
 
 __all__ = [
-    "DocInfo", "FunctionTool", "NoArgs", "Tool", "ToolRegistry", "ToolResult", "Toolkit",
-    "args_model_from_function", "as_tool", "describe_schema", "flat_json_schema",
-    "format_result", "parse_docstring", "tool", "truncate",
+    "DocInfo",
+    "FunctionTool",
+    "NoArgs",
+    "Tool",
+    "ToolRegistry",
+    "ToolResult",
+    "Toolkit",
+    "args_model_from_function",
+    "as_tool",
+    "describe_schema",
+    "flat_json_schema",
+    "format_result",
+    "parse_docstring",
+    "tool",
+    "truncate",
 ]

@@ -81,9 +81,11 @@ class CallSlots:
         return self._stopped_threads + self._stopped_tasks
 
     def _busy(self) -> ToolBusy:
-        return ToolBusy(f"{self.stopped} earlier calls of {self.name} were stopped but are "
-                        "still running, so it takes no new calls until one of them ends. "
-                        "Try again later or use another approach.")
+        return ToolBusy(
+            f"{self.stopped} earlier calls of {self.name} were stopped but are "
+            "still running, so it takes no new calls until one of them ends. "
+            "Try again later or use another approach."
+        )
 
     # ------------------------------------------------------------------ sync code
 
@@ -203,8 +205,12 @@ async def contain(coro: Awaitable[T]) -> T:
         raise EscapedError(exc) from None
 
 
-def _deliver(loop: asyncio.AbstractEventLoop, outcome: asyncio.Future[Any], value: Any,
-             error: BaseException | None) -> None:
+def _deliver(
+    loop: asyncio.AbstractEventLoop,
+    outcome: asyncio.Future[Any],
+    value: Any,
+    error: BaseException | None,
+) -> None:
     def settle() -> None:
         if outcome.done():  # the caller stopped waiting
             return

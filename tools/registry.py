@@ -45,9 +45,13 @@ class ToolResult(BaseModel):
     truncated: bool = False
 
     def to_message(self) -> ToolMessage:
-        return ToolMessage(tool_call_id=self.call_id, name=self.name, content=self.content,
-                           is_error=self.is_error,
-                           error_kind=self.error.kind.value if self.error else None)
+        return ToolMessage(
+            tool_call_id=self.call_id,
+            name=self.name,
+            content=self.content,
+            is_error=self.is_error,
+            error_kind=self.error.kind.value if self.error else None,
+        )
 
 
 def format_result(value: Any) -> str:
@@ -88,9 +92,13 @@ class ToolRegistry:
     Results longer than ``max_result_chars`` are cut with a visible marker.
     """
 
-    def __init__(self, tools: Iterable[Tool | Toolkit | Callable[..., Any]] = (), *,
-                 default_timeout: float | None = 30.0,
-                 max_result_chars: int | None = 8000) -> None:
+    def __init__(
+        self,
+        tools: Iterable[Tool | Toolkit | Callable[..., Any]] = (),
+        *,
+        default_timeout: float | None = 30.0,
+        max_result_chars: int | None = 8000,
+    ) -> None:
         self.default_timeout = default_timeout
         self.max_result_chars = max_result_chars
         self._tools: dict[str, Tool] = {}
@@ -103,8 +111,9 @@ class ToolRegistry:
     def register(self, item: Tool | Toolkit | Callable[..., Any]) -> Any:
         """Add a tool (or function, or toolkit); returns what was registered."""
         if isinstance(item, Toolkit):
-            if item.name in self._tools or (item.name in self._toolkits
-                                             and self._toolkits[item.name] is not item):
+            if item.name in self._tools or (
+                item.name in self._toolkits and self._toolkits[item.name] is not item
+            ):
                 raise ValueError(f"the name {item.name!r} is already registered")
             for member in item:
                 self.register(member)
@@ -161,8 +170,11 @@ class ToolRegistry:
     def subset(self, names: Iterable[str]) -> ToolRegistry:
         """A registry holding only the named tools and toolkits, with the same settings."""
         names = list(names)
-        sub = ToolRegistry(self._expand(names), default_timeout=self.default_timeout,
-                           max_result_chars=self.max_result_chars)
+        sub = ToolRegistry(
+            self._expand(names),
+            default_timeout=self.default_timeout,
+            max_result_chars=self.max_result_chars,
+        )
         for name in names:
             if name in self._toolkits:
                 sub._toolkits[name] = self._toolkits[name]
@@ -175,10 +187,16 @@ class ToolRegistry:
         checked = self._check(call)
         return checked if isinstance(checked, ToolCallError) else None
 
-    def _error(self, call: ToolCall, kind: ToolErrorKind, message: str,
-               options: Sequence[str] = ()) -> ToolCallError:
-        return ToolCallError(kind=kind, message=readable(message), tool_name=call.name,
-                             call_id=call.id, options=[readable(o) for o in options])
+    def _error(
+        self, call: ToolCall, kind: ToolErrorKind, message: str, options: Sequence[str] = ()
+    ) -> ToolCallError:
+        return ToolCallError(
+            kind=kind,
+            message=readable(message),
+            tool_name=call.name,
+            call_id=call.id,
+            options=[readable(o) for o in options],
+        )
 
     def _check(self, call: ToolCall) -> tuple[Tool, BaseModel] | ToolCallError:
         found = self._tools.get(call.name)
@@ -186,12 +204,14 @@ class ToolRegistry:
             close = difflib.get_close_matches(call.name, self.names(), n=3, cutoff=0.5)
             lowered = [n for n in self.names() if n.lower() == call.name.lower()]
             options = lowered or close or self.names()
-            return self._error(call, ToolErrorKind.UNKNOWN_TOOL,
-                               f"There is no tool named {call.name!r}.", options)
+            return self._error(
+                call, ToolErrorKind.UNKNOWN_TOOL, f"There is no tool named {call.name!r}.", options
+            )
         return self._check_arguments(found, call)
 
-    def _check_arguments(self, found: Tool,
-                         call: ToolCall) -> tuple[Tool, BaseModel] | ToolCallError:
+    def _check_arguments(
+        self, found: Tool, call: ToolCall
+    ) -> tuple[Tool, BaseModel] | ToolCallError:
         model = found.args_model
         fields = model.model_fields
         properties: dict[str, Any] = found.spec.parameters.get("properties", {})
@@ -214,9 +234,12 @@ class ToolRegistry:
                 close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
                 hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             params = "; ".join(describe(n) for n in fields) or "none"
-            return self._error(call, ToolErrorKind.HALLUCINATED_PARAMETER,
-                               f"{found.name} has no parameter {', '.join(hints)}. "
-                               f"Its parameters are: {params}.", valid)
+            return self._error(
+                call,
+                ToolErrorKind.HALLUCINATED_PARAMETER,
+                f"{found.name} has no parameter {', '.join(hints)}. Its parameters are: {params}.",
+                valid,
+            )
 
         given: dict[str, list[str]] = {}
         for key in call.arguments:
@@ -225,19 +248,26 @@ class ToolRegistry:
         doubled = {name: keys for name, keys in given.items() if len(keys) > 1}
         if doubled:
             parts = [f"{_quoted(keys)} all mean {shown[name]!r}" for name, keys in doubled.items()]
-            return self._error(call, ToolErrorKind.REDUNDANT_PARAMETER,
-                               f"An argument was given more than once: {'; '.join(parts)}. "
-                               "Give each argument once, under its listed name.",
-                               [shown[n] for n in doubled])
+            return self._error(
+                call,
+                ToolErrorKind.REDUNDANT_PARAMETER,
+                f"An argument was given more than once: {'; '.join(parts)}. "
+                "Give each argument once, under its listed name.",
+                [shown[n] for n in doubled],
+            )
 
-        missing = [name for name, info in fields.items()
-                   if info.is_required() and name not in given]
+        missing = [
+            name for name, info in fields.items() if info.is_required() and name not in given
+        ]
         if missing:
-            return self._error(call, ToolErrorKind.MISSING_PARAMETER,
-                               f"{found.name} is missing the required parameter"
-                               f"{'s' if len(missing) > 1 else ''} "
-                               f"{'; '.join(describe(n, False) for n in missing)}.",
-                               [shown[n] for n in missing])
+            return self._error(
+                call,
+                ToolErrorKind.MISSING_PARAMETER,
+                f"{found.name} is missing the required parameter"
+                f"{'s' if len(missing) > 1 else ''} "
+                f"{'; '.join(describe(n, False) for n in missing)}.",
+                [shown[n] for n in missing],
+            )
 
         data = {shown[name]: call.arguments[keys[0]] for name, keys in given.items()}
         data.update((key, call.arguments[key]) for key in unknown)  # only when extra="allow"
@@ -246,13 +276,19 @@ class ToolRegistry:
         except ValidationError as exc:
             return self._validation_error(call, exc, properties)
 
-    def _validation_error(self, call: ToolCall, exc: ValidationError,
-                          properties: dict[str, Any]) -> ToolCallError:
+    def _validation_error(
+        self, call: ToolCall, exc: ValidationError, properties: dict[str, Any]
+    ) -> ToolCallError:
         errors = exc.errors(include_url=False)
-        kinds = {"missing": ToolErrorKind.MISSING_PARAMETER,
-                 "extra_forbidden": ToolErrorKind.HALLUCINATED_PARAMETER}
-        kind = kinds.get(errors[0]["type"], ToolErrorKind.INVALID_VALUE) if errors else \
-            ToolErrorKind.INVALID_VALUE
+        kinds = {
+            "missing": ToolErrorKind.MISSING_PARAMETER,
+            "extra_forbidden": ToolErrorKind.HALLUCINATED_PARAMETER,
+        }
+        kind = (
+            kinds.get(errors[0]["type"], ToolErrorKind.INVALID_VALUE)
+            if errors
+            else ToolErrorKind.INVALID_VALUE
+        )
         parts = []
         for err in errors:
             loc = ".".join(str(p) for p in err["loc"])
@@ -260,16 +296,18 @@ class ToolRegistry:
             details = []
             if err["type"] not in ("missing", "extra_forbidden"):
                 shown_input = repr(err.get("input"))
-                details.append("got " + (shown_input[:80] + "…" if len(shown_input) > 80
-                                         else shown_input))
+                details.append(
+                    "got " + (shown_input[:80] + "…" if len(shown_input) > 80 else shown_input)
+                )
             if len(err["loc"]) == 1 and str(err["loc"][0]) in properties:
                 details.append("expected " + describe_schema(properties[str(err["loc"][0])]))
             parts.append(text + (f" ({'; '.join(details)})" if details else ""))
         # Options: the allowed values of the first bad field, when it has a fixed set.
         first = str(errors[0]["loc"][0]) if errors and errors[0]["loc"] else ""
         allowed = [str(v) for v in properties.get(first, {}).get("enum", [])]
-        return self._error(call, kind, f"Invalid arguments for {call.name}: "
-                           + "; ".join(parts) + ".", allowed)
+        return self._error(
+            call, kind, f"Invalid arguments for {call.name}: " + "; ".join(parts) + ".", allowed
+        )
 
     # ------------------------------------------------------------------ execution
 
@@ -292,32 +330,54 @@ class ToolRegistry:
                 task.cancel()
                 task.add_done_callback(_discard_outcome)
         if not done:
-            return self._failed(call, self._error(
-                call, ToolErrorKind.TIMED_OUT,
-                f"{found.name} did not finish within {timeout:g} s and was stopped. "
-                "Try a smaller request or another approach."), started)
+            return self._failed(
+                call,
+                self._error(
+                    call,
+                    ToolErrorKind.TIMED_OUT,
+                    f"{found.name} did not finish within {timeout:g} s and was stopped. "
+                    "Try a smaller request or another approach.",
+                ),
+                started,
+            )
         try:
             content, was_cut = task.result()
         except ToolBusy as exc:
             logger.info("tool %s refused call %s: %s", found.name, call.id, exc)
-            return self._failed(call, self._error(
-                call, exc.kind, f"{found.name} is busy: {exc}"), started)
+            return self._failed(
+                call, self._error(call, exc.kind, f"{found.name} is busy: {exc}"), started
+            )
         except ToolFailure as exc:  # an expected failure, categorized by the tool itself
             logger.info("tool %s failed on call %s: %s", found.name, call.id, exc)
-            return self._failed(call, self._error(
-                call, exc.kind, f"{found.name} failed: {_exception_text(exc)}"), started)
+            return self._failed(
+                call,
+                self._error(call, exc.kind, f"{found.name} failed: {_exception_text(exc)}"),
+                started,
+            )
         except UnreadableResult as exc:
             logger.warning("tool %s on call %s %s", found.name, call.id, exc)
-            return self._failed(call, self._error(
-                call, ToolErrorKind.TOOL_RAISED, f"{found.name} {exc}"), started)
+            return self._failed(
+                call, self._error(call, ToolErrorKind.TOOL_RAISED, f"{found.name} {exc}"), started
+            )
         except Exception as exc:  # any failure of the tool goes to the model
             raised = exc.error if isinstance(exc, EscapedError) else exc
             logger.warning("tool %s raised on call %s", found.name, call.id, exc_info=raised)
-            return self._failed(call, self._error(
-                call, ToolErrorKind.TOOL_RAISED,
-                f"{found.name} failed: {_exception_text(raised)}"), started)
-        return ToolResult(call_id=call.id, name=call.name, content=content,
-                          duration_s=time.perf_counter() - started, truncated=was_cut)
+            return self._failed(
+                call,
+                self._error(
+                    call,
+                    ToolErrorKind.TOOL_RAISED,
+                    f"{found.name} failed: {_exception_text(raised)}",
+                ),
+                started,
+            )
+        return ToolResult(
+            call_id=call.id,
+            name=call.name,
+            content=content,
+            duration_s=time.perf_counter() - started,
+            truncated=was_cut,
+        )
 
     def _render(self, value: Any) -> tuple[str, bool]:
         """A tool's value as the model's text, run where the tool runs (see ``execute``)."""
@@ -329,9 +389,15 @@ class ToolRegistry:
 
     def _failed(self, call: ToolCall, error: ToolCallError, started: float) -> ToolResult:
         content, was_cut = truncate(error.for_model(), self.max_result_chars)
-        return ToolResult(call_id=call.id, name=call.name, content=content, is_error=True,
-                          error=error, duration_s=time.perf_counter() - started,
-                          truncated=was_cut)
+        return ToolResult(
+            call_id=call.id,
+            name=call.name,
+            content=content,
+            is_error=True,
+            error=error,
+            duration_s=time.perf_counter() - started,
+            truncated=was_cut,
+        )
 
 
 def _exception_text(exc: BaseException) -> str:

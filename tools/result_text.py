@@ -55,8 +55,10 @@ def result_text(value: Any, limit: int | None = None) -> tuple[str, bool]:
         lines = str(exc).strip().splitlines()
         message = lines[0] if lines else ""
         detail = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-        raise UnreadableResult(f"returned a value of type {type(value).__name__} that cannot be "
-                               f"written as text: {detail}") from exc
+        raise UnreadableResult(
+            f"returned a value of type {type(value).__name__} that cannot be "
+            f"written as text: {detail}"
+        ) from exc
     if isinstance(value, PartialItems) and not cut:
         text += f"\n…[stopped reading after {value.limit} items]"
     return readable(text), cut
@@ -81,8 +83,10 @@ def _bounded_json(value: Any, limit: int | None) -> tuple[str, bool]:
         parts.append(chunk)
         size += len(chunk)
         if limit is not None and size > limit:
-            return ("".join(parts)[:limit]
-                    + f"\n…[truncated after {limit} characters of a longer value]"), True
+            return (
+                "".join(parts)[:limit]
+                + f"\n…[truncated after {limit} characters of a longer value]"
+            ), True
     return "".join(parts), False
 
 

@@ -74,13 +74,18 @@ class Tool(ABC):
     def spec(self) -> ToolSpec:
         """The tool in OpenAI function format, with a flat parameter schema."""
         self._check_definition()
-        return ToolSpec(name=self.name, description=self.description,
-                        parameters=flat_json_schema(self.args_model))
+        return ToolSpec(
+            name=self.name,
+            description=self.description,
+            parameters=flat_json_schema(self.args_model),
+        )
 
     def _check_definition(self) -> None:
         if not _VALID_NAME.match(self.name or ""):
-            raise ValueError(f"invalid tool name {self.name!r}: use 1-64 letters, digits, "
-                             "'_' or '-' (the OpenAI function-name rule)")
+            raise ValueError(
+                f"invalid tool name {self.name!r}: use 1-64 letters, digits, "
+                "'_' or '-' (the OpenAI function-name rule)"
+            )
         if not (isinstance(self.args_model, type) and issubclass(self.args_model, BaseModel)):
             raise TypeError(f"tool {self.name!r}: Args must be a pydantic BaseModel subclass")
         if self.timeout is not None and self.timeout <= 0:
@@ -88,8 +93,9 @@ class Tool(ABC):
         for limit in ("max_threads", "max_items"):
             value = getattr(self, limit)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"tool {self.name!r}: {limit} must be a positive integer, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"tool {self.name!r}: {limit} must be a positive integer, got {value!r}"
+                )
 
     @abstractmethod
     def run(self, args: Any) -> Any:
@@ -158,10 +164,17 @@ class Tool(ABC):
 class FunctionTool(Tool):
     """A tool made from a typed function by ``@tool``. Calling it calls the function."""
 
-    def __init__(self, fn: Callable[..., Any], *, name: str | None = None,
-                 description: str | None = None, timeout: float | None = None,
-                 requires_approval: bool = False, max_threads: int | None = None,
-                 max_items: int | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+        requires_approval: bool = False,
+        max_threads: int | None = None,
+        max_items: int | None = None,
+    ) -> None:
         if not callable(fn):
             raise TypeError(f"@tool needs a function, got {fn!r}")
         doc = parse_docstring(fn.__doc__)
@@ -258,16 +271,28 @@ def tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 
 
 @overload
-def tool(*, name: str | None = None, description: str | None = None,
-         timeout: float | None = None, requires_approval: bool = False,
-         max_threads: int | None = None,
-         max_items: int | None = None) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    requires_approval: bool = False,
+    max_threads: int | None = None,
+    max_items: int | None = None,
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
-def tool(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
-         description: str | None = None, timeout: float | None = None,
-         requires_approval: bool = False, max_threads: int | None = None,
-         max_items: int | None = None) -> Any:
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    requires_approval: bool = False,
+    max_threads: int | None = None,
+    max_items: int | None = None,
+) -> Any:
     """Make a tool from a typed function: ``@tool`` or ``@tool(name=..., timeout=...)``.
 
     The name comes from the function, the description from the docstring's summary, and each
@@ -276,9 +301,15 @@ def tool(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
     """
 
     def wrap(function: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(function, name=name, description=description, timeout=timeout,
-                            requires_approval=requires_approval, max_threads=max_threads,
-                            max_items=max_items)
+        return FunctionTool(
+            function,
+            name=name,
+            description=description,
+            timeout=timeout,
+            requires_approval=requires_approval,
+            max_threads=max_threads,
+            max_items=max_items,
+        )
 
     return wrap(fn) if fn is not None else wrap
 

@@ -11,8 +11,9 @@ from hanlin.tools.tool import Tool, as_tool
 class Toolkit:
     """A named, ordered group of tools. Registering it registers each tool and the group name."""
 
-    def __init__(self, name: str, tools: Iterable[Tool | Callable[..., Any]],
-                 description: str = "") -> None:
+    def __init__(
+        self, name: str, tools: Iterable[Tool | Callable[..., Any]], description: str = ""
+    ) -> None:
         if not name:
             raise ValueError("a toolkit needs a name")
         self.name = name

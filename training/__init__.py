@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from hanlin._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hanlin.training.evaluation.chat_eval import evaluate_chat_model, score_chat_result
     from hanlin.training.config import TrainingConfig, load_config
     from hanlin.training.data.recorded_runs import trajectory_from_messages, trajectory_from_runner
     from hanlin.training.data.tool_catalogue import catalogue_registry, catalogue_tool
+    from hanlin.training.evaluation.chat_eval import evaluate_chat_model, score_chat_result
 
 _EXPORTS: dict[str, str] = {
     "evaluate_chat_model": "hanlin.training.evaluation.chat_eval",
@@ -26,5 +26,14 @@ _EXPORTS: dict[str, str] = {
     "catalogue_registry": "hanlin.training.data.tool_catalogue",
     "catalogue_tool": "hanlin.training.data.tool_catalogue",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "TrainingConfig",
+    "catalogue_registry",
+    "catalogue_tool",
+    "evaluate_chat_model",
+    "load_config",
+    "score_chat_result",
+    "trajectory_from_messages",
+    "trajectory_from_runner",
+]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -54,8 +54,10 @@ class DataConfig(_Section):
         if (self.train_path is None) != (self.heldout_path is None):
             raise ValueError("give both train_path and heldout_path, or neither (synthetic data)")
         if self.heldout_count is not None and self.heldout_count < self.synthetic_count:
-            raise ValueError(f"heldout_count ({self.heldout_count}) must be at least "
-                             f"synthetic_count ({self.synthetic_count})")
+            raise ValueError(
+                f"heldout_count ({self.heldout_count}) must be at least "
+                f"synthetic_count ({self.synthetic_count})"
+            )
         return self
 
 

@@ -14,8 +14,9 @@ def read_log(path: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def plot_curves(log_path: Path, png_path: Path, keys: Sequence[str] | None = None,
-                title: str | None = None) -> Path:
+def plot_curves(
+    log_path: Path, png_path: Path, keys: Sequence[str] | None = None, title: str | None = None
+) -> Path:
     """One panel per logged quantity (those of ``CURVE_KEYS`` present, or ``keys``), by step."""
     import matplotlib
 
@@ -25,15 +26,17 @@ def plot_curves(log_path: Path, png_path: Path, keys: Sequence[str] | None = Non
     records = read_log(log_path)
     if not records:
         raise ValueError(f"{log_path} holds no records to plot")
-    shown = [k for k in (keys or CURVE_KEYS) if any(isinstance(r.get(k), (int, float))
-                                                   for r in records)]
+    shown = [
+        k for k in (keys or CURVE_KEYS) if any(isinstance(r.get(k), (int, float)) for r in records)
+    ]
     if not shown:
         raise ValueError(f"{log_path} has none of the quantities {list(keys or CURVE_KEYS)}")
     figure, axes = plt.subplots(len(shown), 1, figsize=(7, 2.4 * len(shown)), squeeze=False)
-    for axis, key in zip(axes[:, 0], shown):
+    for axis, key in zip(axes[:, 0], shown, strict=False):
         points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 50
-                  else None)
+        axis.plot(
+            [p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 50 else None
+        )
         axis.set_ylabel(key)
         axis.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step")

@@ -30,10 +30,10 @@ from tqdm.auto import tqdm
 
 from hanlin.training.config import WEIGHTED_VARIANTS, TrainingConfig, Variant
 from hanlin.training.data.encoding import IGNORE_INDEX, EncodingError, encode_sample
-from hanlin.training.losses.key_tokens import KeyScope, key_token_positions, pkt_weights
-from hanlin.training.model_io import load_for_training, save_for_serving
 from hanlin.training.data.samples import TrainingSample
+from hanlin.training.losses.key_tokens import KeyScope, key_token_positions, pkt_weights
 from hanlin.training.losses.weighted_loss import pad_batch, weighted_token_loss
+from hanlin.training.model_io import load_for_training, save_for_serving
 
 
 @dataclass
@@ -63,21 +63,28 @@ def sft_folder(config: TrainingConfig) -> Path:
 
 
 def build_examples(
-    samples: Sequence[TrainingSample], tokenizer: Any, *, variant: Variant,
-    max_length: int, w_max: float = 9.0, pkt_keys: KeyScope = "divergence",
+    samples: Sequence[TrainingSample],
+    tokenizer: Any,
+    *,
+    variant: Variant,
+    max_length: int,
+    w_max: float = 9.0,
+    pkt_keys: KeyScope = "divergence",
 ) -> tuple[list[SftExample], int]:
     """Encoded examples and how many samples were skipped (target longer than max_length)."""
     examples, skipped = [], 0
     for sample in samples:
         try:
-            encoded = encode_sample(tokenizer, sample.tools, sample.context, sample.target,
-                                    max_length=max_length)
+            encoded = encode_sample(
+                tokenizer, sample.tools, sample.context, sample.target, max_length=max_length
+            )
         except EncodingError:
             skipped += 1
             continue
         if variant in WEIGHTED_VARIANTS:
-            keys = key_token_positions(encoded, sample.target, sample.tools, tokenizer,
-                                       scope=pkt_keys)
+            keys = key_token_positions(
+                encoded, sample.target, sample.tools, tokenizer, scope=pkt_keys
+            )
             weights = pkt_weights(encoded, keys, w_max)
         else:
             weights = [0.0] * encoded.target_start + [1.0] * encoded.target_length
@@ -107,7 +114,7 @@ def run_sft(
     save: bool = True,
     progress: bool = True,
 ) -> SftResult:
-    """Fine-tune ``model`` (or the configured base) on ``samples``; the model is trained in place."""
+    """Fine-tune ``model`` (or the configured base) on ``samples``, in place."""
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -119,19 +126,29 @@ def run_sft(
     if model is None or tokenizer is None:
         model, tokenizer = load_for_training(config.model.base)
     set_seed(config.seed)
-    examples, skipped = build_examples(samples, tokenizer, variant=sft.variant,
-                                       max_length=sft.max_length, w_max=sft.w_max,
-                                       pkt_keys=sft.pkt_keys)
+    examples, skipped = build_examples(
+        samples,
+        tokenizer,
+        variant=sft.variant,
+        max_length=sft.max_length,
+        w_max=sft.w_max,
+        pkt_keys=sft.pkt_keys,
+    )
     if not examples:
         raise ValueError(f"none of the {len(samples)} samples fits max_length={sft.max_length}")
     accelerator = Accelerator(gradient_accumulation_steps=sft.grad_accumulation)
-    loader = DataLoader(examples, batch_size=sft.batch_size, shuffle=True,  # type: ignore[arg-type]
-                        collate_fn=lambda batch: collate(batch, tokenizer.pad_token_id),
-                        generator=torch.Generator().manual_seed(config.seed))
+    loader = DataLoader(
+        examples,
+        batch_size=sft.batch_size,
+        shuffle=True,  # type: ignore[arg-type]
+        collate_fn=lambda batch: collate(batch, tokenizer.pad_token_id),
+        generator=torch.Generator().manual_seed(config.seed),
+    )
     total = math.ceil(len(loader) * sft.epochs / sft.grad_accumulation)
     total = min(total, sft.max_steps) if sft.max_steps else total
-    optimizer = torch.optim.AdamW(model.parameters(), lr=sft.lr, weight_decay=sft.weight_decay,
-                                  betas=(0.9, 0.95))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=sft.lr, weight_decay=sft.weight_decay, betas=(0.9, 0.95)
+    )
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(sft.warmup_ratio * total), total)
     model.train()
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
@@ -140,15 +157,20 @@ def run_sft(
     losses: list[float] = []
     window: list[float] = []
     started = time.perf_counter()
-    bar = tqdm(total=total, desc=f"sft {sft.variant}", unit="step",
-               disable=not progress or not accelerator.is_main_process)
+    bar = tqdm(
+        total=total,
+        desc=f"sft {sft.variant}",
+        unit="step",
+        disable=not progress or not accelerator.is_main_process,
+    )
     with log_path.open("w", encoding="utf-8") as log:
         epoch = 0
         while len(losses) < total:
             for batch in loader:
                 with accelerator.accumulate(model):
-                    logits = model(input_ids=batch["input_ids"],
-                                   attention_mask=batch["attention_mask"]).logits
+                    logits = model(
+                        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+                    ).logits
                     loss = weighted_token_loss(logits, batch["labels"], batch["weights"])
                     accelerator.backward(loss)
                     if accelerator.sync_gradients:
@@ -161,9 +183,13 @@ def run_sft(
                     continue
                 losses.append(sum(window) / len(window))
                 window = []
-                record = {"step": len(losses), "epoch": epoch, "loss": losses[-1],
-                          "lr": scheduler.get_last_lr()[0],
-                          "elapsed_s": round(time.perf_counter() - started, 3)}
+                record = {
+                    "step": len(losses),
+                    "epoch": epoch,
+                    "loss": losses[-1],
+                    "lr": scheduler.get_last_lr()[0],
+                    "elapsed_s": round(time.perf_counter() - started, 3),
+                }
                 if accelerator.is_main_process:
                     log.write(json.dumps(record) + "\n")
                     log.flush()
@@ -178,6 +204,13 @@ def run_sft(
     accelerator.wait_for_everyone()
     if save and accelerator.is_main_process:
         model_path = save_for_serving(accelerator.unwrap_model(model), tokenizer, out / "model")
-    return SftResult(model_path=model_path, log_path=log_path, losses=losses, steps=len(losses),
-                     examples=len(examples), skipped=skipped, wall_s=wall,
-                     seconds_per_step=wall / max(len(losses), 1))
+    return SftResult(
+        model_path=model_path,
+        log_path=log_path,
+        losses=losses,
+        steps=len(losses),
+        examples=len(examples),
+        skipped=skipped,
+        wall_s=wall,
+        seconds_per_step=wall / max(len(losses), 1),
+    )

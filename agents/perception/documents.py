@@ -205,7 +205,8 @@ def html_to_text(html: str) -> str:
 
 
 def table_to_markdown(text: str, name: str, kind: DocumentKind, *, max_rows: int) -> str:
-    """A compact markdown table: header plus up to ``max_rows`` rows, then a visible count of the rest."""
+    """A compact markdown table: header plus up to ``max_rows`` rows, then a visible count of
+    the rest."""
     if kind == "tsv":
         delimiter = "\t"
     else:

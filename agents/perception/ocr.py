@@ -89,7 +89,8 @@ def ocr_image(
     if not usable:
         raise PerceptionError(
             source,
-            f"tesseract has no data for {'+'.join(wanted)} (it has {', '.join(status.languages) or 'none'}); "
+            f"tesseract has no data for {'+'.join(wanted)} "
+            f"(it has {', '.join(status.languages) or 'none'}); "
             f"apt-get install -y {APT_PACKAGES}",
         )
     try:

@@ -22,9 +22,8 @@ from hanlin.agents.perception.documents import (
     document_to_text,
 )
 from hanlin.agents.perception.errors import PerceptionError
-from hanlin.agents.perception.ocr import SUPPORTED_IMAGES, check_ocr, image_media_type, ocr_image
+from hanlin.agents.perception.ocr import SUPPORTED_IMAGES, image_media_type, ocr_image
 from hanlin.llm.messages import AudioPart, ContentPart, FilePart, ImagePart, TextPart, UserMessage
-
 
 
 class PerceptionConfig(BaseModel):
@@ -122,7 +121,8 @@ class Perception:
         where = part.url or "an image part with neither url nor path"
         raise PerceptionError(
             where,
-            "only local paths and data: URLs can be read by OCR (remote images need a vision model)",
+            "only local paths and data: URLs can be read by OCR "
+            "(remote images need a vision model)",
         )
 
     def _audio_bytes(self, part: AudioPart) -> tuple[str, bytes]:

@@ -1,6 +1,7 @@
 """A ReAct agent run in its own process, so tests can kill -9 it and resume in another.
 
-Usage: resume_agent.py REDIS_URL THREAD WORKDIR start|resume|approve-start|approve-resume [DECISION_JSON]
+Usage: resume_agent.py REDIS_URL THREAD WORKDIR
+       start|resume|approve-start|approve-resume [DECISION_JSON]
 Side effects of tools are appended to files in WORKDIR so the test can count executions.
 Files in WORKDIR steer it: ``block_tool`` makes ``slow`` hang, ``block_model`` makes the
 model hang on its answering turn.
@@ -15,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hanlin.agents.agent import Agent
+from hanlin.contract.approval import ApprovalDecision
 from hanlin.llm.messages import AssistantMessage, Message, ToolCall, ToolMessage
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.contract.approval import ApprovalDecision
 from hanlin.runtime.redis_runtime import redis_runner
 from hanlin.tools import tool
 
@@ -58,11 +59,15 @@ def script(messages: Sequence[Message]) -> AssistantMessage:
     if results:
         return AssistantMessage(content="done: " + "; ".join(r.content for r in results))
     if "approval" in messages[-1].text():  # type: ignore[union-attr]
-        return AssistantMessage(tool_calls=[ToolCall(id="a1", name="send", arguments={"to": "bob"})])
-    return AssistantMessage(tool_calls=[
-        ToolCall(id="m1", name="mark", arguments={"tag": "one"}),
-        ToolCall(id="s1", name="slow", arguments={"tag": "two"}),
-    ])
+        return AssistantMessage(
+            tool_calls=[ToolCall(id="a1", name="send", arguments={"to": "bob"})]
+        )
+    return AssistantMessage(
+        tool_calls=[
+            ToolCall(id="m1", name="mark", arguments={"tag": "one"}),
+            ToolCall(id="s1", name="slow", arguments={"tag": "two"}),
+        ]
+    )
 
 
 class SteeredModel(ScriptedModel):
@@ -87,11 +92,24 @@ async def main() -> None:
         result = await runner.resume(thread)
     else:
         decision = ApprovalDecision.model_validate_json(sys.argv[5])
-        print(json.dumps({"pending": [p.model_dump(mode="json") for p in await runner.pending(thread)]}))
+        print(
+            json.dumps(
+                {"pending": [p.model_dump(mode="json") for p in await runner.pending(thread)]}
+            )
+        )
         result = await runner.resume(thread, decision)
-    print(json.dumps({"final": result.final_answer, "error": result.error,
-                      "pending": [p.request for p in result.pending],
-                      "replayed": [e.call_id for e in result.events if e.kind == "tool_result" and e.replayed]}))
+    print(
+        json.dumps(
+            {
+                "final": result.final_answer,
+                "error": result.error,
+                "pending": [p.request for p in result.pending],
+                "replayed": [
+                    e.call_id for e in result.events if e.kind == "tool_result" and e.replayed
+                ],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,15 +61,26 @@ FUNCTIONS: dict[str, tuple[Callable[..., Number], int, int]] = {
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
-_ALLOWED = (f"numbers, + - * / // % ** (or ^), parentheses, the functions "
-            f"{', '.join(FUNCTIONS)} and the constants {', '.join(CONSTANTS)}")
+_ALLOWED = (
+    f"numbers, + - * / // % ** (or ^), parentheses, the functions "
+    f"{', '.join(FUNCTIONS)} and the constants {', '.join(CONSTANTS)}"
+)
 
 _NODE_NAMES = {
-    ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
-    ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.IfExp: "if/else",
-    ast.List: "lists", ast.Tuple: "tuples", ast.Dict: "dicts", ast.Set: "sets",
-    ast.ListComp: "comprehensions", ast.GeneratorExp: "comprehensions",
-    ast.JoinedStr: "strings", ast.NamedExpr: "assignment",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "lambda",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "if/else",
+    ast.List: "lists",
+    ast.Tuple: "tuples",
+    ast.Dict: "dicts",
+    ast.Set: "sets",
+    ast.ListComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.JoinedStr: "strings",
+    ast.NamedExpr: "assignment",
 }
 
 _THOUSANDS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d])")
@@ -86,8 +97,10 @@ def normalize(expression: str) -> str:
 
 def _check_size(value: Number) -> Number:
     if isinstance(value, int) and value.bit_length() > MAX_RESULT_BITS:
-        raise CalculatorError(f"the result has more than {MAX_RESULT_BITS} bits "
-                              f"(about {int(MAX_RESULT_BITS * 0.30103)} digits); too large")
+        raise CalculatorError(
+            f"the result has more than {MAX_RESULT_BITS} bits "
+            f"(about {int(MAX_RESULT_BITS * 0.30103)} digits); too large"
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise CalculatorError("the result is not a finite number")
     return value
@@ -108,8 +121,9 @@ def _power(base: Number, exponent: Number) -> Number:
     try:
         return math.pow(base, exponent)
     except ValueError:
-        raise CalculatorError(f"{_operand(base)}**{_operand(exponent)} is not a real number"
-                              ) from None
+        raise CalculatorError(
+            f"{_operand(base)}**{_operand(exponent)} is not a real number"
+        ) from None
 
 
 def _binary(op: ast.operator, left: Number, right: Number) -> Number:
@@ -127,8 +141,14 @@ def _binary(op: ast.operator, left: Number, right: Number) -> Number:
         return left % right
     if isinstance(op, ast.Pow):
         return _power(left, right)
-    symbol = {ast.BitXor: "^ (use ** or ^ for powers)", ast.LShift: "<<", ast.RShift: ">>",
-              ast.BitAnd: "&", ast.BitOr: "|", ast.MatMult: "@"}.get(type(op), type(op).__name__)
+    symbol = {
+        ast.BitXor: "^ (use ** or ^ for powers)",
+        ast.LShift: "<<",
+        ast.RShift: ">>",
+        ast.BitAnd: "&",
+        ast.BitOr: "|",
+        ast.MatMult: "@",
+    }.get(type(op), type(op).__name__)
     raise UnsupportedExpression(f"the operator {symbol} is not allowed")
 
 

@@ -27,9 +27,18 @@ from hanlin.tools.tool import Tool
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
 _HOST_ENTRY = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-_TEXT_TYPES = frozenset({"application/json", "application/xml", "application/javascript",
-                         "application/x-yaml", "application/yaml", "application/x-ndjson",
-                         "application/csv", "application/x-www-form-urlencoded"})
+_TEXT_TYPES = frozenset(
+    {
+        "application/json",
+        "application/xml",
+        "application/javascript",
+        "application/x-yaml",
+        "application/yaml",
+        "application/x-ndjson",
+        "application/csv",
+        "application/x-www-form-urlencoded",
+    }
+)
 _EXCERPT_CHARS = 300
 # Not a schema maxLength: llama.cpp's grammar builder nests one rule per allowed character.
 MAX_URL_CHARS = 4000
@@ -50,9 +59,11 @@ def _normalize_entry(entry: str) -> str:
     suffix = text.startswith(".")
     bare = text[1:] if suffix else text
     if not bare or "/" in bare or "@" in bare or "*" in bare:
-        raise ValueError(f"allow-list entry {entry!r} must be a host name such as 'example.org' "
-                         "or '.example.org' (that domain and its subdomains), without scheme, "
-                         "port, path or '*'")
+        raise ValueError(
+            f"allow-list entry {entry!r} must be a host name such as 'example.org' "
+            "or '.example.org' (that domain and its subdomains), without scheme, "
+            "port, path or '*'"
+        )
     if bare.startswith("[") and bare.endswith("]"):
         bare = bare[1:-1]  # an IPv6 literal as written in URLs
     try:
@@ -68,8 +79,10 @@ def _normalize_entry(entry: str) -> str:
     except UnicodeError as exc:
         raise ValueError(f"allow-list entry {entry!r} is not a valid host name") from exc
     if not _HOST_ENTRY.match(bare) or bare.replace(".", "").isdigit():
-        raise ValueError(f"allow-list entry {entry!r} is not a valid host name (no port or "
-                         "path; use '.example.org' for a domain and its subdomains)")
+        raise ValueError(
+            f"allow-list entry {entry!r} is not a valid host name (no port or "
+            "path; use '.example.org' for a domain and its subdomains)"
+        )
     return ("." if suffix else "") + bare
 
 
@@ -99,8 +112,10 @@ class HostAllowList:
         return False
 
     def describe(self) -> str:
-        return ", ".join(f"{entry[1:]} and its subdomains" if entry.startswith(".") else entry
-                         for entry in self.entries)
+        return ", ".join(
+            f"{entry[1:]} and its subdomains" if entry.startswith(".") else entry
+            for entry in self.entries
+        )
 
 
 def _host(url: httpx.URL) -> str:
@@ -116,8 +131,11 @@ def _media_type(content_type: str) -> tuple[str, str | None]:
 
 def _is_text(media_type: str, sample: bytes, declared: bool) -> bool:
     if declared:
-        return (media_type.startswith("text/") or media_type in _TEXT_TYPES
-                or media_type.endswith(("+json", "+xml")))
+        return (
+            media_type.startswith("text/")
+            or media_type in _TEXT_TYPES
+            or media_type.endswith(("+json", "+xml"))
+        )
     if b"\x00" in sample[:4096]:
         return False
     try:
@@ -139,20 +157,32 @@ class HttpGet(Tool):
     name = "http_get"
     Args = HttpGetArgs
 
-    def __init__(self, allow: Sequence[str], *, timeout: float = 15.0,
-                 max_bytes: int = 32_000, max_redirects: int = 5,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        allow: Sequence[str],
+        *,
+        timeout: float = 15.0,
+        max_bytes: int = 32_000,
+        max_redirects: int = 5,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if timeout <= 0 or max_bytes < 1 or max_redirects < 0:
             raise ValueError("timeout and max_bytes must be positive, max_redirects >= 0")
         self.allow = HostAllowList(allow)
         self.fetch_timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
-        self.headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity",
-                        "Accept": "text/*, application/json, */*;q=0.5", **(headers or {})}
+        self.headers = {
+            "User-Agent": _USER_AGENT,
+            "Accept-Encoding": "identity",
+            "Accept": "text/*, application/json, */*;q=0.5",
+            **(headers or {}),
+        }
         self.timeout = timeout + 5.0  # the registry's limit; ours below fires first
-        self.description = (f"Fetch a URL with HTTP GET and return its text or JSON. Allowed "
-                            f"hosts: {self.allow.describe()}.")
+        self.description = (
+            f"Fetch a URL with HTTP GET and return its text or JSON. Allowed "
+            f"hosts: {self.allow.describe()}."
+        )
 
     def check_url(self, url: str | httpx.URL, *, redirected_from: str | None = None) -> httpx.URL:
         """The parsed URL if the tool may fetch it; an INVALID_VALUE failure saying why not."""
@@ -170,8 +200,10 @@ class HttpGet(Tool):
         if parsed.userinfo:
             raise _refused(f"URLs with a user name or password are not allowed{where}")
         if not self.allow.allows(_host(parsed)):
-            raise _refused(f"the host {_host(parsed)!r} is not allowed{where}; allowed hosts: "
-                           f"{self.allow.describe()}")
+            raise _refused(
+                f"the host {_host(parsed)!r} is not allowed{where}; allowed hosts: "
+                f"{self.allow.describe()}"
+            )
         return parsed
 
     async def run(self, args: HttpGetArgs) -> str:
@@ -180,20 +212,26 @@ class HttpGet(Tool):
             async with asyncio.timeout(self.fetch_timeout):
                 return await self._fetch(url)
         except TimeoutError:
-            raise HttpGetError(f"GET {url} did not finish within {self.fetch_timeout:g} s",
-                               ToolErrorKind.TIMED_OUT) from None
+            raise HttpGetError(
+                f"GET {url} did not finish within {self.fetch_timeout:g} s", ToolErrorKind.TIMED_OUT
+            ) from None
 
     async def _fetch(self, url: httpx.URL) -> str:
         hops: list[str] = []
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False,
-                                     timeout=self.fetch_timeout, headers=self.headers) as client:
+        async with httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,
+            timeout=self.fetch_timeout,
+            headers=self.headers,
+        ) as client:
             while True:
                 try:
                     async with client.stream("GET", url) as response:
                         location = response.headers.get("location")
                         if response.status_code in _REDIRECTS and location:
-                            target = self.check_url(response.url.join(location),
-                                                    redirected_from=str(url))
+                            target = self.check_url(
+                                response.url.join(location), redirected_from=str(url)
+                            )
                         else:
                             body, complete = await self._read(response)
                             return self._render(response, body, complete, hops)
@@ -203,8 +241,9 @@ class HttpGet(Tool):
                     raise HttpGetError(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
                 hops.append(str(url))
                 if len(hops) > self.max_redirects:
-                    raise HttpGetError(f"more than {self.max_redirects} redirects starting at "
-                                       f"{hops[0]}")
+                    raise HttpGetError(
+                        f"more than {self.max_redirects} redirects starting at {hops[0]}"
+                    )
                 url = target
 
     async def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
@@ -218,33 +257,46 @@ class HttpGet(Tool):
                 return b"".join(chunks)[: self.max_bytes], False
         return b"".join(chunks), True
 
-    def _render(self, response: httpx.Response, body: bytes, complete: bool,
-                hops: list[str]) -> str:
+    def _render(
+        self, response: httpx.Response, body: bytes, complete: bool, hops: list[str]
+    ) -> str:
         declared = response.headers.get("content-type", "")
         media_type, charset = _media_type(declared) if declared else ("", None)
         is_text = _is_text(media_type, body, bool(declared))
         if response.status_code >= 400:
-            excerpt = body[:_EXCERPT_CHARS * 4].decode("utf-8", errors="replace") if is_text \
+            excerpt = (
+                body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+                if is_text
                 else "(binary body)"
-            raise HttpGetError(f"GET {response.url} returned {response.status_code} "
-                               f"{response.reason_phrase}: {excerpt[:_EXCERPT_CHARS]}")
+            )
+            raise HttpGetError(
+                f"GET {response.url} returned {response.status_code} "
+                f"{response.reason_phrase}: {excerpt[:_EXCERPT_CHARS]}"
+            )
         header = [f"URL: {response.url}"]
         if hops:
-            header.append(f"Redirected from: {hops[0]} ({len(hops)} redirect"
-                          f"{'s' if len(hops) > 1 else ''})")
+            header.append(
+                f"Redirected from: {hops[0]} ({len(hops)} redirect{'s' if len(hops) > 1 else ''})"
+            )
         header.append(f"Status: {response.status_code} {response.reason_phrase}")
         header.append(f"Content-Type: {declared or '(none)'}")
         length = response.headers.get("content-length")
-        total = f"{length} bytes" if length and length.isdigit() else \
-            (f"{len(body)} bytes" if complete else f"more than {self.max_bytes} bytes")
+        total = (
+            f"{length} bytes"
+            if length and length.isdigit()
+            else (f"{len(body)} bytes" if complete else f"more than {self.max_bytes} bytes")
+        )
         if not is_text:
-            return "\n".join(header) + (f"\n\n[binary content ({media_type or 'unknown type'}, "
-                                        f"{total}) not shown; only text and JSON are shown]")
+            return "\n".join(header) + (
+                f"\n\n[binary content ({media_type or 'unknown type'}, "
+                f"{total}) not shown; only text and JSON are shown]"
+            )
         try:
             text = body.decode(charset or "utf-8", errors="replace")
         except LookupError:  # an unknown charset name
             text = body.decode("utf-8", errors="replace")
         if not complete:
-            text = text.rstrip("\ufffd") + (f"\n[truncated: showed the first {self.max_bytes} "
-                                             f"bytes of {total}]")
+            text = text.rstrip("\ufffd") + (
+                f"\n[truncated: showed the first {self.max_bytes} bytes of {total}]"
+            )
         return "\n".join(header) + "\n\n" + text

@@ -41,8 +41,13 @@ class SandboxWorkspace:
     one). ``files`` are placed in the scratch directory before the sandbox starts.
     """
 
-    def __init__(self, *, limits: Limits | None = None, mode: SandboxMode | None = None,
-                 files: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        mode: SandboxMode | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> None:
         self.limits = limits or Limits()
         self.mode = mode
         self.files = dict(files or {})
@@ -65,7 +70,8 @@ class SandboxWorkspace:
                 except (SandboxError, OSError) as exc:
                     raise SandboxUnavailable(
                         f"the code sandbox could not start: {exc}. Run `hanlin sandbox check` "
-                        "on this host to see which isolation works.") from exc
+                        "on this host to see which isolation works."
+                    ) from exc
                 self._session = session
             return self._session
 
@@ -85,8 +91,10 @@ class SandboxWorkspace:
                 raise
             except SandboxError as exc:
                 self.discard()
-                raise SandboxUnavailable(f"the code sandbox failed: {exc}. Run `hanlin sandbox "
-                                         "check` to see which isolation works here.") from exc
+                raise SandboxUnavailable(
+                    f"the code sandbox failed: {exc}. Run `hanlin sandbox "
+                    "check` to see which isolation works here."
+                ) from exc
 
     def discard(self) -> None:
         """Drop the session without waiting (after a cancelled call left it mid-request)."""
@@ -122,8 +130,10 @@ def status_line(result: ExecResult, limits: Limits) -> str | None:
     if reason == "signal" and result.exit_code is not None:
         return f"[killed: signal {result.exit_code - 128}{lost}]"
     if reason == "disk":
-        return (f"[killed: the scratch folder passed its quota of {limits.scratch_mb} MB or "
-                f"{limits.scratch_files} files — variables and files were lost]")
+        return (
+            f"[killed: the scratch folder passed its quota of {limits.scratch_mb} MB or "
+            f"{limits.scratch_files} files — variables and files were lost]"
+        )
     if result.exit_code not in (0, None):
         return f"[exit code {result.exit_code}{lost}]"
     if result.session_restarted:
@@ -154,9 +164,11 @@ class _SandboxTool(Tool):
 
     async def _execute(self, code: str) -> ExecResult:
         if len(code) > MAX_CODE_CHARS:
-            raise ToolFailure(f"the code is {len(code)} characters; at most {MAX_CODE_CHARS} "
-                              "are accepted (write long data to a file instead)",
-                              ToolErrorKind.INVALID_VALUE)
+            raise ToolFailure(
+                f"the code is {len(code)} characters; at most {MAX_CODE_CHARS} "
+                "are accepted (write long data to a file instead)",
+                ToolErrorKind.INVALID_VALUE,
+            )
         return await self.workspace.execute(code)
 
     async def aclose(self) -> None:
@@ -166,9 +178,12 @@ class _SandboxTool(Tool):
 class PythonArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(description=(
-        "Python source to run. Variables, imports and files persist between calls; the value "
-        "of a final expression is printed. Use print() for everything else you want to see."))
+    code: str = Field(
+        description=(
+            "Python source to run. Variables, imports and files persist between calls; the value "
+            "of a final expression is printed. Use print() for everything else you want to see."
+        )
+    )
 
 
 class PythonTool(_SandboxTool):
@@ -180,14 +195,21 @@ class PythonTool(_SandboxTool):
     """
 
     name = "python"
-    description = ("Run Python code in a persistent sandbox, like a notebook cell: variables, "
-                   "imports and files persist between calls; the working directory is a "
-                   "private scratch folder; there is no network access.")
+    description = (
+        "Run Python code in a persistent sandbox, like a notebook cell: variables, "
+        "imports and files persist between calls; the working directory is a "
+        "private scratch folder; there is no network access."
+    )
     Args = PythonArgs
 
-    def __init__(self, *, limits: Limits | None = None, mode: SandboxMode | None = None,
-                 files: dict[str, bytes] | None = None,
-                 workspace: SandboxWorkspace | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        mode: SandboxMode | None = None,
+        files: dict[str, bytes] | None = None,
+        workspace: SandboxWorkspace | None = None,
+    ) -> None:
         if workspace is not None and (limits is not None or mode is not None or files):
             raise ValueError("give either a workspace or limits/mode/files, not both")
         self.workspace = workspace or SandboxWorkspace(limits=limits, mode=mode, files=files)
@@ -201,9 +223,12 @@ class PythonTool(_SandboxTool):
 class ShellArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    command: str = Field(description=(
-        "A bash command line, run in the sandbox's scratch folder (the python tool's working "
-        "directory). No network."))
+    command: str = Field(
+        description=(
+            "A bash command line, run in the sandbox's scratch folder (the python tool's working "
+            "directory). No network."
+        )
+    )
 
 
 # Runs inside the sandbox (standard library only). The command gets its own session so a
@@ -240,8 +265,13 @@ def shell_cell(command: str, timeout_s: float) -> str:
     the command itself before the session's own timeout would kill the whole kernel.
     The child writes straight to the cell's output files; the exit status follows on stderr.
     """
-    names = {"__name__": "__shell__", "SHELL": _SHELL, "COMMAND": command,
-             "TIMEOUT": timeout_s, "MARKER": _SHELL_EXIT_MARKER}
+    names = {
+        "__name__": "__shell__",
+        "SHELL": _SHELL,
+        "COMMAND": command,
+        "TIMEOUT": timeout_s,
+        "MARKER": _SHELL_EXIT_MARKER,
+    }
     return f"exec({_SHELL_RUNNER!r}, {names!r})"
 
 
@@ -263,12 +293,19 @@ class ShellTool(_SandboxTool):
     """
 
     name = "shell"
-    description = ("Run a bash command in the code sandbox, in the same scratch folder as the "
-                   "python tool (files are shared); there is no network access.")
+    description = (
+        "Run a bash command in the code sandbox, in the same scratch folder as the "
+        "python tool (files are shared); there is no network access."
+    )
     Args = ShellArgs
 
-    def __init__(self, source: PythonTool | SandboxWorkspace | None = None, *,
-                 limits: Limits | None = None, mode: SandboxMode | None = None) -> None:
+    def __init__(
+        self,
+        source: PythonTool | SandboxWorkspace | None = None,
+        *,
+        limits: Limits | None = None,
+        mode: SandboxMode | None = None,
+    ) -> None:
         if source is not None and (limits is not None or mode is not None):
             raise ValueError("give either a python tool / workspace or limits/mode, not both")
         if isinstance(source, PythonTool):
@@ -296,4 +333,3 @@ class ShellTool(_SandboxTool):
             exit_code = 128 - exit_code if exit_code < 0 else exit_code  # died by signal
             status = f"[exit code {exit_code}]" if exit_code else ""
         return observation(shown, self.workspace.limits, status)
-

@@ -45,24 +45,28 @@ def _invalid(message: str) -> ScratchFileError:
 def relative_parts(path: str) -> tuple[str, ...]:
     """The components of a path that must stay inside the directory, or an INVALID_VALUE."""
     if not path.strip():
-        raise _invalid(f"the path is empty; give a file name relative to the scratch folder, "
-                       f"{_EXAMPLES}")
+        raise _invalid(
+            f"the path is empty; give a file name relative to the scratch folder, {_EXAMPLES}"
+        )
     if "\x00" in path or len(path) > MAX_PATH_CHARS:
         raise _invalid(f"the path must be under {MAX_PATH_CHARS} characters with no NUL")
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts:
-        raise _invalid(f"{path!r} is outside the scratch folder: give a path relative to it, "
-                       f"{_EXAMPLES} (no leading '/', no '..')")
+        raise _invalid(
+            f"{path!r} is outside the scratch folder: give a path relative to it, "
+            f"{_EXAMPLES} (no leading '/', no '..')"
+        )
     parts = tuple(part for part in pure.parts if part != ".")
     if not parts:
-        raise _invalid(f"{path!r} names the scratch folder itself; give a file name, "
-                       f"{_EXAMPLES}")
+        raise _invalid(f"{path!r} names the scratch folder itself; give a file name, {_EXAMPLES}")
     return parts
 
 
 def _link_refused(path: str) -> ScratchFileError:
-    return _invalid(f"{path!r} is, or passes through, a symbolic link; links are not followed. "
-                    "Give the path of a regular file inside the scratch folder.")
+    return _invalid(
+        f"{path!r} is, or passes through, a symbolic link; links are not followed. "
+        "Give the path of a regular file inside the scratch folder."
+    )
 
 
 class ConfinedDirectory:
@@ -83,8 +87,7 @@ class ConfinedDirectory:
             raise ToolFailure(f"the file folder {self._path} does not exist on the host")
         return self._path
 
-    def _open_parent(self, root: Path, path: str, parts: tuple[str, ...], *,
-                     create: bool) -> int:
+    def _open_parent(self, root: Path, path: str, parts: tuple[str, ...], *, create: bool) -> int:
         """A descriptor for the directory holding ``parts[-1]``; never follows a link."""
         owner = _owner(root)
         fd = os.open(root, _DIR_FLAGS)
@@ -109,8 +112,10 @@ class ConfinedDirectory:
         if exc.errno == errno.ELOOP:
             return _link_refused(path)
         if exc.errno == errno.ENOENT:
-            return _invalid(f"there is no file {path!r} in the scratch folder; call list_files "
-                            "to see what is there")
+            return _invalid(
+                f"there is no file {path!r} in the scratch folder; call list_files "
+                "to see what is there"
+            )
         if exc.errno == errno.ENOTDIR:
             return _invalid(f"{path!r}: a part of the path is a file or a link, not a folder")
         if exc.errno == errno.EISDIR:
@@ -123,8 +128,9 @@ class ConfinedDirectory:
         root = await self.root()
         parent = self._open_parent(root, path, parts, create=False)
         try:
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=parent)
+            fd = os.open(
+                parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent
+            )
         except OSError as exc:
             raise self._explain(exc, path) from None
         finally:
@@ -153,8 +159,10 @@ class ConfinedDirectory:
             info = os.fstat(handle.fileno())
             # Checked on the open file, before truncating: a hard link could point elsewhere.
             if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                raise _invalid(f"{path!r} exists and is not a plain file with a single name; "
-                               "write to another path")
+                raise _invalid(
+                    f"{path!r} exists and is not a plain file with a single name; "
+                    "write to another path"
+                )
             owner = _owner(root)
             if owner:
                 os.fchown(handle.fileno(), *owner)
@@ -190,15 +198,21 @@ class ReadArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(description="File path relative to the scratch folder, e.g. 'out.csv'.")
-    max_chars: int = Field(DEFAULT_READ_CHARS, ge=1, le=MAX_READ_CHARS,
-                           description="Show at most this many characters.")
+    max_chars: int = Field(
+        DEFAULT_READ_CHARS,
+        ge=1,
+        le=MAX_READ_CHARS,
+        description="Show at most this many characters.",
+    )
 
 
 class WriteArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(description="File path relative to the scratch folder, e.g. 'input.txt'. "
-                      "Folders are created as needed; an existing file is replaced.")
+    path: str = Field(
+        description="File path relative to the scratch folder, e.g. 'input.txt'. "
+        "Folders are created as needed; an existing file is replaced."
+    )
     content: str = Field(description="The complete text to write (UTF-8).")
 
 
@@ -214,13 +228,16 @@ class ReadFileTool(Tool):
     async def run(self, args: ReadArgs) -> str:
         data, size = await self.directory.read(args.path, args.max_chars)
         if _looks_binary(data):
-            return (f"[{args.path} is a binary file of {size} bytes; inspect it with the "
-                    "python tool]")
+            return (
+                f"[{args.path} is a binary file of {size} bytes; inspect it with the python tool]"
+            )
         text = data.decode("utf-8", errors="replace")
         if len(text) > args.max_chars or len(data) < size:
             shown = text[: args.max_chars]
-            return (f"{shown}\n[truncated: showed the first {len(shown)} characters of a "
-                    f"{size}-byte file; pass a larger max_chars or use python to read parts]")
+            return (
+                f"{shown}\n[truncated: showed the first {len(shown)} characters of a "
+                f"{size}-byte file; pass a larger max_chars or use python to read parts]"
+            )
         return text
 
 
@@ -237,8 +254,10 @@ class WriteFileTool(Tool):
     async def run(self, args: WriteArgs) -> str:
         data = args.content.encode("utf-8")
         if len(data) > self.max_bytes:
-            raise _invalid(f"the content is {len(data)} bytes; at most {self.max_bytes} bytes "
-                           "can be written at once (generate large files with python instead)")
+            raise _invalid(
+                f"the content is {len(data)} bytes; at most {self.max_bytes} bytes "
+                "can be written at once (generate large files with python instead)"
+            )
         await self.directory.write(args.path, data)
         return f"wrote {len(data)} bytes to {'/'.join(relative_parts(args.path))}"
 
@@ -268,13 +287,22 @@ class ScratchFiles(Toolkit):
     started on first use) or a plain directory path.
     """
 
-    def __init__(self, source: PythonTool | SandboxWorkspace | str | os.PathLike[str], *,
-                 max_write_bytes: int = DEFAULT_MAX_WRITE_BYTES,
-                 name: str = "scratch_files") -> None:
+    def __init__(
+        self,
+        source: PythonTool | SandboxWorkspace | str | os.PathLike[str],
+        *,
+        max_write_bytes: int = DEFAULT_MAX_WRITE_BYTES,
+        name: str = "scratch_files",
+    ) -> None:
         if max_write_bytes < 1:
             raise ValueError(f"max_write_bytes must be positive, got {max_write_bytes}")
         self.directory = ConfinedDirectory(source)
-        super().__init__(name, [ReadFileTool(self.directory),
-                                WriteFileTool(self.directory, max_write_bytes),
-                                ListFilesTool(self.directory)],
-                         description="Read, write and list files in the sandbox scratch folder.")
+        super().__init__(
+            name,
+            [
+                ReadFileTool(self.directory),
+                WriteFileTool(self.directory, max_write_bytes),
+                ListFilesTool(self.directory),
+            ],
+            description="Read, write and list files in the sandbox scratch folder.",
+        )

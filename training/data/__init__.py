@@ -1,1 +1,2 @@
-"""Training data: trajectories from the synthetic generator or recorded runs, their samples, and their encoding into tokens."""
+"""Training data: trajectories from the synthetic generator or recorded runs, their samples,
+and their encoding into tokens."""

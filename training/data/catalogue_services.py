@@ -29,8 +29,13 @@ PriceLevel = Literal["cheap", "moderate", "expensive"]
 
 
 @tool
-def search_flights(origin: str, destination: str, date: str, nonstop_only: bool = False,
-                   max_price: float | None = None) -> dict[str, Any]:
+def search_flights(
+    origin: str,
+    destination: str,
+    date: str,
+    nonstop_only: bool = False,
+    max_price: float | None = None,
+) -> dict[str, Any]:
     """Search flights between two cities on a date.
 
     Args:
@@ -44,17 +49,27 @@ def search_flights(origin: str, destination: str, date: str, nonstop_only: bool 
     flights = []
     for n in range(3):
         code = stable(start, end, date, n)
-        flights.append({"flight": f"HL{100 + code % 900}",
-                        "departs": f"{6 + 5 * n:02d}:{code % 4 * 15:02d}",
-                        "stops": 0 if n != 2 else 1, "price_usd": 180 + code % 600})
-    flights = [f for f in flights if (not nonstop_only or f["stops"] == 0)
-               and (max_price is None or f["price_usd"] <= max_price)]
+        flights.append(
+            {
+                "flight": f"HL{100 + code % 900}",
+                "departs": f"{6 + 5 * n:02d}:{code % 4 * 15:02d}",
+                "stops": 0 if n != 2 else 1,
+                "price_usd": 180 + code % 600,
+            }
+        )
+    flights = [
+        f
+        for f in flights
+        if (not nonstop_only or f["stops"] == 0)
+        and (max_price is None or f["price_usd"] <= max_price)
+    ]
     return {"origin": start, "destination": end, "date": date, "flights": flights}
 
 
 @tool
-def search_hotels(city: str, check_in: str, nights: int = 1,
-                  max_price_per_night: float | None = None) -> dict[str, Any]:
+def search_hotels(
+    city: str, check_in: str, nights: int = 1, max_price_per_night: float | None = None
+) -> dict[str, Any]:
     """Search hotels in a city for a stay starting on a date.
 
     Args:
@@ -64,17 +79,26 @@ def search_hotels(city: str, check_in: str, nights: int = 1,
         max_price_per_night: Highest acceptable nightly price in USD.
     """
     name = known(city, CITIES, "city")
-    hotels = [{"hotel": f"{name} {kind}", "stars": 3 + n,
-               "price_per_night": 90 + 70 * n + stable(name, n) % 40}
-              for n, kind in enumerate(["Central Inn", "Grand Hotel", "Palace"])]
-    hotels = [h for h in hotels
-              if max_price_per_night is None or h["price_per_night"] <= max_price_per_night]
+    hotels = [
+        {
+            "hotel": f"{name} {kind}",
+            "stars": 3 + n,
+            "price_per_night": 90 + 70 * n + stable(name, n) % 40,
+        }
+        for n, kind in enumerate(["Central Inn", "Grand Hotel", "Palace"])
+    ]
+    hotels = [
+        h
+        for h in hotels
+        if max_price_per_night is None or h["price_per_night"] <= max_price_per_night
+    ]
     return {"city": name, "check_in": check_in, "nights": nights, "hotels": hotels}
 
 
 @tool
-def search_restaurants(city: str, cuisine: str | None = None,
-                       price_level: PriceLevel | None = None) -> dict[str, Any]:
+def search_restaurants(
+    city: str, cuisine: str | None = None, price_level: PriceLevel | None = None
+) -> dict[str, Any]:
     """Search restaurants in a city, optionally by cuisine and price level.
 
     Args:
@@ -85,10 +109,18 @@ def search_restaurants(city: str, cuisine: str | None = None,
     name = known(city, CITIES, "city")
     food = (cuisine or "local").lower()
     level = price_level or "moderate"
-    return {"city": name, "restaurants": [
-        {"name": f"{label} {food.title()} {name}", "cuisine": food, "price_level": level,
-         "rating": round(3.9 + (stable(name, food, label) % 10) / 10, 1)}
-        for label in ("Chez", "Casa")]}
+    return {
+        "city": name,
+        "restaurants": [
+            {
+                "name": f"{label} {food.title()} {name}",
+                "cuisine": food,
+                "price_level": level,
+                "rating": round(3.9 + (stable(name, food, label) % 10) / 10, 1),
+            }
+            for label in ("Chez", "Casa")
+        ],
+    }
 
 
 @tool
@@ -115,8 +147,9 @@ def get_stock_history(symbol: str, days: int) -> dict[str, Any]:
     if not 2 <= days <= 30:
         raise ToolFailure(f"days must be between 2 and 30, got {days}", ToolErrorKind.INVALID_VALUE)
     _, price, currency = STOCKS[ticker]
-    closes = [round(price * (1 + ((stable(ticker, d) % 81) - 40) / 1000), 2)
-              for d in range(days - 1)]
+    closes = [
+        round(price * (1 + ((stable(ticker, d) % 81) - 40) / 1000), 2) for d in range(days - 1)
+    ]
     return {"symbol": ticker, "currency": currency, "closes": [*closes, price]}
 
 
@@ -126,8 +159,9 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 def _check(value: str, pattern: re.Pattern[str], what: str, example: str) -> str:
     if not pattern.match(value.strip()):
-        raise ToolFailure(f"{what} must look like {example}, got {value!r}",
-                          ToolErrorKind.INVALID_VALUE)
+        raise ToolFailure(
+            f"{what} must look like {example}, got {value!r}", ToolErrorKind.INVALID_VALUE
+        )
     return value.strip()
 
 
@@ -143,8 +177,9 @@ def list_calendar_events(date: str) -> dict[str, Any]:
 
 
 @tool
-def create_calendar_event(title: str, date: str, start_time: str, duration_minutes: int = 60,
-                          location: str | None = None) -> dict[str, Any]:
+def create_calendar_event(
+    title: str, date: str, start_time: str, duration_minutes: int = 60, location: str | None = None
+) -> dict[str, Any]:
     """Add an event to the user's calendar.
 
     Args:
@@ -156,9 +191,15 @@ def create_calendar_event(title: str, date: str, start_time: str, duration_minut
     """
     day = _check(date, _DATE, "date", "2025-01-06")
     start = _check(start_time, _TIME, "start_time", "14:30")
-    return {"event_id": f"evt-{stable(title, day, start) % 100000:05d}", "title": title,
-            "date": day, "start_time": start, "duration_minutes": duration_minutes,
-            "location": location, "status": "created"}
+    return {
+        "event_id": f"evt-{stable(title, day, start) % 100000:05d}",
+        "title": title,
+        "date": day,
+        "start_time": start,
+        "duration_minutes": duration_minutes,
+        "location": location,
+        "status": "created",
+    }
 
 
 @tool
@@ -173,13 +214,20 @@ def draft_email(to: str, subject: str, body: str, urgent: bool = False) -> dict[
     """
     if "@" not in to:
         raise ToolFailure(f"{to!r} is not an email address", ToolErrorKind.INVALID_VALUE)
-    return {"draft_id": f"draft-{stable(to, subject) % 100000:05d}", "to": to, "subject": subject,
-            "urgent": urgent, "words": len(body.split()), "status": "saved as draft"}
+    return {
+        "draft_id": f"draft-{stable(to, subject) % 100000:05d}",
+        "to": to,
+        "subject": subject,
+        "urgent": urgent,
+        "words": len(body.split()),
+        "status": "saved as draft",
+    }
 
 
 @tool
-def set_reminder(text: str, minutes_from_now: int,
-                 repeat: Literal["never", "daily", "weekly"] = "never") -> dict[str, Any]:
+def set_reminder(
+    text: str, minutes_from_now: int, repeat: Literal["never", "daily", "weekly"] = "never"
+) -> dict[str, Any]:
     """Remind the user of something after a number of minutes.
 
     Args:
@@ -189,8 +237,12 @@ def set_reminder(text: str, minutes_from_now: int,
     """
     if minutes_from_now < 1:
         raise ToolFailure("minutes_from_now must be at least 1", ToolErrorKind.INVALID_VALUE)
-    return {"reminder_id": f"rem-{stable(text, minutes_from_now) % 100000:05d}", "text": text,
-            "due_in_minutes": minutes_from_now, "repeat": repeat}
+    return {
+        "reminder_id": f"rem-{stable(text, minutes_from_now) % 100000:05d}",
+        "text": text,
+        "due_in_minutes": minutes_from_now,
+        "repeat": repeat,
+    }
 
 
 def _phrase(text: str) -> tuple[str, str]:
@@ -200,8 +252,9 @@ def _phrase(text: str) -> tuple[str, str]:
         for language, phrase in [("english", english), *versions.items()]:
             if phrase.lower() == wanted:
                 return english, language
-    raise ToolFailure(f"the phrase {text!r} is not in the offline dictionary",
-                      ToolErrorKind.INVALID_VALUE)
+    raise ToolFailure(
+        f"the phrase {text!r} is not in the offline dictionary", ToolErrorKind.INVALID_VALUE
+    )
 
 
 @tool
@@ -214,8 +267,12 @@ def translate_text(text: str, target_language: Language) -> dict[str, Any]:
     """
     english, source = _phrase(text)
     result = english if target_language == "english" else PHRASES[english][target_language]
-    return {"text": text, "source_language": source, "target_language": target_language,
-            "translation": result}
+    return {
+        "text": text,
+        "source_language": source,
+        "target_language": target_language,
+        "translation": result,
+    }
 
 
 @tool
@@ -249,7 +306,7 @@ def get_word_synonyms(word: str, max_results: int = 3) -> dict[str, Any]:
         max_results: Largest number of synonyms to return.
     """
     key = known(word, WORDS, "word")
-    return {"word": key, "synonyms": WORDS[key][1][:max(max_results, 0)]}
+    return {"word": key, "synonyms": WORDS[key][1][: max(max_results, 0)]}
 
 
 @tool

@@ -18,10 +18,18 @@ from hanlin.training.data.trajectory import Trajectory
 # The reference implementation's markers (TL-Training code/mae/mae.py), matched its way:
 # both sides normalised to [\u4e00-\u9fa5a-zA-Z0-9] and lowercased, then a substring test.
 REFERENCE_MARKERS: tuple[str, ...] = (
-    "is not defined", "positional argument", "unexpected keyword", "'related_searches'",
-    "ConnectionError", "not supported", "Invalid API call", "Response error",
-    "Object of type SerpResults is not JSON serializable", "400 Client Error",
-    "slice indices must be integers or None or have an __index__ method", "connection error",
+    "is not defined",
+    "positional argument",
+    "unexpected keyword",
+    "'related_searches'",
+    "ConnectionError",
+    "not supported",
+    "Invalid API call",
+    "Response error",
+    "Object of type SerpResults is not JSON serializable",
+    "400 Client Error",
+    "slice indices must be integers or None or have an __index__ method",
+    "connection error",
 )
 # The reference also lists '"error":' and "'error'". Normalised they become the bare word
 # "error", which flags any result that merely mentions an error (a paper on "error
@@ -32,15 +40,26 @@ _KINDS = "|".join(kind.value for kind in ToolErrorKind)
 ERROR_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("hanlin tool error", re.compile(rf"^\s*(?:Observation:\s*)?Error \((?:{_KINDS})\):")),
     ("Python traceback", re.compile(r"Traceback \(most recent call last\)")),
-    ("Python exception",
-     re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception): ", re.MULTILINE)),
-    ("HTTP error status", re.compile(
-        r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?:?)\s*[45]\d\d\b"
-        r"|\b[45]\d\d (?:Client|Server) Error\b",
-        re.IGNORECASE)),
-    ("HTTP error reason", re.compile(
-        r"\b(?:Internal Server Error|Service Unavailable|Bad Gateway|Gateway Timeout|Too Many "
-        r"Requests|rate limit exceeded)\b", re.IGNORECASE)),
+    (
+        "Python exception",
+        re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception): ", re.MULTILINE),
+    ),
+    (
+        "HTTP error status",
+        re.compile(
+            r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?:?)\s*[45]\d\d\b"
+            r"|\b[45]\d\d (?:Client|Server) Error\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "HTTP error reason",
+        re.compile(
+            r"\b(?:Internal Server Error|Service Unavailable|Bad Gateway|Gateway Timeout|Too Many "
+            r"Requests|rate limit exceeded)\b",
+            re.IGNORECASE,
+        ),
+    ),
 )
 RUNTIME_FEEDBACK_NAME = "tool_feedback"  # the ReAct loop's observation for an unusable reply
 
@@ -89,7 +108,7 @@ def _feedback(messages: list[Message], index: int) -> list[ToolMessage | UserMes
     assert isinstance(turn, AssistantMessage)
     ids = {call.id for call in turn.tool_calls}
     found: list[ToolMessage | UserMessage] = []
-    for message in messages[index + 1:]:
+    for message in messages[index + 1 :]:
         if isinstance(message, ToolMessage):
             if message.tool_call_id in ids:
                 found.append(message)
@@ -137,7 +156,7 @@ def without_erroneous_steps(trajectory: Trajectory) -> Trajectory:
         turn = trajectory.messages[index]
         assert isinstance(turn, AssistantMessage)
         ids = {call.id for call in turn.tool_calls}
-        for offset, message in enumerate(trajectory.messages[index + 1:], start=index + 1):
+        for offset, message in enumerate(trajectory.messages[index + 1 :], start=index + 1):
             if isinstance(message, ToolMessage) and message.tool_call_id in ids:
                 dropped.add(offset)
             elif isinstance(message, UserMessage) and message.name == RUNTIME_FEEDBACK_NAME:

@@ -27,16 +27,21 @@ def load_split(data: DataConfig) -> DataSplit:
     if data.train_path is not None and data.heldout_path is not None:
         for path in (data.train_path, data.heldout_path):
             if not path.is_file():
-                raise FileNotFoundError(f"data file {path} does not exist; "
-                                        "write one with `hanlin train data --config ...`")
-        return DataSplit(list(read_trajectories(data.train_path)),
-                         list(read_trajectories(data.heldout_path)))
+                raise FileNotFoundError(
+                    f"data file {path} does not exist; "
+                    "write one with `hanlin train data --config ...`"
+                )
+        return DataSplit(
+            list(read_trajectories(data.train_path)), list(read_trajectories(data.heldout_path))
+        )
     count = max(data.synthetic_count, data.heldout_count or 0)
-    trajectories = generate_trajectories(count, data.seed, tools_per_query=data.tools_per_query,
-                                         error_rate=data.error_rate)
+    trajectories = generate_trajectories(
+        count, data.seed, tools_per_query=data.tools_per_query, error_rate=data.error_rate
+    )
     drawn = data.synthetic_count
-    train, heldout = split_train_heldout(trajectories[:drawn], data.heldout_fraction, data.seed,
-                                         extra_heldout=trajectories[drawn:])
+    train, heldout = split_train_heldout(
+        trajectories[:drawn], data.heldout_fraction, data.seed, extra_heldout=trajectories[drawn:]
+    )
     return DataSplit(train, heldout)
 
 

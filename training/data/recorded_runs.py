@@ -32,16 +32,22 @@ def _specs(tools: ToolSource) -> list[ToolSpec]:
     return specs
 
 
-def trajectory_from_messages(messages: Sequence[Message | dict[str, Any]], tools: ToolSource, *,
-                             trajectory_id: str, system: str | None = None) -> Trajectory:
+def trajectory_from_messages(
+    messages: Sequence[Message | dict[str, Any]],
+    tools: ToolSource,
+    *,
+    trajectory_id: str,
+    system: str | None = None,
+) -> Trajectory:
     """A trajectory from messages as stored in ``AgentState["messages"]`` (dicts) or typed.
 
     ``system`` is put first unless the messages already start with a system message.
     """
     if not messages:
         raise ValueError(f"run {trajectory_id!r} has no messages to learn from")
-    typed = messages_from_dicts([m if isinstance(m, dict) else m.model_dump(mode="json")
-                                 for m in messages])
+    typed = messages_from_dicts(
+        [m if isinstance(m, dict) else m.model_dump(mode="json") for m in messages]
+    )
     if system and not isinstance(typed[0], SystemMessage):
         typed.insert(0, SystemMessage(content=system))
     return Trajectory(id=trajectory_id, tools=_specs(tools), messages=typed, source="recorded")
@@ -50,14 +56,21 @@ def trajectory_from_messages(messages: Sequence[Message | dict[str, Any]], tools
 def _target_tools(runner: Runner) -> ToolSource:
     registry = getattr(runner.target, "registry", None)
     if not callable(registry):
-        raise TypeError(f"{type(runner.target).__name__} does not say which tools it offers; "
-                        "pass tools= (a ToolRegistry or ToolSpecs)")
+        raise TypeError(
+            f"{type(runner.target).__name__} does not say which tools it offers; "
+            "pass tools= (a ToolRegistry or ToolSpecs)"
+        )
     return registry()
 
 
-async def trajectory_from_runner(runner: Runner, thread_id: str, *,
-                                 tools: ToolSource | None = None, system: str | None = None,
-                                 trajectory_id: str | None = None) -> Trajectory:
+async def trajectory_from_runner(
+    runner: Runner,
+    thread_id: str,
+    *,
+    tools: ToolSource | None = None,
+    system: str | None = None,
+    trajectory_id: str | None = None,
+) -> Trajectory:
     """The checkpointed thread ``thread_id`` as a trajectory.
 
     By default the tools and system prompt are the runner's agent's (``Agent.registry()``,
@@ -69,13 +82,24 @@ async def trajectory_from_runner(runner: Runner, thread_id: str, *,
     if system is None:
         system = getattr(runner.target, "instructions", None)
     return trajectory_from_messages(
-        messages, tools if tools is not None else _target_tools(runner),
-        trajectory_id=trajectory_id or f"run-{thread_id}", system=system)
+        messages,
+        tools if tools is not None else _target_tools(runner),
+        trajectory_id=trajectory_id or f"run-{thread_id}",
+        system=system,
+    )
 
 
-async def export_threads(runner: Runner, thread_ids: Iterable[str], path: Path, *,
-                         tools: ToolSource | None = None, system: str | None = None) -> int:
+async def export_threads(
+    runner: Runner,
+    thread_ids: Iterable[str],
+    path: Path,
+    *,
+    tools: ToolSource | None = None,
+    system: str | None = None,
+) -> int:
     """Write the given threads as JSON-lines trajectories; returns how many were written."""
-    trajectories = [await trajectory_from_runner(runner, thread_id, tools=tools, system=system)
-                    for thread_id in thread_ids]
+    trajectories = [
+        await trajectory_from_runner(runner, thread_id, tools=tools, system=system)
+        for thread_id in thread_ids
+    ]
     return write_trajectories(path, trajectories)

@@ -39,10 +39,16 @@ def split_into_samples(trajectory: Trajectory, *, mask_erroneous: bool) -> list[
     for index, message in enumerate(trajectory.messages):
         if not isinstance(message, AssistantMessage) or (mask_erroneous and index in bad):
             continue
-        samples.append(TrainingSample(
-            trajectory_id=trajectory.id, tools=trajectory.tools,
-            context=list(trajectory.messages[:index]), target=message,
-            erroneous=index in bad, step=index))
+        samples.append(
+            TrainingSample(
+                trajectory_id=trajectory.id,
+                tools=trajectory.tools,
+                context=list(trajectory.messages[:index]),
+                target=message,
+                erroneous=index in bad,
+                step=index,
+            )
+        )
     return samples
 
 
@@ -82,14 +88,37 @@ def describe(trajectories: Iterable[Trajectory]) -> dict[str, Any]:
         calls = sum(len(m.tool_calls) for m in turns)
         successes = _successful_calls(trajectory)
         counts.update(
-            trajectories=1, samples=len(turns), mae_samples=len(turns) - len(bad),
-            erroneous_steps=len(bad), with_errors=bool(bad), tool_calls=calls,
-            no_tool=calls == 0, single_tool=successes == 1, multi_tool=successes > 1,
-            parallel_turns=sum(1 for m in turns if len(m.tool_calls) > 1))
-        kinds.update(m.error_kind or "error" for m in trajectory.messages
-                     if isinstance(m, ToolMessage) and (m.is_error or m.error_kind))
+            trajectories=1,
+            samples=len(turns),
+            mae_samples=len(turns) - len(bad),
+            erroneous_steps=len(bad),
+            with_errors=bool(bad),
+            tool_calls=calls,
+            no_tool=calls == 0,
+            single_tool=successes == 1,
+            multi_tool=successes > 1,
+            parallel_turns=sum(1 for m in turns if len(m.tool_calls) > 1),
+        )
+        kinds.update(
+            m.error_kind or "error"
+            for m in trajectory.messages
+            if isinstance(m, ToolMessage) and (m.is_error or m.error_kind)
+        )
         offered.update(tool.name for tool in trajectory.tools)
-    names = ("trajectories", "samples", "mae_samples", "erroneous_steps", "with_errors",
-             "tool_calls", "no_tool", "single_tool", "multi_tool", "parallel_turns")
-    return {**{name: counts[name] for name in names}, "tools_offered": len(offered),
-            "error_kinds": dict(sorted(kinds.items()))}
+    names = (
+        "trajectories",
+        "samples",
+        "mae_samples",
+        "erroneous_steps",
+        "with_errors",
+        "tool_calls",
+        "no_tool",
+        "single_tool",
+        "multi_tool",
+        "parallel_turns",
+    )
+    return {
+        **{name: counts[name] for name in names},
+        "tools_offered": len(offered),
+        "error_kinds": dict(sorted(kinds.items())),
+    }

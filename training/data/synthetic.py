@@ -33,21 +33,56 @@ from hanlin.training.data.tool_catalogue import (
 )
 from hanlin.training.data.trajectory import Trajectory
 
-ErrorType = Literal["wrong_sibling", "hallucinated_tool", "missing_parameter",
-                    "hallucinated_parameter", "wrong_type"]
-ERROR_TYPES: tuple[ErrorType, ...] = ("wrong_sibling", "hallucinated_tool", "missing_parameter",
-                                      "hallucinated_parameter", "wrong_type")
+ErrorType = Literal[
+    "wrong_sibling",
+    "hallucinated_tool",
+    "missing_parameter",
+    "hallucinated_parameter",
+    "wrong_type",
+]
+ERROR_TYPES: tuple[ErrorType, ...] = (
+    "wrong_sibling",
+    "hallucinated_tool",
+    "missing_parameter",
+    "hallucinated_parameter",
+    "wrong_type",
+)
 SYSTEM_PROMPT: str = Agent.model_fields["instructions"].default  # what a default agent sends
 _ALL_NAMES = {tool.name for tool in CATALOGUE}
 # Needs a model can meet from what it knows: never used as "no offered tool fits" cases,
 # where the gold reply is that no tool can help (live data and actions only).
-KNOWABLE = frozenset({"calculator", "convert_units", "convert_timezone", "translate_text",
-                      "detect_language", "get_word_definition", "get_word_synonyms",
-                      "get_country_info"})
-_BOGUS_ARGUMENTS: dict[str, Any] = {"api_key": "YOUR_API_KEY", "format": "json", "language": "en",
-                                     "verbose": True, "region": "EU", "max_results_count": 5}
-_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
-                 8: "eight", 9: "nine", 10: "ten"}
+KNOWABLE = frozenset(
+    {
+        "calculator",
+        "convert_units",
+        "convert_timezone",
+        "translate_text",
+        "detect_language",
+        "get_word_definition",
+        "get_word_synonyms",
+        "get_country_info",
+    }
+)
+_BOGUS_ARGUMENTS: dict[str, Any] = {
+    "api_key": "YOUR_API_KEY",
+    "format": "json",
+    "language": "en",
+    "verbose": True,
+    "region": "EU",
+    "max_results_count": 5,
+}
+_NUMBER_WORDS = {
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+}
 
 
 class SyntheticExample(BaseModel):
@@ -91,8 +126,9 @@ def _wrong_value(value: Any, schema: dict[str, Any]) -> Any:
     return str(value).split()
 
 
-def corrupt_call(call: ToolCall, error: ErrorType, registry: ToolRegistry,
-                 rng: Random) -> ToolCall | None:
+def corrupt_call(
+    call: ToolCall, error: ErrorType, registry: ToolRegistry, rng: Random
+) -> ToolCall | None:
     """``call`` with ``error`` injected, or ``None`` when that error cannot apply to it.
 
     Only versions the registry really rejects are returned, so each one gets error feedback.
@@ -101,26 +137,52 @@ def corrupt_call(call: ToolCall, error: ErrorType, registry: ToolRegistry,
     props: dict[str, Any] = spec.parameters.get("properties", {})
     candidates: list[ToolCall] = []
     if error == "wrong_sibling":
-        candidates = [call.model_copy(update={"name": s})
-                      for s in siblings(call.name) if s in registry]
+        candidates = [
+            call.model_copy(update={"name": s}) for s in siblings(call.name) if s in registry
+        ]
     elif error == "hallucinated_tool":
-        names = {_camel(call.name), call.name + "_api", re.sub(r"^get_", "fetch_", call.name),
-                 call.name.rsplit("_", 1)[0] + "_info", call.name.replace("s_by_", "_by_")}
+        names = {
+            _camel(call.name),
+            call.name + "_api",
+            re.sub(r"^get_", "fetch_", call.name),
+            call.name.rsplit("_", 1)[0] + "_info",
+            call.name.replace("s_by_", "_by_"),
+        }
         candidates = [call.model_copy(update={"name": n}) for n in sorted(names - _ALL_NAMES)]
     elif error == "missing_parameter":
-        candidates = [call.model_copy(update={"arguments": {
-            k: v for k, v in call.arguments.items() if k != key}})
-                      for key in spec.parameters.get("required", []) if key in call.arguments]
+        candidates = [
+            call.model_copy(
+                update={"arguments": {k: v for k, v in call.arguments.items() if k != key}}
+            )
+            for key in spec.parameters.get("required", [])
+            if key in call.arguments
+        ]
     elif error == "hallucinated_parameter":
-        candidates = [call.model_copy(update={"arguments": {**call.arguments, key: value}})
-                      for key, value in _BOGUS_ARGUMENTS.items() if key not in props]
-        candidates += [call.model_copy(update={"arguments": {  # a real parameter, misspelt
-            (_camel(k) if k == key else k): v for k, v in call.arguments.items()}})
-            for key in call.arguments if _camel(key) not in props]
+        candidates = [
+            call.model_copy(update={"arguments": {**call.arguments, key: value}})
+            for key, value in _BOGUS_ARGUMENTS.items()
+            if key not in props
+        ]
+        candidates += [
+            call.model_copy(
+                update={
+                    "arguments": {  # a real parameter, misspelt
+                        (_camel(k) if k == key else k): v for k, v in call.arguments.items()
+                    }
+                }
+            )
+            for key in call.arguments
+            if _camel(key) not in props
+        ]
     elif error == "wrong_type":
-        candidates = [call.model_copy(update={"arguments": {
-            **call.arguments, key: _wrong_value(value, props.get(key, {}))}})
-            for key, value in call.arguments.items()]
+        candidates = [
+            call.model_copy(
+                update={
+                    "arguments": {**call.arguments, key: _wrong_value(value, props.get(key, {}))}
+                }
+            )
+            for key, value in call.arguments.items()
+        ]
     rejected = [c for c in candidates if registry.validate(c) is not None]
     return rng.choice(rejected) if rejected else None
 
@@ -145,8 +207,9 @@ class _Builder:
         self.messages.extend(result.to_message() for result in results)
         return [_parsed(r.content) for r in results]
 
-    async def step(self, name: str, arguments: list[dict[str, Any]], rng: Random,
-                   error_rate: float) -> list[Any]:
+    async def step(
+        self, name: str, arguments: list[dict[str, Any]], rng: Random, error_rate: float
+    ) -> list[Any]:
         calls = [ToolCall(id=self.new_id(), name=name, arguments=a) for a in arguments]
         if rng.random() < error_rate:
             target = rng.randrange(len(calls))
@@ -154,11 +217,11 @@ class _Builder:
                 bad = corrupt_call(calls[target], error, self.registry, rng)
                 if bad is not None:
                     self.injected[len(self.messages)] = error
-                    await self.turn([*calls[:target], bad, *calls[target + 1:]])
+                    await self.turn([*calls[:target], bad, *calls[target + 1 :]])
                     calls = [c.model_copy(update={"id": self.new_id()}) for c in calls]  # the retry
                     break
         results = await self.turn(calls)
-        failed = [m for m in self.messages[-len(calls):] if getattr(m, "is_error", False)]
+        failed = [m for m in self.messages[-len(calls) :] if getattr(m, "is_error", False)]
         if failed:
             raise RuntimeError(f"a gold call failed, the task's slots are wrong: {failed[0]}")
         return results
@@ -176,8 +239,11 @@ def _arguments(phrasing: Phrasing, slots: dict[str, Any], tool: str) -> dict[str
     spec = catalogue_tool(tool).spec
     mentioned = set(re.findall(r"{(\w+)}", phrasing.text))
     required = set(spec.parameters.get("required", []))
-    args = {k: slots[k] for k in spec.parameters["properties"]
-            if k in slots and (k in required or k in mentioned)}
+    args = {
+        k: slots[k]
+        for k in spec.parameters["properties"]
+        if k in slots and (k in required or k in mentioned)
+    }
     return {**args, **phrasing.fixed}
 
 
@@ -193,65 +259,104 @@ def _offer(gold: list[str], rng: Random, sizes: tuple[int, int], banned: set[str
 
 def _withheld_answer(tool: str) -> str:
     need = catalogue_tool(tool).spec.description.rstrip(".")
-    return ("I can't do that with the tools available here: none of them fits this request. "
-            f"It would need a tool for this: {need[0].lower() + need[1:]}.")
+    return (
+        "I can't do that with the tools available here: none of them fits this request. "
+        f"It would need a tool for this: {need[0].lower() + need[1:]}."
+    )
 
 
-async def _example(index: int, seed: int, sizes: tuple[int, int], error_rate: float,
-                   no_tool_rate: float, multi_tool_rate: float) -> SyntheticExample:
+async def _example(
+    index: int,
+    seed: int,
+    sizes: tuple[int, int],
+    error_rate: float,
+    no_tool_rate: float,
+    multi_tool_rate: float,
+) -> SyntheticExample:
     rng = Random(f"{seed}:{index}")
     draw = rng.random()
-    kind = ("no_tool" if draw < no_tool_rate
-            else "multi" if draw < no_tool_rate + multi_tool_rate else "single")
+    kind = (
+        "no_tool"
+        if draw < no_tool_rate
+        else "multi"
+        if draw < no_tool_rate + multi_tool_rate
+        else "single"
+    )
     withheld = kind == "no_tool" and rng.random() < 0.5
     kinds = {"no_tool": {"no_tool"}, "multi": {"chain", "parallel"}, "single": {"single"}}[kind]
-    pool = ([t for t in TASKS if t.kind == "single" and t.key not in KNOWABLE] if withheld
-            else [t for t in TASKS if t.kind in kinds])
+    pool = (
+        [t for t in TASKS if t.kind == "single" and t.key not in KNOWABLE]
+        if withheld
+        else [t for t in TASKS if t.kind in kinds]
+    )
     task = rng.choice(pool)
     number = rng.randrange(len(task.phrasings))
     phrasing, slots = task.phrasings[number], task.slots(rng)
     gold = [step.tool for step in task.steps]
     banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
     offered = _offer([] if withheld else gold, rng, sizes, banned)
-    builder = _Builder(catalogue_registry(offered), [SystemMessage(content=SYSTEM_PROMPT),
-                                                     UserMessage(content=phrasing.text.format(**slots))])
+    builder = _Builder(
+        catalogue_registry(offered),
+        [SystemMessage(content=SYSTEM_PROMPT), UserMessage(content=phrasing.text.format(**slots))],
+    )
     if withheld or task.kind == "no_tool":
         answer = _withheld_answer(gold[0]) if withheld else phrasing.answer or ""
     else:
         results: list[Any] = []
         for step in task.steps:
-            made = (step.arguments(slots, results) if step.arguments
-                    else _arguments(phrasing, slots, step.tool))
+            made = (
+                step.arguments(slots, results)
+                if step.arguments
+                else _arguments(phrasing, slots, step.tool)
+            )
             batch = made if isinstance(made, list) else [made]
             outputs = await builder.step(step.tool, batch, rng, error_rate)
             results.append(outputs if isinstance(made, list) else outputs[0])
-        answer = (task.answer(slots, results) if callable(task.answer)
-                  else task.answer.format(**slots, r=results))
+        answer = (
+            task.answer(slots, results)
+            if callable(task.answer)
+            else task.answer.format(**slots, r=results)
+        )
     builder.messages.append(AssistantMessage(content=answer))
     template = f"{task.key}#{number}"
-    trajectory = Trajectory(id=f"syn{seed}-{index:05d}|{template}", source="synthetic",
-                            tools=builder.registry.specs(), messages=builder.messages)
+    trajectory = Trajectory(
+        id=f"syn{seed}-{index:05d}|{template}",
+        source="synthetic",
+        tools=builder.registry.specs(),
+        messages=builder.messages,
+    )
     shown = "withheld" if withheld else task.kind
-    return SyntheticExample(trajectory=trajectory, template=template, kind=shown,
-                            injected=builder.injected)
+    return SyntheticExample(
+        trajectory=trajectory, template=template, kind=shown, injected=builder.injected
+    )
 
 
-async def generate_examples_async(count: int, seed: int, *,
-                                  tools_per_query: tuple[int, int] = (3, 6),
-                                  error_rate: float = 0.2, no_tool_rate: float = 0.1,
-                                  multi_tool_rate: float = 0.25) -> list[SyntheticExample]:
+async def generate_examples_async(
+    count: int,
+    seed: int,
+    *,
+    tools_per_query: tuple[int, int] = (3, 6),
+    error_rate: float = 0.2,
+    no_tool_rate: float = 0.1,
+    multi_tool_rate: float = 0.25,
+) -> list[SyntheticExample]:
     """Like ``generate_trajectories``, keeping each example's template, kind and injected errors."""
     low, high = tools_per_query
     if count < 0 or not 1 <= low <= high:
         raise ValueError(f"need count >= 0 and 1 <= low <= high, got {count} and {tools_per_query}")
-    for label, rate in (("error_rate", error_rate), ("no_tool_rate", no_tool_rate),
-                        ("multi_tool_rate", multi_tool_rate)):
+    for label, rate in (
+        ("error_rate", error_rate),
+        ("no_tool_rate", no_tool_rate),
+        ("multi_tool_rate", multi_tool_rate),
+    ):
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{label} must be within [0, 1], got {rate}")
     if no_tool_rate + multi_tool_rate > 1.0:
         raise ValueError("no_tool_rate + multi_tool_rate must not exceed 1")
-    return [await _example(i, seed, tools_per_query, error_rate, no_tool_rate, multi_tool_rate)
-            for i in range(count)]
+    return [
+        await _example(i, seed, tools_per_query, error_rate, no_tool_rate, multi_tool_rate)
+        for i in range(count)
+    ]
 
 
 def generate_examples(count: int, seed: int, **options: Any) -> list[SyntheticExample]:
@@ -260,22 +365,39 @@ def generate_examples(count: int, seed: int, **options: Any) -> list[SyntheticEx
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(generate_examples_async(count, seed, **options))
-    raise RuntimeError("generate_examples was called inside an event loop; "
-                       "await generate_examples_async(...) there instead")
+    raise RuntimeError(
+        "generate_examples was called inside an event loop; "
+        "await generate_examples_async(...) there instead"
+    )
 
 
-def generate_trajectories(count: int, seed: int, *, tools_per_query: tuple[int, int] = (3, 6),
-                          error_rate: float = 0.2, no_tool_rate: float = 0.1,
-                          multi_tool_rate: float = 0.25) -> list[Trajectory]:
+def generate_trajectories(
+    count: int,
+    seed: int,
+    *,
+    tools_per_query: tuple[int, int] = (3, 6),
+    error_rate: float = 0.2,
+    no_tool_rate: float = 0.1,
+    multi_tool_rate: float = 0.25,
+) -> list[Trajectory]:
     """``count`` trajectories, the same for the same ``seed`` (trajectory i does not depend
     on ``count``). ``error_rate`` is the chance that a call step is first tried wrongly."""
-    return [e.trajectory for e in generate_examples(
-        count, seed, tools_per_query=tools_per_query, error_rate=error_rate,
-        no_tool_rate=no_tool_rate, multi_tool_rate=multi_tool_rate)]
+    return [
+        e.trajectory
+        for e in generate_examples(
+            count,
+            seed,
+            tools_per_query=tools_per_query,
+            error_rate=error_rate,
+            no_tool_rate=no_tool_rate,
+            multi_tool_rate=multi_tool_rate,
+        )
+    ]
 
 
-def heldout_phrasings(trajectories: Sequence[Trajectory], heldout_fraction: float,
-                      seed: int) -> set[str]:
+def heldout_phrasings(
+    trajectories: Sequence[Trajectory], heldout_fraction: float, seed: int
+) -> set[str]:
     """The phrasings (template keys, or ``*#query``) held out of training: per task a
     ``heldout_fraction`` share of those drawn, always leaving the task one in training."""
     if not 0.0 <= heldout_fraction < 1.0:
@@ -288,7 +410,7 @@ def heldout_phrasings(trajectories: Sequence[Trajectory], heldout_fraction: floa
         keys = by_task[task]
         rng.shuffle(keys)
         take = min(len(keys) - 1, math.floor(len(keys) * heldout_fraction + rng.random()))
-        held.update(keys[:max(take, 0)])
+        held.update(keys[: max(take, 0)])
     return held
 
 
@@ -296,9 +418,13 @@ def phrasing_of(trajectory: Trajectory) -> str:
     return template_of(trajectory) or f"*#{trajectory.query}"
 
 
-def split_train_heldout(trajectories: list[Trajectory], heldout_fraction: float, seed: int,
-                        *, extra_heldout: Sequence[Trajectory] = ()
-                        ) -> tuple[list[Trajectory], list[Trajectory]]:
+def split_train_heldout(
+    trajectories: list[Trajectory],
+    heldout_fraction: float,
+    seed: int,
+    *,
+    extra_heldout: Sequence[Trajectory] = (),
+) -> tuple[list[Trajectory], list[Trajectory]]:
     """Split so that no phrasing is in both parts, and each task keeps at least one phrasing
     in training. Trajectories without a template are grouped by their query text. Held-out
     trajectories are returned without their erroneous steps: evaluation gold is clean.
@@ -308,6 +434,9 @@ def split_train_heldout(trajectories: list[Trajectory], heldout_fraction: float,
     ``trajectories`` alone)."""
     held = heldout_phrasings(trajectories, heldout_fraction, seed)
     train = [t for t in trajectories if phrasing_of(t) not in held]
-    heldout = [without_erroneous_steps(t) for t in [*trajectories, *extra_heldout]
-               if phrasing_of(t) in held]
+    heldout = [
+        without_erroneous_steps(t)
+        for t in [*trajectories, *extra_heldout]
+        if phrasing_of(t) in held
+    ]
     return train, heldout

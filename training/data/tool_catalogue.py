@@ -45,8 +45,14 @@ def get_weather_current(city: str, units: Units = "celsius") -> dict[str, Any]:
     """
     name = known(city, CITIES, "city")
     condition, temp, humidity, wind, _ = CITIES[name]
-    return {"city": name, "condition": condition, "temperature": _in_units(temp, units),
-            "units": units, "humidity_percent": humidity, "wind_kmh": wind}
+    return {
+        "city": name,
+        "condition": condition,
+        "temperature": _in_units(temp, units),
+        "units": units,
+        "humidity_percent": humidity,
+        "wind_kmh": wind,
+    }
 
 
 @tool
@@ -63,14 +69,21 @@ def get_weather_forecast(city: str, days: int, units: Units = "celsius") -> dict
         raise ToolFailure(f"days must be between 1 and 5, got {days}", ToolErrorKind.INVALID_VALUE)
     _, temp, *_ = CITIES[name]
     conditions = ["sunny", "cloudy", "rain", "partly cloudy", "windy"]
-    daily = [{"day": d + 1, "condition": conditions[(stable(name, d) % 5)],
-              "high": _in_units(temp + stable(name, d) % 5, units)} for d in range(days)]
+    daily = [
+        {
+            "day": d + 1,
+            "condition": conditions[(stable(name, d) % 5)],
+            "high": _in_units(temp + stable(name, d) % 5, units),
+        }
+        for d in range(days)
+    ]
     return {"city": name, "units": units, "days": daily}
 
 
 @tool
-def convert_currency(amount: float, from_currency: Currency,
-                     to_currency: Currency) -> dict[str, Any]:
+def convert_currency(
+    amount: float, from_currency: Currency, to_currency: Currency
+) -> dict[str, Any]:
     """Convert an amount of money between currencies at today's fixed rates.
 
     Args:
@@ -92,10 +105,16 @@ def convert_units(value: float, from_unit: Unit, to_unit: Unit) -> dict[str, Any
         to_unit: Unit wanted.
     """
     if {from_unit, to_unit} <= {"celsius", "fahrenheit"}:
-        result = value if from_unit == to_unit else (
-            value * 9 / 5 + 32 if from_unit == "celsius" else (value - 32) * 5 / 9)
-    elif from_unit in UNIT_FACTORS and to_unit in UNIT_FACTORS and \
-            UNIT_FACTORS[from_unit][0] == UNIT_FACTORS[to_unit][0]:
+        result = (
+            value
+            if from_unit == to_unit
+            else (value * 9 / 5 + 32 if from_unit == "celsius" else (value - 32) * 5 / 9)
+        )
+    elif (
+        from_unit in UNIT_FACTORS
+        and to_unit in UNIT_FACTORS
+        and UNIT_FACTORS[from_unit][0] == UNIT_FACTORS[to_unit][0]
+    ):
         result = value * UNIT_FACTORS[from_unit][1] / UNIT_FACTORS[to_unit][1]
     else:
         raise ToolFailure(f"cannot convert {from_unit} to {to_unit}", ToolErrorKind.INVALID_VALUE)
@@ -115,11 +134,15 @@ def convert_timezone(time: str, from_city: str, to_city: str) -> dict[str, Any]:
     try:
         hours, minutes = (int(part) for part in time.split(":"))
     except ValueError:
-        raise ToolFailure(f"time must look like 14:30, got {time!r}",
-                          ToolErrorKind.INVALID_VALUE) from None
+        raise ToolFailure(
+            f"time must look like 14:30, got {time!r}", ToolErrorKind.INVALID_VALUE
+        ) from None
     total = (hours * 60 + minutes + round((CITIES[target][4] - CITIES[source][4]) * 60)) % 1440
-    return {"from": f"{time} in {source}", "time": f"{total // 60:02d}:{total % 60:02d}",
-            "city": target}
+    return {
+        "from": f"{time} in {source}",
+        "time": f"{total // 60:02d}:{total % 60:02d}",
+        "city": target,
+    }
 
 
 @tool
@@ -133,15 +156,19 @@ def get_local_time(city: str) -> dict[str, Any]:
     minutes = 12 * 60 + round(CITIES[name][4] * 60)  # the reference clock reads 12:00 UTC
     day = 6 + minutes // 1440
     minutes %= 1440
-    return {"city": name, "date": f"2025-01-{day:02d}",
-            "time": f"{minutes // 60:02d}:{minutes % 60:02d}",
-            "utc_offset": CITIES[name][4]}
+    return {
+        "city": name,
+        "date": f"2025-01-{day:02d}",
+        "time": f"{minutes // 60:02d}:{minutes % 60:02d}",
+        "utc_offset": CITIES[name][4],
+    }
 
 
 def _paper(paper_id: str) -> dict[str, Any]:
     if paper_id.strip() not in PAPERS:
-        raise ToolFailure(f"no paper with id {paper_id!r}; ids look like 2210.03629",
-                          ToolErrorKind.INVALID_VALUE)
+        raise ToolFailure(
+            f"no paper with id {paper_id!r}; ids look like 2210.03629", ToolErrorKind.INVALID_VALUE
+        )
     return {"paper_id": paper_id.strip(), **PAPERS[paper_id.strip()]}
 
 
@@ -156,8 +183,9 @@ def get_paper_details(paper_id: str) -> dict[str, Any]:
 
 
 @tool
-def get_papers_by_keywords(keywords: str, limit: int = 3,
-                           year_from: int | None = None) -> dict[str, Any]:
+def get_papers_by_keywords(
+    keywords: str, limit: int = 3, year_from: int | None = None
+) -> dict[str, Any]:
     """Search papers whose title or keywords match the given words.
 
     Args:
@@ -166,11 +194,13 @@ def get_papers_by_keywords(keywords: str, limit: int = 3,
         year_from: Only papers published in or after this year.
     """
     words = keywords.lower().split()
-    found = [{"paper_id": pid, "title": p["title"], "year": p["year"]}
-             for pid, p in PAPERS.items()
-             if any(w in (p["title"] + " " + " ".join(p["keywords"])).lower() for w in words)
-             and (year_from is None or p["year"] >= year_from)]
-    return {"query": keywords, "papers": found[:max(limit, 0)]}
+    found = [
+        {"paper_id": pid, "title": p["title"], "year": p["year"]}
+        for pid, p in PAPERS.items()
+        if any(w in (p["title"] + " " + " ".join(p["keywords"])).lower() for w in words)
+        and (year_from is None or p["year"] >= year_from)
+    ]
+    return {"query": keywords, "papers": found[: max(limit, 0)]}
 
 
 @tool
@@ -183,18 +213,39 @@ def get_paper_citations(paper_id: str, limit: int = 5) -> dict[str, Any]:
     """
     cited = _paper(paper_id)
     citing = [PAPERS[pid]["title"] for pid in CITED_BY[cited["paper_id"]]]
-    return {"paper_id": cited["paper_id"], "title": cited["title"],
-            "citation_count": len(citing), "cited_by": citing[:max(limit, 0)]}
+    return {
+        "paper_id": cited["paper_id"],
+        "title": cited["title"],
+        "citation_count": len(citing),
+        "cited_by": citing[: max(limit, 0)],
+    }
 
 
 CATALOGUE: tuple[Tool, ...] = (
-    get_weather_current, get_weather_forecast, get_local_time, convert_currency, convert_units,
-    convert_timezone, get_paper_details, get_papers_by_keywords, get_paper_citations,
-    services.search_flights, services.search_hotels, services.search_restaurants,
-    services.get_stock_quote, services.get_stock_history, services.list_calendar_events,
-    services.create_calendar_event, services.draft_email, services.set_reminder,
-    services.translate_text, services.detect_language, services.get_word_definition,
-    services.get_word_synonyms, services.get_country_info, calculator,
+    get_weather_current,
+    get_weather_forecast,
+    get_local_time,
+    convert_currency,
+    convert_units,
+    convert_timezone,
+    get_paper_details,
+    get_papers_by_keywords,
+    get_paper_citations,
+    services.search_flights,
+    services.search_hotels,
+    services.search_restaurants,
+    services.get_stock_quote,
+    services.get_stock_history,
+    services.list_calendar_events,
+    services.create_calendar_event,
+    services.draft_email,
+    services.set_reminder,
+    services.translate_text,
+    services.detect_language,
+    services.get_word_definition,
+    services.get_word_synonyms,
+    services.get_country_info,
+    calculator,
 )
 _BY_NAME: dict[str, Tool] = {t.name: t for t in CATALOGUE}
 

@@ -42,7 +42,9 @@ class Trajectory(BaseModel):
             raise ValueError(f"trajectory {self.id}: two tools share a name")
         body = [m for m in self.messages if not isinstance(m, SystemMessage)]
         if not body or not isinstance(body[0], UserMessage):
-            raise ValueError(f"trajectory {self.id}: the first non-system message must be the query")
+            raise ValueError(
+                f"trajectory {self.id}: the first non-system message must be the query"
+            )
         if not any(isinstance(m, AssistantMessage) for m in body):
             raise ValueError(f"trajectory {self.id}: it has no assistant turn to learn from")
         open_calls: set[str] = set()

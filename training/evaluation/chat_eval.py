@@ -20,7 +20,9 @@ from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, ToolSpec
 from hanlin.llm.local_prompt import render_tool_call
 from hanlin.llm.messages import AssistantMessage
 from hanlin.llm.tool_call_parsing import parse_tool_calls
+from hanlin.training.data.samples import TrainingSample
 from hanlin.training.evaluation.evaluate import EvalRecord, EvalResult, write_records
+from hanlin.training.evaluation.tool_metrics import scores_from_results
 from hanlin.training.rl.reward import (
     REWARDS,
     RewardCategory,
@@ -28,8 +30,6 @@ from hanlin.training.rl.reward import (
     score_message,
     score_tool_call,
 )
-from hanlin.training.data.samples import TrainingSample
-from hanlin.training.evaluation.tool_metrics import scores_from_results
 
 
 def score_chat_result(
@@ -47,8 +47,9 @@ def score_chat_result(
         return score_tool_call(result.raw_text, gold, tools)
     if result.tool_errors:
         category = RewardCategory.UNPARSABLE
-        return RewardResult(score=REWARDS[category], category=category,
-                            detail=result.tool_errors[0].message)
+        return RewardResult(
+            score=REWARDS[category], category=category, detail=result.tool_errors[0].message
+        )
     return score_message(result.message, gold, tools)
 
 
@@ -92,12 +93,22 @@ async def evaluate_chat_model(
         bar.close()
     wall = time.perf_counter() - started
     records = [
-        EvalRecord(trajectory_id=sample.trajectory_id, predicted=shown(result), gold=sample.target,
-                   score=reward.score, category=reward.category.value, detail=reward.detail)
-        for sample, (result, reward) in zip(samples, turns)
+        EvalRecord(
+            trajectory_id=sample.trajectory_id,
+            predicted=shown(result),
+            gold=sample.target,
+            score=reward.score,
+            category=reward.category.value,
+            detail=reward.detail,
+        )
+        for sample, (result, reward) in zip(samples, turns, strict=False)
     ]
     if predictions_path is not None:
         write_records(predictions_path, records)
-    return EvalResult(scores=scores_from_results([reward for _, reward in turns]),
-                      records=records, wall_s=wall, seconds_per_sample=wall / len(samples),
-                      predictions_path=predictions_path)
+    return EvalResult(
+        scores=scores_from_results([reward for _, reward in turns]),
+        records=records,
+        wall_s=wall,
+        seconds_per_sample=wall / len(samples),
+        predictions_path=predictions_path,
+    )

@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 
 from hanlin.llm.messages import AssistantMessage
 from hanlin.training.data.encoding import end_of_turn_marker, prompt_ids
-from hanlin.training.rl.reward import score_tool_call
 from hanlin.training.data.samples import TrainingSample
 from hanlin.training.evaluation.tool_metrics import ToolUseScores, scores_from_results
+from hanlin.training.rl.reward import score_tool_call
 
 INVENTED_RESULT = "<tool_response>"  # inference stops here when tools are offered
 
@@ -65,7 +65,10 @@ def generate(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     sampling = temperature > 0
     settings = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=sampling, eos_token_id=stops, pad_token_id=pad,
+        max_new_tokens=max_new_tokens,
+        do_sample=sampling,
+        eos_token_id=stops,
+        pad_token_id=pad,
         **({"temperature": temperature, "top_k": 0, "top_p": 1.0} if sampling else {}),
     )
     device = next(model.parameters()).device
@@ -129,22 +132,41 @@ def evaluate_model(
     started = time.perf_counter()
     prompts = [prompt_ids(tokenizer, s.tools, s.context) for s in samples]
     bar = tqdm(total=len(samples), desc="eval", unit="sample", disable=not progress)
-    generations = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
-                           batch_size=batch_size, on_batch=bar.update)
+    generations = generate(
+        model,
+        tokenizer,
+        prompts,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        on_batch=bar.update,
+    )
     bar.close()
-    rewards = [score_tool_call(g.text, s.target, s.tools) for s, g in zip(samples, generations)]
+    rewards = [
+        score_tool_call(g.text, s.target, s.tools)
+        for s, g in zip(samples, generations, strict=False)
+    ]
     records = [
-        EvalRecord(trajectory_id=sample.trajectory_id, predicted=generation.text,
-                   gold=sample.target, score=reward.score, category=reward.category.value,
-                   detail=reward.detail)
-        for sample, generation, reward in zip(samples, generations, rewards)
+        EvalRecord(
+            trajectory_id=sample.trajectory_id,
+            predicted=generation.text,
+            gold=sample.target,
+            score=reward.score,
+            category=reward.category.value,
+            detail=reward.detail,
+        )
+        for sample, generation, reward in zip(samples, generations, rewards, strict=False)
     ]
     scores = scores_from_results(rewards)
     wall = time.perf_counter() - started
     if predictions_path is not None:
         write_records(predictions_path, records)
-    return EvalResult(scores=scores, records=records, wall_s=wall,
-                      seconds_per_sample=wall / len(samples), predictions_path=predictions_path)
+    return EvalResult(
+        scores=scores,
+        records=records,
+        wall_s=wall,
+        seconds_per_sample=wall / len(samples),
+        predictions_path=predictions_path,
+    )
 
 
 def write_records(path: Path, records: Sequence[EvalRecord]) -> None:
@@ -157,8 +179,12 @@ def write_records(path: Path, records: Sequence[EvalRecord]) -> None:
 
 def write_scores(path: Path, result: EvalResult, **extra: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {**result.scores.model_dump(), "wall_s": result.wall_s,
-               "seconds_per_sample": result.seconds_per_sample, **extra}
+    payload = {
+        **result.scores.model_dump(),
+        "wall_s": result.wall_s,
+        "seconds_per_sample": result.seconds_per_sample,
+        **extra,
+    }
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
 
 

@@ -27,8 +27,9 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> tup
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     rate = successes / total
     centre = (rate + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total)) / (
-        1 + z * z / total)
+    half = (
+        z * math.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    )
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -54,9 +55,13 @@ class PairedComparison(BaseModel):
 
 def compare_paired(variant: Sequence[bool], baseline: Sequence[bool]) -> PairedComparison:
     if len(variant) != len(baseline):
-        raise ValueError(f"paired comparison needs equal lengths, got {len(variant)} and "
-                         f"{len(baseline)}")
-    only_variant = sum(1 for v, b in zip(variant, baseline) if v and not b)
-    only_baseline = sum(1 for v, b in zip(variant, baseline) if b and not v)
-    return PairedComparison(only_variant=only_variant, only_baseline=only_baseline,
-                            p_value=mcnemar_exact(only_variant, only_baseline))
+        raise ValueError(
+            f"paired comparison needs equal lengths, got {len(variant)} and {len(baseline)}"
+        )
+    only_variant = sum(1 for v, b in zip(variant, baseline, strict=False) if v and not b)
+    only_baseline = sum(1 for v, b in zip(variant, baseline, strict=False) if b and not v)
+    return PairedComparison(
+        only_variant=only_variant,
+        only_baseline=only_baseline,
+        p_value=mcnemar_exact(only_variant, only_baseline),
+    )

@@ -57,7 +57,7 @@ def name_token_ids(tokenizer: Any, name: str) -> list[int]:
     encoded = tokenizer(block, add_special_tokens=False, return_offsets_mapping=True)
     return [
         int(token)
-        for token, (lo, hi) in zip(encoded["input_ids"], encoded["offset_mapping"])
+        for token, (lo, hi) in zip(encoded["input_ids"], encoded["offset_mapping"], strict=False)
         if lo < end and hi > start
     ]
 
@@ -66,7 +66,7 @@ def divergence_index(gold: Sequence[int], other: Sequence[int]) -> int | None:
     """Where ``gold`` parts from ``other`` after a shared prefix, or None (no shared prefix,
     identical, or ``gold`` is a whole prefix of ``other``)."""
     shared = 0
-    for a, b in zip(gold, other):
+    for a, b in zip(gold, other, strict=False):
         if a != b:
             break
         shared += 1
@@ -107,7 +107,9 @@ def key_token_positions(
         return sorted({p for positions in call_name_positions(encoded, target) for p in positions})
     other_names = {tool.name for tool in tools}
     cache: dict[str, list[int]] = {}
-    for call, positions in zip(target.tool_calls, call_name_positions(encoded, target)):
+    for call, positions in zip(
+        target.tool_calls, call_name_positions(encoded, target), strict=False
+    ):
         if not positions:
             continue
         keys.add(positions[0])

@@ -20,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from hanlin.training.config import TrainingConfig
+from hanlin.training.data.samples import TrainingSample
 from hanlin.training.model_io import save_for_serving
 from hanlin.training.rl.ppo import (
     PpoResult,
@@ -31,7 +32,6 @@ from hanlin.training.rl.ppo import (
     response_logprobs,
     rollout,
 )
-from hanlin.training.data.samples import TrainingSample
 
 
 def group_advantages(scores: Tensor, group_size: int) -> Tensor:
@@ -48,9 +48,16 @@ def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
     return gap.exp() - gap - 1.0
 
 
-def run_grpo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model: Any = None,
-             tokenizer: Any = None, output_dir: Path | None = None, save: bool = True,
-             progress: bool = True) -> PpoResult:
+def run_grpo(
+    config: TrainingConfig,
+    prompts: Sequence[TrainingSample],
+    *,
+    model: Any = None,
+    tokenizer: Any = None,
+    output_dir: Path | None = None,
+    save: bool = True,
+    progress: bool = True,
+) -> PpoResult:
     import torch
 
     grpo = config.grpo
@@ -67,29 +74,44 @@ def run_grpo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model
         for step in tqdm(range(1, grpo.steps + 1), desc="grpo", unit="step", disable=not progress):
             chosen = cycle.take(grpo.prompts_per_step)
             model.eval()
-            batch = rollout(model, tokenizer, [s for s in chosen for _ in range(grpo.group_size)],
-                            max_new_tokens=grpo.max_new_tokens, temperature=grpo.temperature)
+            batch = rollout(
+                model,
+                tokenizer,
+                [s for s in chosen for _ in range(grpo.group_size)],
+                max_new_tokens=grpo.max_new_tokens,
+                temperature=grpo.temperature,
+            )
             advantages = group_advantages(batch.scores, grpo.group_size)
             with torch.no_grad():
                 ref_logp, _ = response_logprobs(reference, batch)
             logp, _ = response_logprobs(model, batch)
             token_advantages = advantages.unsqueeze(1).expand_as(logp)
-            surrogate, clipped = clipped_policy_loss(logp, logp.detach(), token_advantages,
-                                                     batch.mask, grpo.clip)
+            surrogate, clipped = clipped_policy_loss(
+                logp, logp.detach(), token_advantages, batch.mask, grpo.clip
+            )
             kl = masked_mean(k3_kl(logp, ref_logp), batch.mask)
             loss = surrogate + grpo.beta * kl
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
-            record = {"step": step, "reward": batch.scores.mean().item(), "kl": kl.item(),
-                      "loss": loss.item(), "clip_fraction": clipped.item(),
-                      "response_tokens": batch.mask.sum(dim=1).mean().item(),
-                      "categories": batch.categories,
-                      "elapsed_s": round(time.perf_counter() - started, 3)}
+            record = {
+                "step": step,
+                "reward": batch.scores.mean().item(),
+                "kl": kl.item(),
+                "loss": loss.item(),
+                "clip_fraction": clipped.item(),
+                "response_tokens": batch.mask.sum(dim=1).mean().item(),
+                "categories": batch.categories,
+                "elapsed_s": round(time.perf_counter() - started, 3),
+            }
             history.append(record)
             log.write(json.dumps(record) + "\n")
             log.flush()
     model_path = save_for_serving(model, tokenizer, out / "model") if save else None
-    return PpoResult(model_path=model_path, log_path=log_path, history=history,
-                     wall_s=time.perf_counter() - started)
+    return PpoResult(
+        model_path=model_path,
+        log_path=log_path,
+        history=history,
+        wall_s=time.perf_counter() - started,
+    )

@@ -28,10 +28,10 @@ from tqdm.auto import tqdm
 
 from hanlin.training.config import TrainingConfig
 from hanlin.training.data.encoding import prompt_ids
+from hanlin.training.data.samples import TrainingSample
 from hanlin.training.evaluation.evaluate import generate
 from hanlin.training.model_io import frozen_copy, load_for_training, save_for_serving
 from hanlin.training.rl.reward import score_tool_call
-from hanlin.training.data.samples import TrainingSample
 
 Tensor = Any  # torch.Tensor; torch is imported lazily
 
@@ -40,8 +40,9 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * mask).sum() / mask.sum().clamp(min=1)
 
 
-def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float, lam: float
-        ) -> tuple[Tensor, Tensor]:
+def gae(
+    rewards: Tensor, values: Tensor, mask: Tensor, gamma: float, lam: float
+) -> tuple[Tensor, Tensor]:
     """Advantages and returns over ``[batch, T]`` response tokens (``mask`` 1 on real ones)."""
     import torch
 
@@ -56,24 +57,28 @@ def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float, lam: float
     return advantages, (advantages + values) * mask
 
 
-def clipped_policy_loss(logp: Tensor, old_logp: Tensor, advantages: Tensor, mask: Tensor,
-                        clip: float) -> tuple[Tensor, Tensor]:
+def clipped_policy_loss(
+    logp: Tensor, old_logp: Tensor, advantages: Tensor, mask: Tensor, clip: float
+) -> tuple[Tensor, Tensor]:
     """PPO's clipped surrogate (to minimise) and the fraction of tokens it clipped."""
     ratio = (logp - old_logp).exp()
     unclipped = -advantages * ratio
     clipped = -advantages * ratio.clamp(1.0 - clip, 1.0 + clip)
     return masked_mean(unclipped.maximum(clipped), mask), masked_mean(
-        (clipped > unclipped).float(), mask)
+        (clipped > unclipped).float(), mask
+    )
 
 
-def clipped_value_loss(values: Tensor, old_values: Tensor, returns: Tensor, mask: Tensor,
-                       clip: float) -> Tensor:
+def clipped_value_loss(
+    values: Tensor, old_values: Tensor, returns: Tensor, mask: Tensor, clip: float
+) -> Tensor:
     moved = old_values + (values - old_values).clamp(-clip, clip)
     return 0.5 * masked_mean(((values - returns) ** 2).maximum((moved - returns) ** 2), mask)
 
 
-def kl_rewards(scores: Tensor, logp: Tensor, ref_logp: Tensor, mask: Tensor, beta: float,
-               reward_clip: float) -> Tensor:
+def kl_rewards(
+    scores: Tensor, logp: Tensor, ref_logp: Tensor, mask: Tensor, beta: float, reward_clip: float
+) -> Tensor:
     """Per-token rewards: ``-beta * (logp - logp_ref)``, plus the clipped score at the end."""
     import torch
 
@@ -95,14 +100,26 @@ class Rollout:
     categories: list[str]
 
 
-def rollout(model: Any, tokenizer: Any, samples: Sequence[TrainingSample], *,
-            max_new_tokens: int, temperature: float) -> Rollout:
+def rollout(
+    model: Any,
+    tokenizer: Any,
+    samples: Sequence[TrainingSample],
+    *,
+    max_new_tokens: int,
+    temperature: float,
+) -> Rollout:
     """Sample one response per prompt and score it."""
     import torch
 
     prompts = [prompt_ids(tokenizer, s.tools, s.context) for s in samples]
-    made = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
-                    temperature=temperature, batch_size=len(prompts))
+    made = generate(
+        model,
+        tokenizer,
+        prompts,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        batch_size=len(prompts),
+    )
     pad = tokenizer.pad_token_id
     width = max(len(p) for p in prompts)
     length = max(max(len(g.response_ids) for g in made), 1)
@@ -112,28 +129,37 @@ def rollout(model: Any, tokenizer: Any, samples: Sequence[TrainingSample], *,
         rows.append([pad] * left + g.prompt_ids + g.response_ids + [pad] * right)
         attention.append([0] * left + [1] * (len(g.prompt_ids) + len(g.response_ids)) + [0] * right)
         mask.append([1] * len(g.response_ids) + [0] * right)
-    rewards = [score_tool_call(g.text, s.target, s.tools) for g, s in zip(made, samples)]
+    rewards = [
+        score_tool_call(g.text, s.target, s.tools) for g, s in zip(made, samples, strict=False)
+    ]
     device = next(model.parameters()).device
     return Rollout(
         input_ids=torch.tensor(rows, device=device),
-        attention_mask=torch.tensor(attention, device=device), width=width,
+        attention_mask=torch.tensor(attention, device=device),
+        width=width,
         mask=torch.tensor(mask, device=device, dtype=torch.float32),
         texts=[g.text for g in made],
         scores=torch.tensor([r.score for r in rewards], device=device),
-        categories=[r.category.value for r in rewards])
+        categories=[r.category.value for r in rewards],
+    )
 
 
-def response_logprobs(model: Any, batch: Rollout, *, hidden: bool = False
-                      ) -> tuple[Tensor, Tensor | None]:
+def response_logprobs(
+    model: Any, batch: Rollout, *, hidden: bool = False
+) -> tuple[Tensor, Tensor | None]:
     """Log-probabilities of the response tokens (and the hidden states that predicted them)."""
     import torch
 
     positions = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                position_ids=positions, output_hidden_states=hidden)
+    out = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=positions,
+        output_hidden_states=hidden,
+    )
     span = slice(batch.width - 1, batch.input_ids.shape[1] - 1)
     logits = out.logits[:, span, :].float()
-    targets = batch.input_ids[:, batch.width:]
+    targets = batch.input_ids[:, batch.width :]
     logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
     states = out.hidden_states[-1][:, span, :] if hidden else None
     return logp, states
@@ -150,21 +176,32 @@ class RlSetup:
     device: Any
 
 
-def prepare_rl(config: TrainingConfig, prompts: Sequence[TrainingSample], model: Any,
-               tokenizer: Any, max_prompt_length: int) -> RlSetup:
+def prepare_rl(
+    config: TrainingConfig,
+    prompts: Sequence[TrainingSample],
+    model: Any,
+    tokenizer: Any,
+    max_prompt_length: int,
+) -> RlSetup:
     import torch
 
     torch.manual_seed(config.seed)
     if model is None or tokenizer is None:
         model, tokenizer = load_for_training(config.model.base)
-    usable = [s for s in prompts
-              if len(prompt_ids(tokenizer, s.tools, s.context)) <= max_prompt_length]
+    usable = [
+        s for s in prompts if len(prompt_ids(tokenizer, s.tools, s.context)) <= max_prompt_length
+    ]
     if not usable:
         raise ValueError(f"no prompt fits max_prompt_length={max_prompt_length}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
-    return RlSetup(model=model, tokenizer=tokenizer, reference=frozen_copy(model),
-                   prompts=usable, device=device)
+    return RlSetup(
+        model=model,
+        tokenizer=tokenizer,
+        reference=frozen_copy(model),
+        prompts=usable,
+        device=device,
+    )
 
 
 class PromptCycle:
@@ -189,16 +226,28 @@ class PpoResult(BaseModel):
     wall_s: float
 
 
-def run_ppo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model: Any = None,
-            tokenizer: Any = None, output_dir: Path | None = None, save: bool = True,
-            progress: bool = True) -> PpoResult:
+def run_ppo(
+    config: TrainingConfig,
+    prompts: Sequence[TrainingSample],
+    *,
+    model: Any = None,
+    tokenizer: Any = None,
+    output_dir: Path | None = None,
+    save: bool = True,
+    progress: bool = True,
+) -> PpoResult:
     """PPO from ``model`` (the SFT policy; also the frozen reference) on ``prompts``."""
     import torch
 
     ppo = config.ppo
     out = Path(output_dir or config.output_dir / "ppo")
     setup = prepare_rl(config, prompts, model, tokenizer, ppo.max_prompt_length)
-    model, tokenizer, reference, device = setup.model, setup.tokenizer, setup.reference, setup.device
+    model, tokenizer, reference, device = (
+        setup.model,
+        setup.tokenizer,
+        setup.reference,
+        setup.device,
+    )
     head = torch.nn.Linear(model.config.hidden_size, 1).to(device)
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
@@ -213,22 +262,30 @@ def run_ppo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model:
         for step in tqdm(range(1, ppo.steps + 1), desc="ppo", unit="step", disable=not progress):
             chosen = cycle.take(ppo.prompts_per_step)
             model.eval()
-            batch = rollout(model, tokenizer, chosen, max_new_tokens=ppo.max_new_tokens,
-                            temperature=ppo.temperature)
+            batch = rollout(
+                model,
+                tokenizer,
+                chosen,
+                max_new_tokens=ppo.max_new_tokens,
+                temperature=ppo.temperature,
+            )
             with torch.no_grad():
                 old_logp, states = response_logprobs(model, batch, hidden=True)
                 ref_logp, _ = response_logprobs(reference, batch)
                 old_values = head(states).squeeze(-1)
-                rewards = kl_rewards(batch.scores, old_logp, ref_logp, batch.mask, ppo.beta,
-                                     ppo.reward_clip)
+                rewards = kl_rewards(
+                    batch.scores, old_logp, ref_logp, batch.mask, ppo.beta, ppo.reward_clip
+                )
                 advantages, returns = gae(rewards, old_values, batch.mask, ppo.gamma, ppo.lam)
             for _ in range(ppo.ppo_epochs):
                 logp, states = response_logprobs(model, batch, hidden=True)
                 values = head(states.detach()).squeeze(-1)
-                policy_loss, clipped = clipped_policy_loss(logp, old_logp, advantages,
-                                                           batch.mask, ppo.clip)
-                value_loss = clipped_value_loss(values, old_values, returns, batch.mask,
-                                                ppo.value_clip)
+                policy_loss, clipped = clipped_policy_loss(
+                    logp, old_logp, advantages, batch.mask, ppo.clip
+                )
+                value_loss = clipped_value_loss(
+                    values, old_values, returns, batch.mask, ppo.value_clip
+                )
                 actor.zero_grad()
                 critic.zero_grad()
                 (policy_loss + value_loss).backward()
@@ -236,12 +293,17 @@ def run_ppo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model:
                 actor.step()
                 critic.step()
             kl = ((old_logp - ref_logp) * batch.mask).sum(dim=1).mean().item()
-            record = {"step": step, "reward": batch.scores.mean().item(), "kl": kl,
-                      "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                      "clip_fraction": clipped.item(),
-                      "response_tokens": batch.mask.sum(dim=1).mean().item(),
-                      "categories": batch.categories,
-                      "elapsed_s": round(time.perf_counter() - started, 3)}
+            record = {
+                "step": step,
+                "reward": batch.scores.mean().item(),
+                "kl": kl,
+                "policy_loss": policy_loss.item(),
+                "value_loss": value_loss.item(),
+                "clip_fraction": clipped.item(),
+                "response_tokens": batch.mask.sum(dim=1).mean().item(),
+                "categories": batch.categories,
+                "elapsed_s": round(time.perf_counter() - started, 3),
+            }
             history.append(record)
             log.write(json.dumps(record) + "\n")
             log.flush()
@@ -249,5 +311,9 @@ def run_ppo(config: TrainingConfig, prompts: Sequence[TrainingSample], *, model:
     if save:
         model_path = save_for_serving(model, tokenizer, out / "model")
         torch.save(head.state_dict(), out / "value_head.pt")
-    return PpoResult(model_path=model_path, log_path=log_path, history=history,
-                     wall_s=time.perf_counter() - started)
+    return PpoResult(
+        model_path=model_path,
+        log_path=log_path,
+        history=history,
+        wall_s=time.perf_counter() - started,
+    )
