@@ -16,6 +16,7 @@ from hanlin.memory.forgetting import (
     forget_cutoffs,
     recalled,
 )
+from hanlin.memory.inputs import MemoryInputError
 from hanlin.memory.numpy_index import NumpyVectorIndex
 from hanlin.memory.records import (
     FORGETTABLE_KINDS,
@@ -46,6 +47,7 @@ from hanlin.memory.vector_index import (
 __all__ = [
     "EstimatedTokenCounter",
     "MemoryContext",
+    "MemoryInputError",
     "MemorySummarizer",
     "ShortTermMemory",
     "TokenCounter",

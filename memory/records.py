@@ -148,6 +148,10 @@ class KeySpace:
         """HASH memory id -> last recall time (epoch seconds)."""
         return f"{self.prefix}:recalled:{{{_segment(user_id)}}}"
 
+    def sweep_snapshot(self, user_id: str, token: str) -> str:
+        """ZSET copy of ``ids`` that one forgetting sweep walks through (expires if left)."""
+        return f"{self.prefix}:sweep:{{{_segment(user_id)}}}:{token}"
+
     def summary_days(self, user_id: str) -> str:
         """SET of the user's day keys that have daily summaries."""
         return f"{self.prefix}:sumdays:{{{_segment(user_id)}}}"

@@ -67,7 +67,24 @@ async def redis_call(what: str, operation: Callable[[], Awaitable[T]], policy: R
         raise MemoryStoreError(f"{what}: Redis error ({error})") from error
 
 
+# What an embedder raises for input it cannot take: the same input fails the same way again.
+EMBEDDER_REFUSALS: tuple[type[BaseException], ...] = (
+    TypeError, ValueError, LookupError, AttributeError, NotImplementedError, ImportError,
+)
+
+
 async def embedder_call(what: str, call: Callable[[], T], policy: RetryPolicy) -> T:
-    """A blocking embedder call, run in a worker thread; any exception counts as transient."""
-    return await with_retries(what, lambda: asyncio.to_thread(call), policy, (Exception,),
-                              "the embedder failed")
+    """A blocking embedder call, run in a worker thread.
+
+    A refusal of the input (``EMBEDDER_REFUSALS``) is reported at once; anything else (a model
+    server restarting, a timeout) counts as transient and is retried.
+    """
+    async def attempt() -> T:
+        try:
+            return await asyncio.to_thread(call)
+        except EMBEDDER_REFUSALS as error:
+            raise MemoryStoreError(
+                f"{what}: the embedder refused the input, which retrying cannot change "
+                f"({type(error).__name__}: {error})") from error
+
+    return await with_retries(what, attempt, policy, (Exception,), "the embedder failed")

@@ -15,12 +15,13 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy
 import redis.asyncio as aioredis
-from pydantic import Field
+from pydantic import Field, ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -32,6 +33,14 @@ from hanlin.memory.forgetting import (
     SystemClock,
     forget_cutoffs,
     recalled,
+)
+from hanlin.memory.inputs import (
+    MemoryInputError,
+    check_id,
+    check_metadata,
+    check_text,
+    check_texts,
+    check_time,
 )
 from hanlin.memory.records import (
     FORGETTABLE_KINDS,
@@ -56,6 +65,7 @@ from hanlin.memory.store_scripts import ADD, DELETE, DROP_EMPTY_DAYS, RECALL, SW
 from hanlin.memory.vector_index import (
     IndexedVector,
     VectorFilter,
+    VectorHit,
     VectorIndex,
     VectorIndexConfig,
     open_vector_index,
@@ -63,6 +73,9 @@ from hanlin.memory.vector_index import (
 
 T = TypeVar("T")
 TimeBound = float | dt.datetime | None
+_SEARCH_ROUNDS = 4  # KNN queries per search at most, when forgotten memories crowd the first
+_FORGOTTEN_EXPIRE_MS = 1  # a forgotten memory's hash expires this long after the sweep
+_SNAPSHOT_TTL_MS = 600_000  # a sweep's copy of the memory list, renewed on every step
 
 
 class MemoryStoreConfig(RetryPolicy):
@@ -76,6 +89,9 @@ class MemoryStoreConfig(RetryPolicy):
     wait_for_fsync: bool = False  # WAITAOF after writes: acknowledged only once on disk
     fsync_timeout_ms: int = Field(default=2_000, ge=1)
     sweep_batch: int = Field(default=2_000, ge=1, le=5_000)  # memories per atomic sweep step
+    # Longest memory text or query accepted, in characters: about 8k tokens, more than a long
+    # chat turn, far less than what would stall the embedder and bloat Redis.
+    max_text_chars: int = Field(default=32_000, ge=1)
 
 
 class MemoryStore:
@@ -164,11 +180,17 @@ class MemoryStore:
     def curve(self) -> ForgettingCurve:
         return self._config.curve
 
+    @property
+    def max_text_chars(self) -> int:
+        """The longest text ``add`` stores, so writers can check theirs before asking a model."""
+        return self._config.max_text_chars
+
     async def add(
         self, user_id: str, agent_id: str, text: str, kind: MemoryKind = "turn",
         at: float | None = None, *, day: str | None = None, metadata: dict[str, Any] | None = None,
     ) -> MemoryRecord:
         """Embed and store one memory; returns once Redis has acknowledged it."""
+        check_text(text, what="the text", max_chars=self._config.max_text_chars)
         return (await self.add_many(user_id, agent_id, [text], kind, at, day=day,
                                     metadata=metadata))[0]
 
@@ -176,25 +198,37 @@ class MemoryStore:
         self, user_id: str, agent_id: str, texts: Sequence[str], kind: MemoryKind = "turn",
         at: float | None = None, *, day: str | None = None, metadata: dict[str, Any] | None = None,
     ) -> list[MemoryRecord]:
-        """Embed ``texts`` in one batch and store them in pipelined atomic writes."""
-        if isinstance(texts, str):
-            raise TypeError("add_many takes a sequence of texts, not one string; use add()")
+        """Embed ``texts`` in one batch and store them in pipelined atomic writes.
+
+        Every argument is checked first (``MemoryInputError`` says what is wrong), so a bad
+        text in a batch stores none of them and costs no embedding.
+        """
+        check_id(user_id, "user_id")
+        check_id(agent_id, "agent_id")
         if kind not in MEMORY_KINDS:
             raise ValueError(f"unknown memory kind {kind!r}; use one of {', '.join(MEMORY_KINDS)}")
+        texts = check_texts(texts, max_chars=self._config.max_text_chars)
+        extra = check_metadata(metadata)
+        given = check_time(at, "at")
         if not texts:
             return []
-        vectors = await self._embed_documents(list(texts))
-        now = self._clock.now() if at is None else float(at)
+        now = self._clock.now() if given is None else given
         day = day or dt.datetime.fromtimestamp(now, self._zone).date().isoformat()
         stamp = int(now * 1_000_000)
-        records = [
-            MemoryRecord(
-                id=f"{stamp:015x}{i:05x}{uuid.uuid4().hex[:12]}", user_id=user_id,
-                agent_id=agent_id, kind=kind, text=text, created_at=now, last_recall_at=now,
-                strength=1, day=day, metadata=dict(metadata or {}),
-            )
-            for i, text in enumerate(texts)
-        ]
+        try:
+            records = [
+                MemoryRecord(
+                    id=f"{stamp:015x}{i:05x}{uuid.uuid4().hex[:12]}", user_id=user_id,
+                    agent_id=agent_id, kind=kind, text=text, created_at=now, last_recall_at=now,
+                    strength=1, day=day, metadata=dict(extra),
+                )
+                for i, text in enumerate(texts)
+            ]
+        except ValidationError as error:  # the day; the rest was checked above
+            problems = "; ".join(str(item["msg"]).removeprefix("Value error, ")
+                                 for item in error.errors())
+            raise MemoryInputError(f"cannot store these memories: {problems}") from error
+        vectors = await self._embed_documents(texts)
         for start in range(0, len(records), 1_000):
             batch = list(zip(records[start : start + 1_000], vectors[start : start + 1_000],
                              strict=True))
@@ -217,11 +251,7 @@ class MemoryStore:
         Finding a memory is recalling it: each returned turn gets S + 1 and its Δt restarts
         (pass ``recall=False`` to look without strengthening, e.g. for a UI).
         """
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        for kind in kinds or ():
-            if kind not in MEMORY_KINDS:
-                raise ValueError(f"unknown memory kind {kind!r}; use one of {', '.join(MEMORY_KINDS)}")
+        _check_search(user_id, query, k, kinds, agent_id, self._config.max_text_chars)
         if kinds is not None and not kinds:
             return []  # no kind allowed, nothing to find
         if isinstance(query, str):
@@ -234,12 +264,33 @@ class MemoryStore:
         where = VectorFilter(user_id=user_id, agent_id=agent_id,
                              kinds=tuple(kinds) if kinds is not None else None,
                              since=_epoch(since), until=_epoch(until))
-        hits = await self._redis(f"searching the memories of user {user_id!r}",
-                                 lambda: self._index.search(vector, k, where))
-        if not hits:
-            return []
         now = self._clock.now()
-        state = [self._keys.strength(user_id), self._keys.recalled(user_id)]
+        results: list[ScoredMemory] = []
+        seen: set[str] = set()
+        fetch = k
+        # A just-forgotten memory stays in the vector index until Redis reclaims its hash, so
+        # a KNN query may return some; then ask for more, and recall only as many as needed.
+        for _ in range(_SEARCH_ROUNDS):
+            hits = await self._redis(f"searching the memories of user {user_id!r}",
+                                     lambda f=fetch: self._index.search(vector, f, where))
+            fresh = [hit for hit in hits if hit.key not in seen]
+            while fresh and len(results) < k:
+                batch, fresh = fresh[: k - len(results)], fresh[k - len(results) :]
+                seen.update(hit.key for hit in batch)
+                results += await self._recall(user_id, batch, now, recall)
+            if len(results) >= k or len(hits) < fetch:
+                break
+            fetch *= 4
+        if recall and results:
+            await self._durable(f"recalling memories of user {user_id!r}")
+        return sorted(results, key=lambda found: -found.score)
+
+    async def _recall(
+        self, user_id: str, hits: list[VectorHit], now: float, recall: bool,
+    ) -> list[ScoredMemory]:
+        """Read (and, with ``recall``, strengthen) the hits that are still memories."""
+        state = [self._keys.strength(user_id), self._keys.recalled(user_id),
+                 self._keys.ids(user_id)]
         rows = await self._redis(
             f"recalling memories of user {user_id!r}",
             lambda: self._scripts["recall"](keys=[*state, *(hit.key for hit in hits)],
@@ -247,15 +298,14 @@ class MemoryStore:
         results = []
         n = len(HASH_FIELDS)
         for hit, row in zip(hits, rows, strict=True):
-            record = record_from_values(row[:n], *(row[n : n + 2] if len(row) > n else (None, None)))
+            saved = row[n : n + 2] if len(row) > n else (None, None)
+            record = record_from_values(row[:n], *saved) if row else None
             if record is None:
-                continue  # forgotten or deleted between the KNN query and now
+                continue  # forgotten or deleted since the KNN query saw it
             retention = self.curve.record_retention(record, now)
             if recall and record.kind in FORGETTABLE_KINDS:
                 record = recalled(record, now)
             results.append(ScoredMemory(record=record, score=hit.score, retention=retention))
-        if recall:
-            await self._durable(f"recalling memories of user {user_id!r}")
         return results
 
     async def list(
@@ -264,6 +314,7 @@ class MemoryStore:
         until: TimeBound = None, limit: int | None = None, newest_first: bool = True,
     ) -> list[MemoryView]:
         """Memories with their strength, retention now and when they will fade (for a UI)."""
+        check_id(user_id, "user_id")
         low, high = _epoch(since), _epoch(until)
         low_s = "-inf" if low is None else repr(low)
         high_s = "+inf" if high is None else repr(high)
@@ -296,12 +347,18 @@ class MemoryStore:
         )
 
     async def get(self, user_id: str, agent_id: str, memory_id: str) -> MemoryRecord | None:
+        check_id(user_id, "user_id")
+        check_id(agent_id, "agent_id")
+        check_id(memory_id, "memory_id")
         key = self._keys.record(user_id, agent_id, memory_id)
         found = await self._redis(f"reading memory {memory_id}", lambda: self._fetch(user_id, [key]))
         return found[0] if found else None
 
     async def delete(self, user_id: str, agent_id: str, memory_id: str) -> bool:
         """Remove one memory of any kind; False when it did not exist."""
+        check_id(user_id, "user_id")
+        check_id(agent_id, "agent_id")
+        check_id(memory_id, "memory_id")
         key = self._keys.record(user_id, agent_id, memory_id)
         deleted, version = await self._redis(
             f"deleting memory {memory_id}",
@@ -323,39 +380,43 @@ class MemoryStore:
     ) -> SweepReport:
         """Forget turns whose retention fell below their cutoff, then the summaries of empty days.
 
-        Runs in atomic steps of ``sweep_batch`` memories, so reads and writes go on meanwhile;
-        memories written after the sweep started are not looked at.
+        Each user's memories are walked inside Redis, in atomic steps of ``sweep_batch`` over a
+        copy of the user's memory list taken at the start (memories written after the sweep
+        started are not looked at), so only what is forgotten travels back. Reads and writes
+        go on between steps. A forgotten memory is gone for every read at once; its hash
+        expires right after, and Redis drops it from the vector index in its own cycle.
         """
         started = time.perf_counter()
         now = self._clock.now()
         threshold = self._config.forget_threshold if threshold is None else threshold
+        if user_id is not None:
+            check_id(user_id, "user_id")
         rng = numpy.random.default_rng(seed)
         users = [user_id] if user_id is not None else await self.users()
         examined = kept = 0
         forgotten: list[str] = []
         removed: list[str] = []
         for user in users:
-            keys = await self._redis(f"sweeping user {user!r}",
-                                     lambda u=user: self._client.zrange(self._keys.ids(u), 0, -1))
-            state = [self._keys.strength(user), self._keys.recalled(user)]
-            head = [self._keys.ids(user), self._keys.version(user), repr(now),
-                    repr(self.curve.unit_seconds)]
-            cutoffs = forget_cutoffs(mode, len(keys), threshold=threshold, rng=rng)
-            for start in range(0, len(keys), self._config.sweep_batch):
-                chunk = keys[start : start + self._config.sweep_batch]
-                ids = [key.rsplit(b":", 1)[1] for key in chunk]
+            snapshot = self._keys.sweep_snapshot(user, uuid.uuid4().hex)
+            size = await self._redis(f"sweeping user {user!r}",
+                                     partial(self._snapshot, user, snapshot))
+            # One cutoff per memory in creation order, so a seed replays a sweep.
+            cutoffs = forget_cutoffs(mode, size, threshold=threshold, rng=rng)
+            examined += size
+            for first in range(0, size, self._config.sweep_batch):
+                last = min(size, first + self._config.sweep_batch) - 1
                 tail = ([repr(threshold)] if mode == "threshold" else
-                        [repr(float(c)) for c in cutoffs[start : start + len(chunk)]])
-                args = [*head, len(ids), *ids, *tail]
-                gone, version, kept_here = await self._redis(
+                        [repr(float(c)) for c in cutoffs[first : last + 1]])
+                gone, version, turns = await self._redis(
                     f"sweeping user {user!r}",
-                    lambda c=chunk, a=args, st=state: self._scripts["sweep"](keys=[*st, *c], args=a))
-                examined += len(chunk)
-                kept += int(kept_here)
+                    partial(self._forget, user, snapshot, [first, last, *tail], now))
+                kept += int(turns) - len(gone)
                 if gone:
                     gone_keys = [g.decode("utf-8") for g in gone]
                     forgotten += [g.rsplit(":", 1)[1] for g in gone_keys]
                     await self._index.note_removed(user, gone_keys, int(version))
+            # Left behind only if a step failed; then it expires by itself.
+            await self._redis(f"sweeping user {user!r}", lambda k=snapshot: self._client.unlink(k))
             dropped, version = await self._redis(
                 f"dropping emptied days of user {user!r}",
                 lambda u=user: self._scripts["drop_days"](
@@ -370,6 +431,24 @@ class MemoryStore:
         return SweepReport(mode=mode, now=now, users=len(users), examined=examined,
                            forgotten_turns=forgotten, removed_summaries=removed, kept_turns=kept,
                            elapsed_s=time.perf_counter() - started)
+
+    async def _snapshot(self, user: str, snapshot: str) -> int:
+        """Copy the user's memory list for one sweep to walk; returns how many it holds."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zrangestore(snapshot, self._keys.ids(user), 0, -1)
+            pipe.pexpire(snapshot, _SNAPSHOT_TTL_MS)
+            size, _ = await pipe.execute()
+        return int(size)
+
+    async def _forget(self, user: str, snapshot: str, ranks_and_cutoffs: Sequence[Any],
+                      now: float) -> Any:
+        """One atomic sweep step; returns [forgotten keys, version, turns looked at]."""
+        first, last, *cutoffs = ranks_and_cutoffs
+        return await self._scripts["sweep"](
+            keys=[self._keys.strength(user), self._keys.recalled(user), self._keys.ids(user),
+                  self._keys.version(user), snapshot],
+            args=[repr(now), repr(self.curve.unit_seconds), _FORGOTTEN_EXPIRE_MS, first, last,
+                  _SNAPSHOT_TTL_MS, *cutoffs])
 
     async def _write(self, batch: list[tuple[MemoryRecord, numpy.ndarray]]) -> list[Any]:
         async with self._client.pipeline(transaction=False) as pipe:
@@ -388,15 +467,18 @@ class MemoryStore:
     async def _fetch(self, user_id: str, keys: Sequence[bytes | str]) -> list[MemoryRecord]:
         if not keys:
             return []
-        ids = [(k.decode() if isinstance(k, bytes) else k).rsplit(":", 1)[1] for k in keys]
+        names = [k.decode() if isinstance(k, bytes) else k for k in keys]
+        ids = [name.rsplit(":", 1)[1] for name in names]
         async with self._client.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hmget(key, *HASH_FIELDS)
             pipe.hmget(self._keys.strength(user_id), ids)
             pipe.hmget(self._keys.recalled(user_id), ids)
-            *rows, strengths, recalls = await pipe.execute()
-        records = (record_from_values(*values) for values in zip(rows, strengths, recalls, strict=True))
-        return [record for record in records if record is not None]
+            pipe.zmscore(self._keys.ids(user_id), names)
+            *rows, strengths, recalls, listed = await pipe.execute()
+        records = (record_from_values(*values) if score is not None else None
+                   for *values, score in zip(rows, strengths, recalls, listed, strict=True))
+        return [record for record in records if record is not None]  # a forgotten hash expires
 
     async def _embed_documents(self, texts: list[str]) -> numpy.ndarray:
         vectors = await self._embed(f"embedding {len(texts)} memories with {self._embedder.name}",
@@ -434,6 +516,24 @@ async def _check_embedder(client: aioredis.Redis, keys: KeySpace, embedder: Embe
             f"({int(dim)} dims), not {embedder.name!r} ({embedder.dim} dims); vectors of "
             "different models cannot be compared. Use another prefix, or the same embedder."
         )
+
+
+def _check_search(user_id: str, query: object, k: int, kinds: Sequence[str] | None,
+                  agent_id: str | None, max_chars: int) -> None:
+    check_id(user_id, "user_id")
+    if agent_id is not None:
+        check_id(agent_id, "agent_id")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if isinstance(query, str):
+        check_text(query, what="the query", max_chars=max_chars)
+    elif not isinstance(query, numpy.ndarray):
+        raise MemoryInputError(
+            f"the query must be a str or a numpy vector, got {type(query).__name__}"
+            + (" (decode it to str first)" if isinstance(query, bytes | bytearray) else ""))
+    for kind in kinds or ():
+        if kind not in MEMORY_KINDS:
+            raise ValueError(f"unknown memory kind {kind!r}; use one of {', '.join(MEMORY_KINDS)}")
 
 
 def _unit_rows(vectors: numpy.ndarray, dim: int, source: str) -> numpy.ndarray:

@@ -6,7 +6,9 @@ the user's portrait from every daily analysis. Summaries are kept per (user, age
 describe one conversation partner's history with one user. Re-running a day replaces its
 records instead of adding more, so closing a day twice, or again after more turns, is safe.
 New records are written before the old ones are deleted, so a failure midway leaves at worst
-a duplicate that the next run removes, never a gap.
+a duplicate that the next run removes, never a gap. Every answer of a step is checked (not
+blank, within the store's text limit) before any of them is written, so a bad answer stores
+nothing of its step.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from hanlin.llm.chat_model import ChatModel, ChatOptions
+from hanlin.memory.inputs import MemoryInputError, check_text
 from hanlin.memory.prompts import (
     DatedText,
     Language,
@@ -151,16 +154,20 @@ class MemorySummarizer:
         analyses = await self._dated(user_id, agent_id, "daily_personality")
         old = await self._records(user_id, agent_id, ["global_summary", "portrait"])
         summary = portrait = None
+        summary_text = portrait_text = None
         if daily:
-            text = await self._ask(global_event_summary_prompt(daily, language=self.language))
-            summary = await self.store.add(
-                user_id, agent_id, text, kind="global_summary", day=daily[-1].day,
-                metadata={"language": self.language, "days": [d.day for d in daily]})
+            summary_text = await self._ask(
+                global_event_summary_prompt(daily, language=self.language))
         if analyses:
-            text = await self._ask(global_portrait_prompt(
+            portrait_text = await self._ask(global_portrait_prompt(
                 analyses, language=self.language, speakers=self.speakers))
+        if summary_text is not None:
+            summary = await self.store.add(
+                user_id, agent_id, summary_text, kind="global_summary", day=daily[-1].day,
+                metadata={"language": self.language, "days": [d.day for d in daily]})
+        if portrait_text is not None:
             portrait = await self.store.add(
-                user_id, agent_id, text, kind="portrait", day=analyses[-1].day,
+                user_id, agent_id, portrait_text, kind="portrait", day=analyses[-1].day,
                 metadata={"language": self.language, "days": [d.day for d in analyses]})
         # Only what was rebuilt is replaced: with no daily analyses left, the portrait stays.
         stale = [r for r in old if (r.kind == "global_summary" and summary is not None)
@@ -192,4 +199,13 @@ class MemorySummarizer:
             raise MemorySummarizerError(
                 f"{self.model.name} returned an empty answer to a memory summary request; "
                 "nothing was stored for this step")
-        return text
+        limit = self.store.max_text_chars
+        if len(text) > limit:
+            raise MemorySummarizerError(
+                f"{self.model.name} answered a memory summary request with {len(text):,} "
+                f"characters, over the store's limit of {limit:,}; nothing was stored for this "
+                "step (lower max_tokens in the summarizer's options, or raise max_text_chars)")
+        try:
+            return check_text(text, what=f"{self.model.name}'s summary", max_chars=limit)
+        except MemoryInputError as error:
+            raise MemorySummarizerError(f"{error}; nothing was stored for this step") from error
