@@ -80,8 +80,13 @@ class SandboxProcess:
             await self.process.wait()  # no pidfd on this kernel
             return
         loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        loop.add_reader(pidfd, lambda: done.done() or done.set_result(None))
+        done: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:  # the pidfd stays readable: only the first call counts
+            if not done.done():
+                done.set_result(None)
+
+        loop.add_reader(pidfd, readable)
         try:
             await done
         finally:
@@ -112,7 +117,6 @@ async def spawn(
     cpu_limit: bool = True,
 ) -> SandboxProcess:
     """Start `program` (paths as the sandbox sees them) with stdin, stdout, stderr as pipes."""
-    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     try:
         if mode is SandboxMode.BWRAP:
             seccomp_fd = seccomp.filter_pipe(seccomp.filter_program())
@@ -126,7 +130,9 @@ async def spawn(
                 )
                 process = await asyncio.create_subprocess_exec(
                     *argv,
-                    **pipes,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                     env=_HOST_ENV,
                     cwd="/",
                     pass_fds=(seccomp_fd,),
@@ -154,7 +160,9 @@ async def spawn(
             }
             process = await asyncio.create_subprocess_exec(
                 *program,
-                **pipes,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env=env,
                 cwd=scratch.path,
                 preexec_fn=preexec,

@@ -136,7 +136,8 @@ def _run_cell(code: str, namespace: dict, out_fd: int, err_fd: int, cap: int) ->
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         for stream in (sys.__stdout__, sys.__stderr__):
             try:
-                stream.flush()
+                if stream is not None:  # None when Python started without that descriptor
+                    stream.flush()
             except (OSError, ValueError):
                 pass
     stdout, stdout_cut = _take(out_fd, cap)
