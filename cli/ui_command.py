@@ -11,14 +11,22 @@ def ui(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
     port: int = typer.Option(7860, help="Port to listen on."),
     auth: list[str] | None = typer.Option(  # noqa: B008 - typer's idiom for a repeatable option
-        None, help="user:password allowed to log in (repeatable); "
-        "also HANLIN_UI_AUTH=user:pass,user2:pass2."),
-    no_auth: bool = typer.Option(False, "--no-auth", help="Allow a non-loopback host without a password."),
-    memory_only: bool = typer.Option(False, "--memory-only",
-                                     help="Keep threads in memory (no Redis, no long-term memory)."),
+        None,
+        help="user:password allowed to log in (repeatable); "
+        "also HANLIN_UI_AUTH=user:pass,user2:pass2.",
+    ),
+    no_auth: bool = typer.Option(
+        False, "--no-auth", help="Allow a non-loopback host without a password."
+    ),
+    memory_only: bool = typer.Option(
+        False, "--memory-only", help="Keep threads in memory (no Redis, no long-term memory)."
+    ),
     allow_model_url: list[str] | None = typer.Option(  # noqa: B008 - a repeatable option
-        None, "--allow-model-url", help="A model server (URL) teams may use besides loopback "
-        "ones (repeatable); its scheme, host and port are allowed."),
+        None,
+        "--allow-model-url",
+        help="A model server (URL) teams may use besides loopback "
+        "ones (repeatable); its scheme, host and port are allowed.",
+    ),
 ) -> None:
     from hanlin.ui.launch import (
         UiAuthError,
@@ -31,7 +39,9 @@ def ui(
     from hanlin.ui.model_hosts import ModelHostRefused, ModelHosts
 
     try:
-        entries = list(auth or []) + ([os.environ["HANLIN_UI_AUTH"]] if os.environ.get("HANLIN_UI_AUTH") else [])
+        entries = list(auth or []) + (
+            [os.environ["HANLIN_UI_AUTH"]] if os.environ.get("HANLIN_UI_AUTH") else []
+        )
         launch = UiLaunch(host=host, port=port, auth=parse_auth(entries), allow_no_auth=no_auth)
         check_exposure(launch)
         model_hosts = ModelHosts.with_urls(allow_model_url or [])
@@ -62,8 +72,11 @@ def _redis_url() -> str:
     from hanlin.runtime.settings import load_settings
 
     settings = load_settings()
-    server = RedisServerConfig(port=settings.redis.port, data_dir=settings.redis.data_dir,
-                               appendfsync=settings.redis.appendfsync)
+    server = RedisServerConfig(
+        port=settings.redis.port,
+        data_dir=settings.redis.data_dir,
+        appendfsync=settings.redis.appendfsync,
+    )
     url = resolve_redis_url(settings.effective_redis_url(), server)
     if report := redis_feature_report(url):
         typer.secho(report, fg="yellow", err=True)

@@ -101,7 +101,8 @@ def chat_text(page: object) -> str:
 
 def wait_for_status(page: object, status: str) -> None:
     page.locator("#status").get_by_text(status, exact=True).wait_for(  # type: ignore[attr-defined]
-        timeout=STEP_TIMEOUT_MS)
+        timeout=STEP_TIMEOUT_MS
+    )
 
 
 def set_slider(page: object, elem_id: str, value: int) -> None:
@@ -171,6 +172,7 @@ def run_the_scenario(ui: UiProcess, page: object) -> None:
     ui.start()
     page.goto(ui.url, wait_until="load")  # type: ignore[attr-defined]
     page.locator("#chat").get_by_text("What is 3+4? Give the result.").wait_for(  # type: ignore[attr-defined]
-        timeout=STEP_TIMEOUT_MS)
+        timeout=STEP_TIMEOUT_MS
+    )
     assert page.get_by_label("Multi-agent debate").is_checked()  # type: ignore[attr-defined]
     assert page.locator("#max-tokens input[type=number]").input_value() == "48"  # type: ignore[attr-defined]

@@ -19,8 +19,12 @@ from hanlin.ui.launch import UiLaunch, launch_app, quiet_gradio
 from hanlin.ui.services import UiServices
 
 SESSIONS = 10
-TEAM = {"kind": "react", "tools": [], "long_term_memory": False,
-        "model_url": "http://127.0.0.1:9/v1"}
+TEAM = {
+    "kind": "react",
+    "tools": [],
+    "long_term_memory": False,
+    "model_url": "http://127.0.0.1:9/v1",
+}
 
 
 class EchoModel(ScriptedModel):
@@ -64,8 +68,9 @@ def chat_twice(url: str, person: int) -> list[str]:
     ids = None
     answers = []
     for word in (f"apple-{person}", f"pear-{person}"):
-        history, ids, *_ = client.predict({"text": word, "files": []}, history, ids, TEAM,
-                                          api_name="/send")
+        history, ids, *_ = client.predict(
+            {"text": word, "files": []}, history, ids, TEAM, api_name="/send"
+        )
         answers.append(history[-1]["content"][0]["text"])
     return answers
 
@@ -87,7 +92,8 @@ def test_threads_continue_per_browser(app_url: tuple[str, EchoModel]) -> None:
     url, _ = app_url
     client = Client(url, verbose=False)
     first, ids, *_ = client.predict({"text": "one", "files": []}, [], None, TEAM, api_name="/send")
-    second, ids2, *_ = client.predict({"text": "two", "files": []}, first, ids, TEAM,
-                                      api_name="/send")
+    second, ids2, *_ = client.predict(
+        {"text": "two", "files": []}, first, ids, TEAM, api_name="/send"
+    )
     assert ids2 == ids
     assert second[-1]["content"][0]["text"].endswith("echo: two (turns seen: 2)")

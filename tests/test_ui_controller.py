@@ -19,13 +19,19 @@ from hanlin.ui.controller import ChatController, SessionIds, Turn
 from hanlin.ui.services import UiServices
 from hanlin.ui.team_config import TeamConfig
 
-APPROVING = TeamConfig(kind="react", tools=["calculator"], approve_tools=True,
-                       model_url="http://127.0.0.1:9/v1", long_term_memory=False)
+APPROVING = TeamConfig(
+    kind="react",
+    tools=["calculator"],
+    approve_tools=True,
+    model_url="http://127.0.0.1:9/v1",
+    long_term_memory=False,
+)
 
 
 def services_for(model: Any, redis_url: str | None = None, **kwargs: Any) -> UiServices:
-    return UiServices(model_factory=lambda config: model, redis_url=redis_url, open_memory=False,
-                      **kwargs)
+    return UiServices(
+        model_factory=lambda config: model, redis_url=redis_url, open_memory=False, **kwargs
+    )
 
 
 async def last(turns: Any) -> Turn:
@@ -42,9 +48,16 @@ def texts(turn: Turn) -> list[str]:
 
 @pytest.mark.redis
 async def test_approve_edit_and_reject_a_tool_call(redis_url: str) -> None:
-    model = ScriptedModel([call("calculator", expression="6*7"), "It is 42.",
-                           call("calculator", expression="6*7"), "It is 48.",
-                           call("calculator", expression="6*7"), "I will not compute it."])
+    model = ScriptedModel(
+        [
+            call("calculator", expression="6*7"),
+            "It is 42.",
+            call("calculator", expression="6*7"),
+            "It is 48.",
+            call("calculator", expression="6*7"),
+            "I will not compute it.",
+        ]
+    )
     controller = ChatController(services_for(model, redis_url))
     ids = await controller.new_thread("user-ann")
     history: list[Any] = []
@@ -56,8 +69,9 @@ async def test_approve_edit_and_reject_a_tool_call(redis_url: str) -> None:
         waiting = await last(controller.send("s", ids, APPROVING, "what is 6*7?", [], history))
         assert waiting.pending is not None and waiting.pending["call"]["name"] == "calculator"
         assert waiting.status == "waiting for your approval"
-        done = await last(controller.decide("s", ids, APPROVING, action, arguments, "",
-                                            waiting.messages))
+        done = await last(
+            controller.decide("s", ids, APPROVING, action, arguments, "", waiting.messages)
+        )
         assert done.pending is None and done.status == "done"
         assert any(expected_result in t for t in texts(done)[-3:]), texts(done)[-3:]
         assert texts(done)[-1].endswith(answer)
@@ -67,8 +81,9 @@ async def test_approve_edit_and_reject_a_tool_call(redis_url: str) -> None:
 
 @pytest.mark.redis
 async def test_a_bad_edit_keeps_the_call_waiting(redis_url: str) -> None:
-    controller = ChatController(services_for(ScriptedModel([call("calculator", expression="1+1"),
-                                                            "2"]), redis_url))
+    controller = ChatController(
+        services_for(ScriptedModel([call("calculator", expression="1+1"), "2"]), redis_url)
+    )
     ids = await controller.new_thread("user-ann")
     waiting = await last(controller.send("s", ids, APPROVING, "1+1?", [], []))
     bad = await last(controller.decide("s", ids, APPROVING, "edit", "[1, 2", "", waiting.messages))
@@ -81,8 +96,9 @@ async def test_a_bad_edit_keeps_the_call_waiting(redis_url: str) -> None:
 
 @pytest.mark.redis
 async def test_a_thread_survives_an_app_restart(redis_url: str) -> None:
-    first = ChatController(services_for(ScriptedModel([call("calculator", expression="2**10")]),
-                                        redis_url))
+    first = ChatController(
+        services_for(ScriptedModel([call("calculator", expression="2**10")]), redis_url)
+    )
     ids = await first.new_thread("user-ann")
     waiting = await last(first.send("browser-1", ids, APPROVING, "2**10?", [], []))
     assert waiting.pending is not None
@@ -90,10 +106,12 @@ async def test_a_thread_survives_an_app_restart(redis_url: str) -> None:
     second = ChatController(services_for(ScriptedModel(["It is 1024."]), redis_url))
     restored = await second.restore("browser-2", ids, APPROVING)
     assert restored.pending is not None and restored.pending["call"]["arguments"] == {
-        "expression": "2**10"}
+        "expression": "2**10"
+    }
     assert texts(restored)[0] == "2**10?"
-    done = await last(second.decide("browser-2", ids, APPROVING, "approve", "", "",
-                                    restored.messages))
+    done = await last(
+        second.decide("browser-2", ids, APPROVING, "approve", "", "", restored.messages)
+    )
     assert "1024" in texts(done)[-2] and texts(done)[-1].endswith("It is 1024.")
 
 
@@ -139,12 +157,14 @@ async def test_a_stopped_run_resumes_from_its_checkpoint(redis_url: str) -> None
 
 async def test_a_dead_model_server_is_a_chat_message_and_other_sessions_go_on() -> None:
     port = free_port()
-    dead = TeamConfig(kind="react", tools=[], model_url=f"http://127.0.0.1:{port}/v1",
-                      long_term_memory=False)
+    dead = TeamConfig(
+        kind="react", tools=[], model_url=f"http://127.0.0.1:{port}/v1", long_term_memory=False
+    )
     services = UiServices(redis_url=None, open_memory=False)
     controller = ChatController(services)
-    failed = await last(controller.send("a", await controller.new_thread("user-a"), dead,
-                                        "hello?", [], []))
+    failed = await last(
+        controller.send("a", await controller.new_thread("user-a"), dead, "hello?", [], [])
+    )
     assert "127.0.0.1" in texts(failed)[-1] and texts(failed)[-1].startswith("⚠️")
     working = ChatController(services_for(ScriptedModel(["Hello there."])))
     ok = await last(working.send("b", await working.new_thread("user-b"), dead, "hello?", [], []))
@@ -184,8 +204,10 @@ async def test_only_the_owner_reaches_a_thread(redis_url: str) -> None:
         await last(controller.resume("s", borrowed, APPROVING, [])),
         await controller.restore("s", borrowed, APPROVING),
     ]
-    assert all(t.status.startswith(f"thread `{ann.thread_id}` is not one of yours")
-               and t.messages == [] for t in refusals)
+    assert all(
+        t.status.startswith(f"thread `{ann.thread_id}` is not one of yours") and t.messages == []
+        for t in refusals
+    )
     opened = await controller.open("user-bob", {"thread_id": ann.thread_id}, None)
     assert opened.refused == ann.thread_id and opened.ids.thread_id != ann.thread_id
     assert (await controller.open("user-bob", {"thread_id": "made-up"})).refused == "made-up"
@@ -201,8 +223,9 @@ async def test_memory_panel_lists_strength_retention_and_curves(redis_url: str) 
     async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config) as store:
         ids = SessionIds(thread_id="unused", user_id="user-ann")
         await store.add(ids.user_id, "assistant", "User: my cat is Miso\nAI: Nice.")
-        await store.add(ids.user_id, "assistant", "Talked about cats.", kind="daily_summary",
-                        day="2026-11-24")
+        await store.add(
+            ids.user_id, "assistant", "Talked about cats.", kind="daily_summary", day="2026-11-24"
+        )
         await store.add(ids.user_id, "assistant", "Likes cats; calm.", kind="portrait")
         await store.add("someone-else", "assistant", "User: secret\nAI: ok")
         controller = ChatController(services_for(ScriptedModel([]), memory_store=store))
@@ -242,11 +265,25 @@ async def test_uploaded_documents_reach_the_model_as_text(kind: str, tmp_path: A
         return "\\boxed{5}" if "pear" in seen and "5" in seen else "I saw no table."
 
     model = ScriptedModel([answer] * 8)
-    config = TeamConfig(kind=kind, tools=[], long_term_memory=False, debaters=2, rounds=1,
-                        model_url="http://127.0.0.1:9/v1")
+    config = TeamConfig(
+        kind=kind,
+        tools=[],
+        long_term_memory=False,
+        debaters=2,
+        rounds=1,
+        model_url="http://127.0.0.1:9/v1",
+    )
     controller = ChatController(services_for(model))
-    done = await last(controller.send("s", await controller.new_thread("user-ann"), config,
-                                      "What does a pear cost?", [str(table)], []))
+    done = await last(
+        controller.send(
+            "s",
+            await controller.new_thread("user-ann"),
+            config,
+            "What does a pear cost?",
+            [str(table)],
+            [],
+        )
+    )
     assert done.messages[0] == {"role": "user", "content": {"path": str(table)}}
     assert texts(done)[-1].rstrip("}").endswith("5"), texts(done)
     assert "I saw no table." not in " ".join(texts(done))

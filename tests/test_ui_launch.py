@@ -22,7 +22,10 @@ from hanlin.ui.launch import (
 
 def test_auth_entries_are_parsed_and_bad_ones_named() -> None:
     assert parse_auth(["ann:s3cret", "bob:pa:ss, cid:x"]) == [
-        ("ann", "s3cret"), ("bob", "pa:ss"), ("cid", "x")]
+        ("ann", "s3cret"),
+        ("bob", "pa:ss"),
+        ("cid", "x"),
+    ]
     with pytest.raises(UiAuthError, match="user:password"):
         parse_auth(["justaname"])
 
@@ -88,8 +91,18 @@ def test_form_values_round_trip_through_the_config() -> None:
     from hanlin.ui.app import config_from, form_values
     from hanlin.ui.team_config import TeamConfig
 
-    config = TeamConfig(kind="role_play", model_url="http://127.0.0.1:8000/v1", model_name="qwen",
-                        tools=["python", "memory"], approve_tools=True, debaters=4, rounds=3,
-                        assistant_role="Chef", user_role="Diner", max_turns=6, max_tokens=128)
+    config = TeamConfig(
+        kind="role_play",
+        model_url="http://127.0.0.1:8000/v1",
+        model_name="qwen",
+        tools=["python", "memory"],
+        approve_tools=True,
+        debaters=4,
+        rounds=3,
+        assistant_role="Chef",
+        user_role="Diner",
+        max_turns=6,
+        max_tokens=128,
+    )
     assert config_from(*form_values(config)) == config
     assert config_from(*form_values(TeamConfig())) == TeamConfig()

@@ -50,11 +50,15 @@ class Recording:
 
 async def test_a_model_server_outside_the_allowed_hosts_is_never_built() -> None:
     factory = Recording()
-    controller = ChatController(UiServices(model_factory=factory, redis_url=None,
-                                           open_memory=False))
+    controller = ChatController(
+        UiServices(model_factory=factory, redis_url=None, open_memory=False)
+    )
     ids = await controller.new_thread("user-ann")
-    for url in ("http://169.254.169.254/latest/v1", "http://10.0.0.7:8000/v1",
-                "http://internal.example/v1"):
+    for url in (
+        "http://169.254.169.254/latest/v1",
+        "http://10.0.0.7:8000/v1",
+        "http://internal.example/v1",
+    ):
         refused = await last(controller.send("s", ids, config_for(url), "hi", [], []))
         assert "not an allowed model host" in chat_text(refused), chat_text(refused)
     assert factory.asked == []
@@ -65,14 +69,18 @@ async def test_a_model_server_outside_the_allowed_hosts_is_never_built() -> None
 async def test_allow_model_url_adds_exactly_that_origin() -> None:
     factory = Recording()
     hosts = ModelHosts.with_urls(["https://models.example:8443/v1"])
-    controller = ChatController(UiServices(model_factory=factory, redis_url=None,
-                                           open_memory=False, model_hosts=hosts))
+    controller = ChatController(
+        UiServices(model_factory=factory, redis_url=None, open_memory=False, model_hosts=hosts)
+    )
     ids = await controller.new_thread("user-ann")
     allowed = config_for("https://models.example:8443/v1")
     await last(controller.send("s", ids, allowed, "hi", [], []))
     assert len(factory.asked) == 1
-    for other in ("http://models.example:8443/v1", "https://models.example/v1",
-                  "https://evil.example:8443/v1"):
+    for other in (
+        "http://models.example:8443/v1",
+        "https://models.example/v1",
+        "https://evil.example:8443/v1",
+    ):
         refused = await last(controller.send("s", ids, config_for(other), "hi", [], []))
         assert "not an allowed model host" in chat_text(refused)
     assert len(factory.asked) == 1
@@ -80,8 +88,9 @@ async def test_allow_model_url_adds_exactly_that_origin() -> None:
 
 
 def test_the_cli_names_a_bad_allowed_model_url() -> None:
-    result = CliRunner().invoke(app, ["ui", "--port", str(free_port()),
-                                      "--allow-model-url", "not a url"])
+    result = CliRunner().invoke(
+        app, ["ui", "--port", str(free_port()), "--allow-model-url", "not a url"]
+    )
     assert result.exit_code == 2
     assert "--allow-model-url" in result.output and "not a url" in result.output
 
@@ -119,18 +128,23 @@ def leaky_server() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("forbidden", "HTTP 403 (Forbidden)"),
-    ("broken", "HTTP 500 (Internal Server Error)"),
-    ("payload", "reported an error"),
-    ("html", "not an OpenAI chat completion"),
-])
-async def test_model_server_error_bodies_stay_out_of_the_chat(leaky_server: str, path: str,
-                                                              expected: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("forbidden", "HTTP 403 (Forbidden)"),
+        ("broken", "HTTP 500 (Internal Server Error)"),
+        ("payload", "reported an error"),
+        ("html", "not an OpenAI chat completion"),
+    ],
+)
+async def test_model_server_error_bodies_stay_out_of_the_chat(
+    leaky_server: str, path: str, expected: str
+) -> None:
     controller = ChatController(UiServices(redis_url=None, open_memory=False))
     ids = await controller.new_thread("user-ann")
-    turn = await last(controller.send("s", ids, config_for(f"{leaky_server}/{path}/v1"),
-                                      "hello?", [], []))
+    turn = await last(
+        controller.send("s", ids, config_for(f"{leaky_server}/{path}/v1"), "hello?", [], [])
+    )
     shown = chat_text(turn)
     assert LEAK not in shown, shown
     assert expected in shown and "⚠️" in shown, shown
@@ -144,8 +158,10 @@ class RecordingHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         self.seen.append(self.headers.get("authorization"))
-        data = (b'{"choices": [{"index": 0, "finish_reason": "stop", '
-                b'"message": {"role": "assistant", "content": "hi"}}]}')
+        data = (
+            b'{"choices": [{"index": 0, "finish_reason": "stop", '
+            b'"message": {"role": "assistant", "content": "hi"}}]}'
+        )
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
@@ -165,12 +181,14 @@ def recording_server() -> tuple[ThreadingHTTPServer, list[str | None]]:
 
 
 async def test_the_api_key_goes_only_to_the_configured_server(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     configured, configured_seen = recording_server()
     other, other_seen = recording_server()
     try:
-        monkeypatch.setenv("HANLIN_MODEL__BASE_URL",
-                           f"http://127.0.0.1:{configured.server_address[1]}/v1")
+        monkeypatch.setenv(
+            "HANLIN_MODEL__BASE_URL", f"http://127.0.0.1:{configured.server_address[1]}/v1"
+        )
         monkeypatch.setenv("HANLIN_MODEL__API_KEY", "sk-configured-key")
         controller = ChatController(UiServices(redis_url=None, open_memory=False))
         ids = await controller.new_thread("user-ann")

@@ -27,8 +27,13 @@ from hanlin.ui.app import build_app
 from hanlin.ui.launch import UiLaunch, launch_app, quiet_gradio
 from hanlin.ui.services import UiServices
 
-TEAM = {"kind": "react", "tools": ["calculator"], "long_term_memory": False,
-        "model_url": "http://127.0.0.1:9/v1", "approve_tools": True}
+TEAM = {
+    "kind": "react",
+    "tools": ["calculator"],
+    "long_term_memory": False,
+    "model_url": "http://127.0.0.1:9/v1",
+    "approve_tools": True,
+}
 SECRET = "s" * 64
 
 pytestmark = pytest.mark.redis
@@ -77,8 +82,13 @@ class Person:
         return tuple(out)
 
     def send(self, text: str, ids: Any = None) -> tuple[Any, ...]:
-        out = self.client.predict({"text": text, "files": []}, [],
-                                  ids if ids is not None else self.ids, TEAM, api_name="/send")
+        out = self.client.predict(
+            {"text": text, "files": []},
+            [],
+            ids if ids is not None else self.ids,
+            TEAM,
+            api_name="/send",
+        )
         return tuple(out)
 
 
@@ -86,8 +96,9 @@ class Person:
 def two_people(redis_url: str) -> Iterator[tuple[str, ScriptedModel]]:
     quiet_gradio()
     model = ScriptedModel([reply] * 200)
-    services = UiServices(model_factory=lambda config: model, redis_url=redis_url,
-                          open_memory=False)
+    services = UiServices(
+        model_factory=lambda config: model, redis_url=redis_url, open_memory=False
+    )
     demo = build_app(services, browser_secret=SECRET)
     auth = [("ann", "ann-pw"), ("bob", "bob-pw")]
     _, url, _ = launch_app(demo, UiLaunch(port=free_port(), auth=auth), block=False)
@@ -164,8 +175,7 @@ class BagOfWordsMemory(UiServices):
 
     async def memory_store(self) -> Any:
         if self._store is None:  # opened on the app's own event loop
-            self._store = await MemoryStore.open(self._url, HashedBagOfWords(),
-                                                 config=self._config)
+            self._store = await MemoryStore.open(self._url, HashedBagOfWords(), config=self._config)
         return self._store
 
 
@@ -178,8 +188,9 @@ def test_memories_without_auth_belong_to_the_browser(redis_url: str) -> None:
     quiet_gradio()
     config = MemoryStoreConfig(prefix=f"uiown-{uuid.uuid4().hex[:8]}")
     model = ScriptedModel([reply] * 20)
-    demo = build_app(BagOfWordsMemory(redis_url, config, model_factory=lambda c: model),
-                     browser_secret=SECRET)
+    demo = build_app(
+        BagOfWordsMemory(redis_url, config, model_factory=lambda c: model), browser_secret=SECRET
+    )
     _, url, _ = launch_app(demo, UiLaunch(port=free_port()), block=False)
     try:
         bob = Client(url, verbose=False)
@@ -212,17 +223,19 @@ def test_a_borrowed_session_hash_reaches_no_sandbox(tmp_path: Any) -> None:
     """Scratch files belong to a page of one person, not to whoever sends that page's hash."""
     quiet_gradio()
     model = ScriptedModel([file_worker] * 20)
-    demo = build_app(UiServices(model_factory=lambda config: model, redis_url=None,
-                                open_memory=False), browser_secret=SECRET)
+    demo = build_app(
+        UiServices(model_factory=lambda config: model, redis_url=None, open_memory=False),
+        browser_secret=SECRET,
+    )
     auth = [("ann", "ann-pw"), ("bob", "bob-pw")]
     _, url, _ = launch_app(demo, UiLaunch(port=free_port(), auth=auth), block=False)
     team = {**TEAM, "tools": ["scratch_files"], "approve_tools": False}
     try:
         bob = Client(url, auth=("bob", "bob-pw"), verbose=False)
-        out = bob.predict({"text": "write bob-secret-fig", "files": []}, [], None, team,
-                          api_name="/send")
-        listed = bob.predict({"text": "list", "files": []}, out[0], out[1], team,
-                             api_name="/send")
+        out = bob.predict(
+            {"text": "write bob-secret-fig", "files": []}, [], None, team, api_name="/send"
+        )
+        listed = bob.predict({"text": "list", "files": []}, out[0], out[1], team, api_name="/send")
         assert "note.txt" in text_of(listed[0])  # bob's own page sees his file
         ann = Client(url, auth=("ann", "ann-pw"), verbose=False)
         ann.session_hash = bob.session_hash

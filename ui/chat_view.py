@@ -56,7 +56,9 @@ class ChatTranscript:
 
     def label(self, agent: str | None) -> str:
         name = agent or "assistant"
-        marker = self._markers.setdefault(name, AGENT_MARKERS[len(self._markers) % len(AGENT_MARKERS)])
+        marker = self._markers.setdefault(
+            name, AGENT_MARKERS[len(self._markers) % len(AGENT_MARKERS)]
+        )
         return f"{marker} **{name}**"
 
     def add_user(self, text: str, attachments: list[str] | None = None) -> None:
@@ -131,48 +133,72 @@ class ChatTranscript:
 
     def _on_memory_recall(self, event: MemoryRecallEvent) -> None:
         listed = "\n".join(f"- {memory}" for memory in event.memories)
-        self._step(f"🧠 {event.agent or 'assistant'} recalled {len(event.memories)} memories",
-                   listed, "done")
+        self._step(
+            f"🧠 {event.agent or 'assistant'} recalled {len(event.memories)} memories",
+            listed,
+            "done",
+        )
 
     def _on_interrupt(self, event: InterruptEvent) -> None:
         self.pending.append(event)
         call = event.request.get("call") or {}
         name = call.get("name", "a tool") if isinstance(call, dict) else "a tool"
         arguments = call.get("arguments", {}) if isinstance(call, dict) else {}
-        self._step(f"⏸️ {event.agent or 'assistant'} asks to run {name}: approve, edit or reject",
-                   _arguments(arguments), "pending")
+        self._step(
+            f"⏸️ {event.agent or 'assistant'} asks to run {name}: approve, edit or reject",
+            _arguments(arguments),
+            "pending",
+        )
 
     def _on_error(self, event: ErrorEvent) -> None:
         self._close_stream(event.agent)
         who = f"{event.agent}: " if event.agent else ""
-        self.messages.append({"role": "assistant",
-                              "content": f"⚠️ **{event.category}** — {who}{event.message}"})
+        self.messages.append(
+            {"role": "assistant", "content": f"⚠️ **{event.category}** — {who}{event.message}"}
+        )
 
     def _on_final(self, event: FinalAnswerEvent) -> None:
         self.final_answer = event.content
         self._close_stream(event.agent)
         shown = strip_tool_markup(event.content)
         last = self.messages[-1] if self.messages else None
-        if last and last.get("role") == "assistant" and not last.get("metadata") and \
-                isinstance(last.get("content"), str) and last["content"].endswith(shown):
+        if (
+            last
+            and last.get("role") == "assistant"
+            and not last.get("metadata")
+            and isinstance(last.get("content"), str)
+            and last["content"].endswith(shown)
+        ):
             return  # the answer already streamed as the last message
-        self.messages.append({"role": "assistant",
-                              "content": f"{self.label(event.agent)} · answer\n\n{shown}"})
+        self.messages.append(
+            {"role": "assistant", "content": f"{self.label(event.agent)} · answer\n\n{shown}"}
+        )
 
     def settle_approvals(self, verdict: str) -> None:
         """Mark waiting approval steps as answered (``verdict``: approved, edited, rejected)."""
         for message in self.messages:
             metadata = message.get("metadata") or {}
-            if metadata.get("status") == "pending" and str(metadata.get("title", "")).startswith("⏸️"):
+            if metadata.get("status") == "pending" and str(metadata.get("title", "")).startswith(
+                "⏸️"
+            ):
                 title = metadata["title"].split(": approve, edit or reject")[0]
-                message["metadata"] = {**metadata, "title": f"{title} · {verdict}", "status": "done"}
+                message["metadata"] = {
+                    **metadata,
+                    "title": f"{title} · {verdict}",
+                    "status": "done",
+                }
         self.pending.clear()
 
     # --- helpers -------------------------------------------------------------------------------
 
     def _step(self, title: str, content: str, status: str) -> int:
-        self.messages.append({"role": "assistant", "content": content,
-                              "metadata": {"title": title, "status": status}})
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": content,
+                "metadata": {"title": title, "status": status},
+            }
+        )
         return len(self.messages) - 1
 
     def _close_stream(self, agent: str | None) -> None:
@@ -194,15 +220,24 @@ def history_from_messages(messages: list[Any]) -> list[ChatMessage]:
     transcript = ChatTranscript()
     for message in messages:
         if isinstance(message, UserMessage):
-            text = message.content if isinstance(message.content, str) else " ".join(
-                getattr(part, "text", f"[{part.type}]") for part in message.content)
+            text = (
+                message.content
+                if isinstance(message.content, str)
+                else " ".join(getattr(part, "text", f"[{part.type}]") for part in message.content)
+            )
             transcript.add_user(text)
         elif isinstance(message, AssistantMessage):
             transcript.apply(MessageEvent(agent=message.name, content=message.content))
             for call in message.tool_calls:
                 transcript.apply(ToolCallEvent(agent=message.name, call=call))
         elif isinstance(message, ToolMessage):
-            transcript.apply(ToolResultEvent(call_id=message.tool_call_id, name=message.name,
-                                             content=message.content, is_error=message.is_error,
-                                             error_kind=message.error_kind))
+            transcript.apply(
+                ToolResultEvent(
+                    call_id=message.tool_call_id,
+                    name=message.name,
+                    content=message.content,
+                    is_error=message.is_error,
+                    error_kind=message.error_kind,
+                )
+            )
     return transcript.messages

@@ -92,8 +92,15 @@ class ChatController:
     async def _owned(self, ids: SessionIds) -> bool:
         return await self.services.threads.owns(ids.user_id, ids.thread_id)
 
-    async def send(self, session_id: str, ids: SessionIds, config: TeamConfig, text: str,
-                   files: list[str], history: list[ChatMessage]) -> AsyncIterator[Turn]:
+    async def send(
+        self,
+        session_id: str,
+        ids: SessionIds,
+        config: TeamConfig,
+        text: str,
+        files: list[str],
+        history: list[ChatMessage],
+    ) -> AsyncIterator[Turn]:
         if not text.strip() and not files:
             yield Turn(messages=history, status="Type a message or attach a file.")
             return
@@ -116,9 +123,16 @@ class ChatController:
             log.exception("chat turn failed")
             yield _error_turn(transcript.messages, f"{type(exc).__name__}: {exc}")
 
-    async def decide(self, session_id: str, ids: SessionIds, config: TeamConfig, action: str,
-                     arguments_json: str, reason: str,
-                     history: list[ChatMessage]) -> AsyncIterator[Turn]:
+    async def decide(
+        self,
+        session_id: str,
+        ids: SessionIds,
+        config: TeamConfig,
+        action: str,
+        arguments_json: str,
+        reason: str,
+        history: list[ChatMessage],
+    ) -> AsyncIterator[Turn]:
         if not await self._owned(ids):
             yield Turn(messages=history, status=not_yours(ids.thread_id))
             return
@@ -134,13 +148,22 @@ class ChatController:
                 if action == "edit" and not isinstance(arguments, dict):
                     raise ValueError("edited arguments must be a JSON object")
             except ValueError as exc:
-                yield await self._with_pending(transcript, runner, ids, f"cannot edit the call: {exc}")
+                yield await self._with_pending(
+                    transcript, runner, ids, f"cannot edit the call: {exc}"
+                )
                 return
-            decision = ApprovalDecision(action=action, arguments=arguments,  # type: ignore[arg-type]
-                                        **({"reason": reason} if reason.strip() else {}))
-            verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected"}[action]
+            decision = ApprovalDecision(
+                action=action,
+                arguments=arguments,  # type: ignore[arg-type]
+                **({"reason": reason} if reason.strip() else {}),
+            )
+            verb = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected"}[
+                action
+            ]
             transcript.settle_approvals(verb.lower())
-            transcript.messages.append({"role": "user", "content": f"{verb} {_call_name(pending[0].request)}"})
+            transcript.messages.append(
+                {"role": "user", "content": f"{verb} {_call_name(pending[0].request)}"}
+            )
             events = runner.resume_stream(ids.thread_id, decision, user_id=ids.user_id)
             async for turn in self._follow(transcript, events):
                 yield turn
@@ -148,8 +171,9 @@ class ChatController:
             log.exception("approval failed")
             yield _error_turn(transcript.messages, f"{type(exc).__name__}: {exc}")
 
-    async def resume(self, session_id: str, ids: SessionIds, config: TeamConfig,
-                     history: list[ChatMessage]) -> AsyncIterator[Turn]:
+    async def resume(
+        self, session_id: str, ids: SessionIds, config: TeamConfig, history: list[ChatMessage]
+    ) -> AsyncIterator[Turn]:
         """Continue a stopped or crashed run from its last checkpoint."""
         if not await self._owned(ids):
             yield Turn(messages=history, status=not_yours(ids.thread_id))
@@ -163,8 +187,9 @@ class ChatController:
             if not await runner.is_unfinished(ids.thread_id):
                 yield self._turn(transcript, "nothing to resume: the last run finished")
                 return
-            async for turn in self._follow(transcript, runner.resume_stream(ids.thread_id, None,
-                                                                             user_id=ids.user_id)):
+            async for turn in self._follow(
+                transcript, runner.resume_stream(ids.thread_id, None, user_id=ids.user_id)
+            ):
                 yield turn
         except Exception as exc:
             log.exception("resume failed")
@@ -178,9 +203,14 @@ class ChatController:
             runner = await self.services.runner(session_id, config, ids.user_id)
             transcript = ChatTranscript(history_from_messages(await runner.messages(ids.thread_id)))
             if await runner.pending(ids.thread_id):
-                return await self._with_pending(transcript, runner, ids, "waiting for your approval")
-            status = ("this thread stopped mid-run: press Resume to continue"
-                      if await runner.is_unfinished(ids.thread_id) else "")
+                return await self._with_pending(
+                    transcript, runner, ids, "waiting for your approval"
+                )
+            status = (
+                "this thread stopped mid-run: press Resume to continue"
+                if await runner.is_unfinished(ids.thread_id)
+                else ""
+            )
             return self._turn(transcript, status)
         except Exception as exc:
             log.exception("restoring a thread failed")
@@ -191,7 +221,8 @@ class ChatController:
         store = await self.services.memory_store()
         if store is None:
             reason = self.services.memory_problem or (
-                "long-term memory needs Redis: start the app without --memory-only")
+                "long-term memory needs Redis: start the app without --memory-only"
+            )
             return None, None, reason
         panel = await load_panel(store, user_id)
         figure = forgetting_figure(panel.views, store.curve)
@@ -199,7 +230,9 @@ class ChatController:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    async def _follow(self, transcript: ChatTranscript, events: AsyncIterator[Event]) -> AsyncIterator[Turn]:
+    async def _follow(
+        self, transcript: ChatTranscript, events: AsyncIterator[Event]
+    ) -> AsyncIterator[Turn]:
         async for event in events:
             transcript.apply(event)
             yield self._turn(transcript, "running…")
@@ -208,8 +241,9 @@ class ChatController:
         else:
             yield self._turn(transcript, "done")
 
-    async def _with_pending(self, transcript: ChatTranscript, runner: Any, ids: SessionIds,
-                            status: str) -> Turn:
+    async def _with_pending(
+        self, transcript: ChatTranscript, runner: Any, ids: SessionIds, status: str
+    ) -> Turn:
         pending = await runner.pending(ids.thread_id)
         transcript.pending = list(pending)
         return self._turn(transcript, status, keep_pending=True)

@@ -68,8 +68,10 @@ class BrowserIdentity:
                 await app(scope, receive, send)
                 return
             secure = "; Secure" if scope.get("scheme") == "https" else ""
-            header = (f"{COOKIE}={self.issue()}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
-                      f"SameSite=Lax{secure}").encode("latin-1")
+            header = (
+                f"{COOKIE}={self.issue()}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
+                f"SameSite=Lax{secure}"
+            ).encode("latin-1")
 
             async def send_with_cookie(message: MutableMapping[str, Any]) -> None:
                 if message["type"] == "http.response.start":

@@ -37,7 +37,9 @@ def parse_auth(entries: list[str]) -> list[tuple[str, str]]:
                 continue
             user, sep, password = item.partition(":")
             if not sep or not user or not password:
-                raise UiAuthError(f"auth entries look like user:password, got {item.split(':')[0]!r}:…")
+                raise UiAuthError(
+                    f"auth entries look like user:password, got {item.split(':')[0]!r}:…"
+                )
             pairs.append((user, password))
     return pairs
 
@@ -62,7 +64,8 @@ def is_loopback(host: str) -> bool:
     except (OSError, UnicodeError):
         return False
     return bool(addresses) and all(
-        ipaddress.ip_address(str(address).split("%")[0]).is_loopback for address in addresses)
+        ipaddress.ip_address(str(address).split("%")[0]).is_loopback for address in addresses
+    )
 
 
 def check_exposure(launch: UiLaunch) -> None:
@@ -78,7 +81,9 @@ def theme() -> Any:
     """Gradio's default look with local fonts: hanlin runs offline, so no web fonts."""
     import gradio as gr
 
-    return gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    return gr.themes.Default(
+        font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
 
 
 def launch_app(demo: Any, launch: UiLaunch, *, block: bool = True) -> Any:
@@ -90,9 +95,17 @@ def launch_app(demo: Any, launch: UiLaunch, *, block: bool = True) -> Any:
 
     check_exposure(launch)
     return demo.launch(
-        server_name=bind_host(launch.host), server_port=launch.port, auth=launch.auth or None,
-        prevent_thread_lock=not block, share=False, show_error=True, quiet=not block,
-        theme=theme(), css=CSS, footer_links=[], ssr_mode=False,
+        server_name=bind_host(launch.host),
+        server_port=launch.port,
+        auth=launch.auth or None,
+        prevent_thread_lock=not block,
+        share=False,
+        show_error=True,
+        quiet=not block,
+        theme=theme(),
+        css=CSS,
+        footer_links=[],
+        ssr_mode=False,
         app_kwargs={"middleware": [Middleware(identity_of(demo).middleware)]},
     )
 

@@ -39,12 +39,22 @@ def _preview(text: str) -> str:
 
 def panel_from_views(views: list[MemoryView]) -> MemoryPanel:
     rows = [
-        [v.record.kind, v.record.agent_id, _preview(v.record.text), v.record.strength,
-         round(v.retention, 3), _when(v.record.last_recall_at), _when(v.forget_at) if v.fades else "—"]
+        [
+            v.record.kind,
+            v.record.agent_id,
+            _preview(v.record.text),
+            v.record.strength,
+            round(v.retention, 3),
+            _when(v.record.last_recall_at),
+            _when(v.forget_at) if v.fades else "—",
+        ]
         for v in views
     ]
-    daily = sorted((v for v in views if v.record.kind == "daily_summary"),
-                   key=lambda v: v.record.day, reverse=True)
+    daily = sorted(
+        (v for v in views if v.record.kind == "daily_summary"),
+        key=lambda v: v.record.day,
+        reverse=True,
+    )
     overall = [v for v in views if v.record.kind == "global_summary"]
     parts = [f"**Overall**: {overall[0].record.text}"] if overall else []
     parts += [f"**{v.record.day}**: {v.record.text}" for v in daily]
@@ -74,8 +84,12 @@ def forgetting_figure(views: list[MemoryView], curve: ForgettingCurve) -> Any:
     horizon = max([v.elapsed_units for v in fading] + [1.0]) * 1.6 + 1.0
     for view in fading:
         samples = curve.curve(view.record.strength, horizon, points=80)
-        line, = axes.plot([t for t, _ in samples], [r for _, r in samples], linewidth=1.4,
-                          label=f"S={view.record.strength}: {_preview(view.record.text)[:28]}")
+        (line,) = axes.plot(
+            [t for t, _ in samples],
+            [r for _, r in samples],
+            linewidth=1.4,
+            label=f"S={view.record.strength}: {_preview(view.record.text)[:28]}",
+        )
         axes.scatter([view.elapsed_units], [view.retention], color=line.get_color(), zorder=3)
     unit = "days" if curve.unit_seconds == 86_400 else f"units of {curve.unit_seconds:g} s"
     axes.set_xlabel(f"time since last recall ({unit})")

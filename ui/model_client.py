@@ -76,7 +76,8 @@ class _ObservedModel(OpenAICompatibleModel):
                 headers["Authorization"] = f"Bearer {self.api_key}"
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
-                headers=headers, transport=_ObservingTransport(self._outcome),
+                headers=headers,
+                transport=_ObservingTransport(self._outcome),
             )
         return self._client
 
@@ -89,8 +90,15 @@ class _ObservedModel(OpenAICompatibleModel):
 class GuardedServerModel(BaseChatModel):
     """An OpenAI-compatible server on an allowed host whose failures never quote its replies."""
 
-    def __init__(self, base_url: str, model: str, *, hosts: ModelHosts,
-                 api_key: str | None = None, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        hosts: ModelHosts,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
         hosts.check(base_url)
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -98,16 +106,24 @@ class GuardedServerModel(BaseChatModel):
         self._api_key = api_key
         self._timeout = timeout
 
-    async def stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-                     options: ChatOptions | None = None) -> AsyncIterator[StreamItem]:
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
         outcome = Outcome()
-        client = _ObservedModel(self.base_url, self.model, api_key=self._api_key,
-                                timeout=self._timeout, outcome=outcome)
+        client = _ObservedModel(
+            self.base_url, self.model, api_key=self._api_key, timeout=self._timeout, outcome=outcome
+        )
         try:
             async for item in client.stream(messages, tools=tools, options=options):
                 yield item
         except ModelError as exc:
-            raise ModelError(f"{self.name}: the model server at {self.base_url} failed: "
-                             f"{outcome.failure or NOT_A_COMPLETION}") from exc
+            raise ModelError(
+                f"{self.name}: the model server at {self.base_url} failed: "
+                f"{outcome.failure or NOT_A_COMPLETION}"
+            ) from exc
         finally:
             await client.aclose()

@@ -54,8 +54,12 @@ def default_model_factory(hosts: ModelHosts | None = None) -> ModelFactory:
         if key not in cache:
             same_server = same_origin(url, settings.base_url)
             cache[key] = GuardedServerModel(
-                url, config.model_name, hosts=allowed, timeout=settings.timeout_s,
-                api_key=settings.api_key if same_server else None)
+                url,
+                config.model_name,
+                hosts=allowed,
+                timeout=settings.timeout_s,
+                api_key=settings.api_key if same_server else None,
+            )
         return cache[key]
 
     return factory
@@ -72,9 +76,15 @@ class UiServices:
     """``redis_url`` None keeps threads in memory (lost when the app stops); ``model_hosts``
     are the model servers a team may use besides loopback ones."""
 
-    def __init__(self, *, model_factory: ModelFactory | None = None, redis_url: str | None = None,
-                 memory_store: Any = None, open_memory: bool = True,
-                 model_hosts: ModelHosts | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model_factory: ModelFactory | None = None,
+        redis_url: str | None = None,
+        memory_store: Any = None,
+        open_memory: bool = True,
+        model_hosts: ModelHosts | None = None,
+    ) -> None:
         self.model_hosts = model_hosts or ModelHosts()
         self.model_factory = model_factory or default_model_factory(self.model_hosts)
         self.redis_url = redis_url
@@ -107,8 +117,9 @@ class UiServices:
                     from hanlin.memory import MemoryStore
                     from hanlin.memory.embeddings import MultilingualE5Embedder
 
-                    self._memory_store = await MemoryStore.open(self.redis_url or "",
-                                                                MultilingualE5Embedder())
+                    self._memory_store = await MemoryStore.open(
+                        self.redis_url or "", MultilingualE5Embedder()
+                    )
                 except Exception as exc:  # noqa: BLE001 - the chat works without long-term memory
                     self.memory_problem = f"long-term memory is off: {type(exc).__name__}: {exc}"
                     log.warning(self.memory_problem)
@@ -130,10 +141,16 @@ class UiServices:
         key = f"{user_id}|{config.cache_key()}"
         if session.runner is None or session.config_key != key:
             store = await self.memory_store()
-            team = build_team(config, self.model_factory(config), session.tools,
-                              memory_store=store, user_id=user_id)
-            session.runner = Runner(team, checkpointer=self.checkpointer, journal=self.journal,
-                                    user_id=user_id)
+            team = build_team(
+                config,
+                self.model_factory(config),
+                session.tools,
+                memory_store=store,
+                user_id=user_id,
+            )
+            session.runner = Runner(
+                team, checkpointer=self.checkpointer, journal=self.journal, user_id=user_id
+            )
             session.config_key = key
         return session.runner
 

@@ -32,4 +32,3 @@ def user_message(text: str, files: Sequence[str]) -> UserMessage:
     if text:
         parts.insert(0, TextPart(text=text))
     return UserMessage(content=parts)
-
