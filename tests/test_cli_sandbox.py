@@ -10,8 +10,14 @@ from hanlin.sandbox import ExecResult, HostReport, check_host
 
 
 def hanlin(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hanlin.cli.main", "sandbox", *args],
-                          input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "hanlin.cli.main", "sandbox", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_check_prints_the_host_report_as_json_and_a_summary() -> None:

@@ -79,8 +79,10 @@ async def test_cannot_read_root_home(mode: SandboxMode) -> None:
     try:
         result = await run_python(
             f"import os\n"
-            f"try:\n    print(open({str(secret)!r}).read())\nexcept OSError as e:\n    print('DENIED', e)\n"
-            f"try:\n    print('LIST', os.listdir('/root'))\nexcept OSError as e:\n    print('LIST DENIED')\n",
+            f"try:\n    print(open({str(secret)!r}).read())\n"
+            "except OSError as e:\n    print('DENIED', e)\n"
+            "try:\n    print('LIST', os.listdir('/root'))\n"
+            "except OSError as e:\n    print('LIST DENIED')\n",
             mode=mode,
         )
     finally:

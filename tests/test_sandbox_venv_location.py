@@ -26,11 +26,14 @@ print(result.exit_code, result.stdout.strip(), result.stderr.strip())
 def test_interpreter_from_a_venv_under_tmp(tmp_path: Path) -> None:
     assert str(tmp_path).startswith("/tmp/"), "pytest's tmp_path is the case under test"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     inner_site = next((venv / "lib").glob("python3*/site-packages"))
     # The new venv imports this environment's packages (pydantic, pyseccomp, ...) from here.
     (inner_site / "outer.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    done = subprocess.run([str(venv / "bin" / "python"), "-c", CHECK],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", CHECK], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == f"0 42 {venv}"

@@ -53,20 +53,26 @@ async def test_a_timeout_says_so_and_the_next_call_works(python: PythonTool) -> 
     await run(registry, "python", code="kept = 1\nopen('notes.txt', 'w').write('still here')")
     text = await run(registry, "python", code="import time\ntime.sleep(30)")
     assert text == "[killed: timeout after 2 s — variables were lost, files kept]"
-    after = await run(registry, "python", code="print(open('notes.txt').read())\n"
-                                                "print('kept' in globals())")
+    after = await run(
+        registry, "python", code="print(open('notes.txt').read())\nprint('kept' in globals())"
+    )
     assert after == "still here\nFalse"
 
 
 async def test_the_tool_runs_isolated_as_the_sandbox_user(python: PythonTool) -> None:
     registry = ToolRegistry([python])
-    text = await run(registry, "python", code=(
-        "import os, socket\n"
-        "print(os.getuid())\n"
-        "try:\n"
-        "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
-        "except OSError as exc:\n"
-        "    print('network refused:', type(exc).__name__)\n"))
+    text = await run(
+        registry,
+        "python",
+        code=(
+            "import os, socket\n"
+            "print(os.getuid())\n"
+            "try:\n"
+            "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+            "except OSError as exc:\n"
+            "    print('network refused:', type(exc).__name__)\n"
+        ),
+    )
     lines = text.splitlines()
     assert lines[0] == ("65534" if os.geteuid() == 0 else str(os.getuid()))
     assert lines[1].startswith("network refused:")
@@ -76,8 +82,10 @@ async def test_shell_shares_the_scratch_folder_and_reports_exit_codes(python: Py
     shell = ShellTool(python)
     registry = ToolRegistry([python, shell])
     await run(registry, "python", code="open('from_python.txt', 'w').write('hello')")
-    assert await run(registry, "shell", command="cat from_python.txt; echo ' world' > b.txt") \
+    assert (
+        await run(registry, "shell", command="cat from_python.txt; echo ' world' > b.txt")
         == "hello"
+    )
     assert await run(registry, "python", code="print(open('b.txt').read().strip())") == "world"
     failed = await run(registry, "shell", command="echo out; echo oops >&2; exit 3")
     assert failed == "out\noops\n[exit code 3]"
@@ -96,8 +104,7 @@ async def test_shared_workspace_and_close() -> None:
     workspace = SandboxWorkspace(limits=FAST, files={"input.csv": b"a,b\n1,2\n"})
     python = PythonTool(workspace=workspace)
     registry = ToolRegistry([python])
-    assert await run(registry, "python", code="print(open('input.csv').read().split()[1])") \
-        == "1,2"
+    assert await run(registry, "python", code="print(open('input.csv').read().split()[1])") == "1,2"
     scratch = await workspace.scratch_dir()
     assert (scratch / "input.csv").exists()
     await python.aclose()
@@ -107,15 +114,17 @@ async def test_shared_workspace_and_close() -> None:
 
 
 async def test_an_unavailable_sandbox_is_a_clear_tool_error(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # A scratch root writable by others is refused by the sandbox before anything runs.
     unsafe_root = tmp_path / "open-root"
     unsafe_root.mkdir(mode=0o777)
     unsafe_root.chmod(0o777)
     monkeypatch.setenv("HANLIN_SANDBOX_ROOT", str(unsafe_root))
     tool = PythonTool(limits=FAST)
-    result = await ToolRegistry([tool]).execute(ToolCall(id="c", name="python",
-                                                         arguments={"code": "1"}))
+    result = await ToolRegistry([tool]).execute(
+        ToolCall(id="c", name="python", arguments={"code": "1"})
+    )
     assert result.is_error and result.error is not None
     assert result.error.kind is ToolErrorKind.TOOL_RAISED
     assert "hanlin sandbox check" in result.content
@@ -130,15 +139,22 @@ def test_status_lines() -> None:
     limits = Limits(timeout_s=10, memory_mb=256, cpu_s=3, output_bytes=2048)
     assert status_line(result(exit_code=0), limits) is None
     assert status_line(result(exit_code=2), limits) == "[exit code 2]"
-    assert status_line(result(exit_code=1, killed_reason="memory"), limits) == \
-        "[stopped: memory limit of 256 MB reached]"
-    assert status_line(result(exit_code=152, killed_reason="cpu", session_restarted=True),
-                       limits) == "[killed: CPU time limit of 3 s reached — variables were " \
-                                  "lost, files kept]"
-    assert status_line(result(exit_code=137, killed_reason="signal"), limits) == \
-        "[killed: signal 9]"
-    assert status_line(result(exit_code=0, killed_reason="output_limit"), limits) == \
-        "[stopped: output passed 2048 bytes and was cut]"
+    assert (
+        status_line(result(exit_code=1, killed_reason="memory"), limits)
+        == "[stopped: memory limit of 256 MB reached]"
+    )
+    assert (
+        status_line(result(exit_code=152, killed_reason="cpu", session_restarted=True), limits)
+        == "[killed: CPU time limit of 3 s reached — variables were "
+        "lost, files kept]"
+    )
+    assert (
+        status_line(result(exit_code=137, killed_reason="signal"), limits) == "[killed: signal 9]"
+    )
+    assert (
+        status_line(result(exit_code=0, killed_reason="output_limit"), limits)
+        == "[stopped: output passed 2048 bytes and was cut]"
+    )
     shown = observation(result(stdout="x\n", stderr="warn\n", exit_code=1), limits)
     assert shown == "x\nwarn\n[exit code 1]"
     assert observation(result(exit_code=0), limits) == "(no output)"
@@ -165,9 +181,9 @@ async def test_a_call_cancelled_by_the_registry_leaves_a_working_tool() -> None:
     registry = ToolRegistry([tool])
     try:
         await run(registry, "python", code="x = 1")
-        stopped = await registry.execute(ToolCall(id="c", name="python",
-                                                  arguments={"code": "import time\n"
-                                                                     "time.sleep(10)"}))
+        stopped = await registry.execute(
+            ToolCall(id="c", name="python", arguments={"code": "import time\ntime.sleep(10)"})
+        )
         assert stopped.error is not None and stopped.error.kind is ToolErrorKind.TIMED_OUT
         # The half-finished session was dropped; the next call gets a fresh one.
         assert await run(registry, "python", code="print('x' in globals())") == "False"
@@ -177,7 +193,8 @@ async def test_a_call_cancelled_by_the_registry_leaves_a_working_tool() -> None:
 
 async def test_oversized_code_is_an_invalid_value(python: PythonTool) -> None:
     result = await ToolRegistry([python]).execute(
-        ToolCall(id="c", name="python", arguments={"code": "#" * 100_001}))
+        ToolCall(id="c", name="python", arguments={"code": "#" * 100_001})
+    )
     assert result.error is not None and result.error.kind is ToolErrorKind.INVALID_VALUE
     assert "at most 100000" in result.content and not python.workspace.started
 
