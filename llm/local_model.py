@@ -95,12 +95,23 @@ def load_llama(path: Path, n_ctx: int, n_threads: int) -> LoadedLlama:
         return loaded
 
 
+# How long exit waits for a generation still running on a worker thread (a cancelled one
+# stops at its next token) before leaving those weights to the operating system.
+CLOSE_WAIT_S = 5.0
+
+
 def _close_all() -> None:
-    """Free models before interpreter teardown; llama.cpp's finalizers fail once it begins."""
+    """Free models before interpreter teardown; llama.cpp's finalizers fail once it begins.
+
+    Freeing weights under a running generation crashes the process (a Ctrl-C while serving
+    did), so each model's lock is taken first and kept, so nothing uses it again. A model
+    still busy after ``CLOSE_WAIT_S`` stays loaded, and referenced, until the process ends.
+    """
     with _loading_lock:
-        for loaded in _loaded.values():
-            loaded.llama.close()
-        _loaded.clear()
+        for key, loaded in list(_loaded.items()):
+            if loaded.lock.acquire(timeout=CLOSE_WAIT_S):
+                loaded.llama.close()
+                del _loaded[key]
 
 
 @contextlib.contextmanager

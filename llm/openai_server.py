@@ -497,7 +497,69 @@ def create_app(models: Mapping[str, ChatModel], *, limits: ServerLimits | None =
     ]
     handlers = {HTTPException: http_error, Exception: unexpected_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
-    return BearerAuth(app, keys, limits) if keys else app
+    return Stoppable(BearerAuth(app, keys, limits) if keys else app)
+
+
+class Stoppable:
+    """ASGI wrapper that ends the requests in flight itself when the server stops.
+
+    Otherwise uvicorn waits out its grace period, then cancels them and logs a traceback
+    for each. Here each request's task is cancelled at once (which stops its generation and
+    frees its slot) and still gets a proper ending: 503 if nothing was sent yet, an in-band
+    error event if it was streaming.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.stopping = False
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def stop(self) -> None:
+        self.stopping = True
+        for task in self._running:
+            task.cancel()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        if scope["type"] != "http" or task is None:
+            await self.app(scope, receive, send)
+            return
+        if self.stopping:
+            await error_response(503, "the server is shutting down", type_="server_error",
+                                 code="shutting_down")(scope, receive, send)
+            return
+        sent = {"started": False, "complete": False, "stream": False}
+
+        async def tracking_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                sent["started"] = True
+                sent["stream"] = any(name.lower() == b"content-type"
+                                     and value.startswith(b"text/event-stream")
+                                     for name, value in message.get("headers", []))
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                sent["complete"] = True
+            await send(message)
+
+        self._running.add(task)
+        try:
+            await self.app(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            task.uncancel()
+            await self._end(scope, receive, send, sent)
+        finally:
+            self._running.discard(task)
+
+    @staticmethod
+    async def _end(scope: Scope, receive: Receive, send: Send, sent: dict[str, bool]) -> None:
+        if not sent["started"]:
+            await error_response(503, "the server is shutting down", type_="server_error",
+                                 code="shutting_down")(scope, receive, send)
+        elif not sent["complete"]:
+            tail = (_ChunkWriter.error("the server is shutting down", "server_error").encode()
+                    if sent["stream"] else b"")
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
 def uvicorn_config(app: ASGIApp, limits: ServerLimits, **kwargs: Any) -> Any:
@@ -517,12 +579,24 @@ def serve(models: Mapping[str, ChatModel], host: str = "127.0.0.1", port: int = 
 
     A host that binds beyond loopback needs ``api_keys`` unless ``allow_no_auth``.
     """
-    import uvicorn
-
     check_exposure(host, api_keys, allow_no_auth=allow_no_auth)
     limits = limits or ServerLimits()
     app = create_app(models, limits=limits, api_keys=api_keys)
-    uvicorn.Server(uvicorn_config(app, limits, host=host, port=port, log_level=log_level)).run()
+    config = uvicorn_config(app, limits, host=host, port=port, log_level=log_level)
+    _stopping_server(config, app).run()
+
+
+def _stopping_server(config: Any, app: ASGIApp) -> Any:
+    """A uvicorn server that, once told to exit, first ends what a ``Stoppable`` app runs."""
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if isinstance(app, Stoppable):
+                app.stop()
+            await super().shutdown(sockets)
+
+    return StoppingServer(config)
 
 
 class BackgroundServer:
@@ -534,8 +608,6 @@ class BackgroundServer:
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
                  *, log_level: str = "warning", limits: ServerLimits | None = None) -> None:
-        import uvicorn
-
         # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto
         # says TCP; without it every keep-alive response waits ~40 ms on delayed ACKs.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -543,7 +615,7 @@ class BackgroundServer:
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
         config = uvicorn_config(app, limits or ServerLimits(), log_level=log_level)
-        self._server = uvicorn.Server(config)
+        self._server = _stopping_server(config, app)
         self._thread = threading.Thread(target=self._server.run,
                                         kwargs={"sockets": [self._socket]}, daemon=True)
 

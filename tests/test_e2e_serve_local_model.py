@@ -47,27 +47,43 @@ class Served:
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Served]:
+def start_server() -> Served:
     port = free_port()
     # The key travels in the environment, as documented, not on the command line.
     env = {**os.environ, "HANLIN_SERVE_API_KEYS": API_KEY}
     proc = subprocess.Popen([*hanlin_command(), "serve", "--port", str(port), "--threads", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server exited"
+        try:
+            if httpx.get(f"{base}/models", timeout=1,
+                         headers={"authorization": f"Bearer {API_KEY}"}).status_code == 200:
+                return Served(base, proc)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("hanlin serve did not come up in 90 s")
+
+
+def start_long_stream(server: Served) -> openai.Stream:  # type: ignore[type-arg]
+    """A generation that would run for minutes, once its first token has arrived."""
+    stream = server.client().chat.completions.create(
+        model="hanlin-local", max_tokens=2000, stream=True,
+        messages=[{"role": "user", "content": "Count from 1 to 2000, comma separated."}])
+    chunks = iter(stream)
+    next(chunks)  # the role chunk
+    next(chunks)  # the first token
+    return stream
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Served]:
+    served = start_server()
+    proc = served.process
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server exited"
-            try:
-                if httpx.get(f"{base}/models", timeout=1,
-                             headers={"authorization": f"Bearer {API_KEY}"}).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("hanlin serve did not come up in 90 s")
-        yield Served(base, proc)
+        yield served
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
@@ -186,15 +202,31 @@ def test_a_client_that_gives_up_stops_real_generation(server: Served) -> None:
 
 def test_sigterm_stops_the_server_mid_generation(server: Served) -> None:
     """Runs last in this module: it stops the shared server."""
-    stream = server.client().chat.completions.create(
-        model="hanlin-local", max_tokens=2000, stream=True,
-        messages=[{"role": "user", "content": "Count from 1 to 2000, comma separated."}])
-    chunks = iter(stream)
-    next(chunks)
-    next(chunks)
+    stream = start_long_stream(server)
     started = time.perf_counter()
     server.process.send_signal(signal.SIGTERM)
-    server.process.wait(timeout=60)
+    output = server.process.communicate(timeout=60)[0]
     elapsed = time.perf_counter() - started
     stream.close()
     assert elapsed < 8, f"SIGTERM took {elapsed:.1f}s with a generation in flight"
+    assert "Traceback" not in output, output
+
+
+def test_ctrl_c_mid_generation_exits_cleanly() -> None:
+    """Ctrl-C runs the exit handlers, which free the weights: under a running generation
+    that crashed the process (SIGSEGV)."""
+    server = start_server()
+    try:
+        stream = start_long_stream(server)
+        started = time.perf_counter()
+        server.process.send_signal(signal.SIGINT)
+        output = server.process.communicate(timeout=60)[0]
+        elapsed = time.perf_counter() - started
+        stream.close()
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+    assert server.process.returncode not in {-signal.SIGSEGV, -signal.SIGABRT}, output
+    assert "Traceback" not in output, output
+    assert elapsed < 8, f"Ctrl-C took {elapsed:.1f}s with a generation in flight"

@@ -257,18 +257,19 @@ def test_a_stream_nobody_reads_is_dropped_and_frees_its_slot(tmp_path: Path) -> 
 # --- stopping -----------------------------------------------------------------------------
 
 
-def test_sigterm_stops_the_server_within_seconds_with_requests_in_flight(
+def test_sigterm_ends_requests_in_flight_within_seconds_and_tells_their_clients(
         tmp_path: Path) -> None:
-    limits = {"max_active": 2, "max_waiting": 8, "shutdown_grace_s": 1.0}
+    # A long grace period: the server must end its requests itself, not wait it out.
+    limits = {"max_active": 2, "max_waiting": 8, "shutdown_grace_s": 30.0}
+    outcomes: dict[str, tuple[int, str]] = {}
     with ticker_server(tmp_path, limits) as server:
         def call(tag: str, stream: bool) -> None:
             try:
                 with httpx.stream("POST", f"{server.url}/v1/chat/completions", timeout=120,
                                   json=chat(tag, 1000, stream=stream)) as response:
-                    for _ in response.iter_bytes():
-                        pass
-            except httpx.HTTPError:
-                pass
+                    outcomes[tag] = (response.status_code, response.read().decode())
+            except httpx.HTTPError as exc:
+                outcomes[tag] = (0, repr(exc))
 
         threads = [threading.Thread(target=call, args=(f"flight-{i}", i % 2 == 0), daemon=True)
                    for i in range(5)]
@@ -279,6 +280,17 @@ def test_sigterm_stops_the_server_within_seconds_with_requests_in_flight(
         wait_until(lambda: server.health()["waiting"] == 3, 10, "three requests waiting")
         started = time.perf_counter()
         server.process.send_signal(signal.SIGTERM)
-        server.process.wait(timeout=30)
+        server.process.wait(timeout=60)
         elapsed = time.perf_counter() - started
-    assert elapsed < 5, f"SIGTERM took {elapsed:.1f}s to stop the server"
+        for thread in threads:
+            thread.join(10)
+    assert elapsed < 3, f"SIGTERM took {elapsed:.1f}s to stop the server"
+    running = {line.split()[1] for line in server.lines() if line.startswith("start")}
+    assert {line.split()[1] for line in server.lines() if line.startswith("stopped")} == running
+    for tag, (status, body) in outcomes.items():
+        if tag in running and tag in {"flight-0", "flight-2", "flight-4"}:  # streaming
+            assert status == 200 and "the server is shutting down" in body, (tag, body)
+        else:
+            assert status == 503 and '"shutting_down"' in body, (tag, status, body)
+    assert len(outcomes) == 5
+    assert "Traceback" not in server.errors.read_text()
