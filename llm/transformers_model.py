@@ -18,6 +18,7 @@ from hanlin.llm.chat_model import (
     ChatOptions,
     Completed,
     ModelError,
+    ModelInputError,
     StreamItem,
     TextDelta,
     ToolSpec,
@@ -155,9 +156,9 @@ class TransformersModel(InProcessChatModel):
 
     def _check_options(self, options: ChatOptions) -> None:
         if options.json_schema is not None:
-            raise ModelError(
+            raise ModelInputError(
                 f"{self.name}: JSON-schema constrained output needs a grammar; use LocalModel "
-                "(llama.cpp) with a GGUF file for it"
+                "(llama.cpp) with a GGUF file for it", param="response_format"
             )
 
     def _run_locked(

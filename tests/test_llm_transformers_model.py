@@ -7,6 +7,7 @@ import importlib.util
 import pytest
 
 from hanlin.llm import ChatOptions, Completed, ModelError, TextDelta, UserMessage
+from hanlin.llm.chat_model import ModelInputError
 from hanlin.llm.transformers_model import StopStringFilter, TransformersModel
 
 HAS_TRANSFORMERS = all(
@@ -72,5 +73,6 @@ async def test_stop_strings_and_max_tokens(model: TransformersModel) -> None:
 @needs_transformers
 async def test_json_schema_is_refused_with_a_pointer(model: TransformersModel) -> None:
     options = ChatOptions(json_schema={"type": "object"})
-    with pytest.raises(ModelError, match="LocalModel"):
+    # The request asks for what this backend cannot do: the caller's to change (a 400 when served).
+    with pytest.raises(ModelInputError, match="LocalModel"):
         await model.chat(ask("hi"), options=options)
