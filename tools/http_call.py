@@ -177,6 +177,33 @@ def _query_items(binding: ParamBinding, value: Any) -> list[tuple[str, str]]:
     return [(name, _text_value(value))]
 
 
+def _check_path_filled(endpoint: Endpoint, path: str) -> None:
+    missing = re.findall(r"\{([^}/]+)\}", path)
+    if missing:
+        raise RestCallError(f"{endpoint.operation} ({endpoint.shown()}): no value for the "
+                            f"path parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+
+
+def _header_value(endpoint: Endpoint, binding: ParamBinding, value: Any) -> str:
+    text = _text_value(value)
+    if not text.isascii() or "\n" in text or "\r" in text:
+        raise RestCallError(f"{endpoint.operation}: the header argument "
+                            f"{binding.argument!r} must be one line of ASCII text")
+    return text
+
+
+def _add_credentials(auth: RestAuth, headers: dict[str, str],
+                     query: list[tuple[str, str]]) -> None:
+    """Put the secret where the service expects it, after the arguments are placed."""
+    secret = auth.secret()
+    if auth.kind == "bearer":
+        headers["Authorization"] = f"Bearer {secret}"
+    elif auth.kind == "api_key_header":
+        headers[auth.parameter] = secret
+    else:
+        query.append((auth.parameter, secret))
+
+
 def build_request(endpoint: Endpoint, arguments: Mapping[str, Any], settings: CallSettings,
                   auth: RestAuth | None) -> httpx.Request:
     """The request for validated, JSON-ready arguments (absent ones are simply not sent)."""
@@ -197,31 +224,18 @@ def build_request(endpoint: Endpoint, arguments: Mapping[str, Any], settings: Ca
         elif binding.location == "query":
             query += _query_items(binding, value)
         elif binding.location == "header":
-            text = _text_value(value)
-            if not text.isascii() or "\n" in text or "\r" in text:
-                raise RestCallError(f"{endpoint.operation}: the header argument "
-                                    f"{binding.argument!r} must be one line of ASCII text")
-            headers[binding.name or binding.argument] = text
+            headers[binding.name or binding.argument] = _header_value(endpoint, binding, value)
         elif binding.name is None:
             body, has_body = value, True
         else:
             body = body if isinstance(body, dict) else {}
             body[binding.name] = value
             has_body = True
-    missing = re.findall(r"\{([^}/]+)\}", path)
-    if missing:
-        raise RestCallError(f"{endpoint.operation} ({endpoint.shown()}): no value for the "
-                            f"path parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    _check_path_filled(endpoint, path)
     if endpoint.body_required and not has_body and endpoint.body_media_type:
         body, has_body = {}, True
     if auth is not None:
-        secret = auth.secret()
-        if auth.kind == "bearer":
-            headers["Authorization"] = f"Bearer {secret}"
-        elif auth.kind == "api_key_header":
-            headers[auth.parameter] = secret
-        else:
-            query.append((auth.parameter, secret))
+        _add_credentials(auth, headers, query)
     content: dict[str, Any] = {}
     if has_body and endpoint.body_media_type == "application/x-www-form-urlencoded":
         content["data"] = {k: _text_value(v) for k, v in (body or {}).items() if v is not None}
@@ -229,7 +243,7 @@ def build_request(endpoint: Endpoint, arguments: Mapping[str, Any], settings: Ca
         content["content"] = json.dumps(body, ensure_ascii=False).encode()
         headers["Content-Type"] = endpoint.body_media_type or "application/json"
     url = endpoint.base_url.rstrip("/") + path
-    return httpx.Request(endpoint.method, url, params=query, headers=headers, **content)
+    return httpx.Request(endpoint.method, url, params=tuple(query), headers=headers, **content)
 
 
 # ---------------------------------------------------------------------------- response
@@ -313,7 +327,7 @@ def _result(response: httpx.Response, data: bytes, truncated: bool,
     if _is_json(media_type):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
             return text
     return text
 

@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import warnings
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import IO, Any, Self
@@ -33,8 +34,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hanlin import __version__
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.tools.json_schema_model import (
+    DEFAULT_LIMITS,
+    SchemaBatch,
+    args_model_from_schema,
     dump_arguments,
-    model_from_json_schema,
     parameters_schema,
 )
 from hanlin.tools.tool import Tool
@@ -107,6 +110,10 @@ class McpConnectionLost(McpError):
 
 class McpToolError(McpError):
     """The tool ran on the server and reported an error (``isError``)."""
+
+
+class McpWarning(UserWarning):
+    """A tool of the server could not be offered (its argument schema is unusable)."""
 
 
 def _decoded_size(data: str) -> int:
@@ -275,15 +282,18 @@ class _Connection:
 class McpTool(Tool):
     """One tool of an MCP server; calls go through its ``McpToolSource``."""
 
-    def __init__(self, source: McpToolSource, remote: types.Tool, name: str) -> None:
+    def __init__(self, source: McpToolSource, remote: types.Tool, name: str,
+                 batch: SchemaBatch | None = None) -> None:
         self.source = source
         self.remote_name = remote.name
         self.name = name
         self.description = remote.description or remote.title or ""
         self.timeout = source.config.call_timeout
         self.requires_approval = source.config.requires_approval
-        self.parameters = parameters_schema(remote.input_schema)
-        self.Args = model_from_json_schema(remote.input_schema, name)
+        batch = batch or SchemaBatch(DEFAULT_LIMITS)
+        self.parameters = parameters_schema(remote.input_schema, batch.limits, batch)
+        self.Args = args_model_from_schema(f"{name}_args", self.parameters["properties"],
+                                           self.parameters.get("required", []), batch)
         self._spec = ToolSpec(name=name, description=self.description, parameters=self.parameters)
         self._check_definition()
 
@@ -352,12 +362,18 @@ class McpToolSource:
                                f"{', '.join(map(repr, missing))}; it has {sorted(known)}")
             remote = [t for t in remote if t.name in wanted]
         tools: dict[str, McpTool] = {}
+        batch = SchemaBatch(DEFAULT_LIMITS)  # the server's schemas share one expansion total
         for item in remote:
             name = tool_name(self.config.prefix, item.name)
             if name in tools:
                 raise McpError(f"MCP tools {tools[name].remote_name!r} and {item.name!r} both "
                                f"become {name!r}; use `include` to keep one")
-            tools[name] = McpTool(self, item, name)
+            try:
+                tools[name] = McpTool(self, item, name, batch)
+            except (TypeError, ValueError) as exc:  # InvalidSchema names the JSON pointer
+                warnings.warn(f"MCP server `{self.config.label}`: tool {item.name!r} skipped: "
+                              f"its argument schema cannot be used ({exc})", McpWarning,
+                              stacklevel=2)
         return list(tools.values())
 
     async def _live_connection(self) -> _Connection:
@@ -410,5 +426,5 @@ class McpToolSource:
 
 
 __all__ = ["INHERITED_VARIABLES", "McpConnectionLost", "McpError", "McpServer",
-           "McpStartupError", "McpTool", "McpToolError", "McpToolSource", "content_text",
-           "tool_name"]
+           "McpStartupError", "McpTool", "McpToolError", "McpToolSource", "McpWarning",
+           "content_text", "tool_name"]

@@ -30,8 +30,14 @@ from hanlin.tools.http_call import (
     RestCallError,
     call_endpoint,
 )
-from hanlin.tools.json_schema_model import accepts_null, args_model_from_schema, clean_schema
+from hanlin.tools.json_schema_model import (
+    DEFAULT_LIMITS,
+    accepts_null,
+    args_model_from_schema,
+    clean_schema,
+)
 from hanlin.tools.openapi import (
+    MAX_DOCUMENT_BYTES,
     OpenAPIError,
     OpenAPIWarning,
     Operation,
@@ -39,8 +45,10 @@ from hanlin.tools.openapi import (
     inline_refs,
     load_document,
     read_operations,
+    text_field,
 )
 from hanlin.tools.schema import flat_json_schema
+from hanlin.tools.schema_limits import InvalidSchema, SchemaBatch, SchemaLimits, check_size
 from hanlin.tools.tool import Tool
 from hanlin.tools.toolkit import Toolkit
 
@@ -110,7 +118,9 @@ class RestPlugin:
                      max_response_bytes: int = 200_000, retries: int = 2,
                      retry_post: bool = False, backoff: float = 0.5,
                      headers: Mapping[str, str] | None = None,
-                     prefix: str = "", document_timeout: float = 30) -> RestPlugin:
+                     prefix: str = "", document_timeout: float = 30,
+                     max_document_bytes: int = MAX_DOCUMENT_BYTES,
+                     schema_limits: SchemaLimits = DEFAULT_LIMITS) -> RestPlugin:
         """One tool per operation of the document at ``source`` (path, URL or parsed mapping).
 
         ``base_url`` overrides the document's ``servers``; ``include`` keeps only the named
@@ -118,9 +128,11 @@ class RestPlugin:
         has its own ``document_timeout`` (a tight per-call limit should not make loading a
         large or slowly generated document fail); ``retries`` apply to idempotent methods (and to
         POST/PATCH with ``retry_post``); ``prefix`` is put before every tool name.
+        A document over ``max_document_bytes`` is refused; an operation whose argument schema
+        is malformed or exceeds ``schema_limits`` is skipped with an ``OpenAPIWarning``.
         Raises ``OpenAPIError`` for a document that is broken or has nothing usable.
         """
-        doc = load_document(source, timeout=document_timeout)
+        doc = load_document(source, timeout=document_timeout, max_bytes=max_document_bytes)
         if auth is not None and auth.kind != "bearer" and auth.name is None:
             named = api_key_name(doc, auth.location)
             if named:
@@ -128,21 +140,24 @@ class RestPlugin:
         reserved = [(auth.location, auth.parameter)] if auth is not None else []
         if include is not None:  # names with or without the prefix
             include = [n.removeprefix(prefix) if prefix else n for n in include]
-        operations = read_operations(doc, base_url=base_url, include=include, reserved=reserved)
+        batch = SchemaBatch(schema_limits)
+        operations = read_operations(doc, base_url=base_url, include=include, reserved=reserved,
+                                     batch=batch)
         settings = CallSettings(timeout=timeout, max_response_bytes=max_response_bytes,
                                 retries=retries, retry_post=retry_post, backoff=backoff,
                                 headers=dict(headers or {}))
         tools: list[RestTool] = []
         for operation in operations:
             try:
-                tools.append(_operation_tool(operation, settings, auth, prefix))
-            except (TypeError, ValueError) as exc:  # e.g. a pattern Python cannot compile
+                tools.append(_operation_tool(operation, settings, auth, prefix, batch))
+            except InvalidSchema as exc:  # what pydantic refuses beyond clean_schema's checks
                 warnings.warn(f"{doc.origin}: operation {operation.name} skipped: its argument "
                               f"schema cannot be validated ({exc})", OpenAPIWarning, stacklevel=2)
         if not tools:
             raise OpenAPIError(f"{doc.origin}: no usable operations")
-        info = doc.data.get("info") if isinstance(doc.data.get("info"), dict) else {}
-        return cls(tools, title=doc.title, description=str(info.get("description") or ""))
+        info = doc.data.get("info")
+        description = text_field(info.get("description")) if isinstance(info, dict) else ""
+        return cls(tools, title=doc.title, description=description)
 
     def toolkit(self, name: str | None = None) -> Toolkit:
         """The tools as a named group; the name defaults to the document's title as a slug."""
@@ -170,10 +185,11 @@ class RestPlugin:
 
 
 def _operation_tool(operation: Operation, settings: CallSettings, auth: RestAuth | None,
-                    prefix: str) -> RestTool:
+                    prefix: str, batch: SchemaBatch) -> RestTool:
     name = (prefix + operation.name)[:64]
     schema = operation.parameters
-    model = args_model_from_schema(name, schema["properties"], schema.get("required", []))
+    model = args_model_from_schema(name, schema["properties"], schema.get("required", []),
+                                   batch)
     endpoint = operation.endpoint.model_copy(update={"operation": name})
     return RestTool(name=name, description=operation.description, endpoint=endpoint,
                     args_model=model, settings=settings, auth=auth, parameters=schema)
@@ -184,7 +200,8 @@ def http_tool(name: str, method: str, url: str, *, description: str,
               auth: RestAuth | None = None, send_as: Literal["auto", "query", "json", "form"]
               = "auto", headers: Mapping[str, str] | None = None, timeout: float = 30,
               max_response_bytes: int = 200_000, retries: int = 2, retry_post: bool = False,
-              backoff: float = 0.5, requires_approval: bool = False) -> RestTool:
+              backoff: float = 0.5, requires_approval: bool = False,
+              schema_limits: SchemaLimits = DEFAULT_LIMITS) -> RestTool:
     """One HTTP endpoint as a tool, defined from Python.
 
     ``url`` may hold ``{placeholders}``, filled from the argument of that name. The other
@@ -204,13 +221,18 @@ def http_tool(name: str, method: str, url: str, *, description: str,
         properties = flat_json_schema(params_schema)["properties"]
         required = set(flat_json_schema(params_schema).get("required", []))
     else:
-        raw = inline_refs(dict(params_schema), f"http_tool {name!r} params_schema")
-        parameters = clean_schema(raw)
-        if parameters.get("type", "object") != "object":
-            raise ValueError(f"http_tool {name!r}: params_schema must be an object schema")
-        parameters["type"] = "object"
-        parameters.setdefault("properties", {})
-        parameters["additionalProperties"] = False
+        where = f"http_tool {name!r} params_schema"
+        raw = inline_refs(dict(params_schema), where, schema_limits)
+        try:
+            parameters = clean_schema(raw, "#", schema_limits)
+            if parameters.get("type", "object") != "object":
+                raise ValueError(f"http_tool {name!r}: params_schema must be an object schema")
+            parameters["type"] = "object"
+            parameters.setdefault("properties", {})
+            parameters["additionalProperties"] = False
+            check_size(parameters, schema_limits)
+        except InvalidSchema as exc:
+            raise ValueError(f"{where}: {exc}") from None
         properties = parameters["properties"]
         required = set(parameters.get("required", []))
         model = args_model_from_schema(name, properties, required)

@@ -19,6 +19,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
+from hanlin.tools.schema_limits import SchemaLimits
+
+DEFAULT_LIMITS = SchemaLimits()
+
 # ---------------------------------------------------------------------------- docstrings
 
 _GOOGLE_ARGS = {"args", "arguments", "parameters", "params", "keyword args",
@@ -191,13 +195,23 @@ _SUBSCHEMA_KEYS = ("items", "additionalProperties", "not", "contains", "property
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 
 
+_SMALL_DEFINITION = 1_000  # values: a definition this small is inlined wherever it is used
+
+
 def flat_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema with ``$defs`` inlined and titles removed.
 
-    A recursive model cannot be inlined; its definitions stay under ``$defs``.
+    A recursive model cannot be inlined; its definitions stay under ``$defs``. Nor can nested
+    models that share definitions so often that inlining them all would grow past
+    ``SchemaLimits`` (a model with two fields of a model with two fields of ... doubles with
+    each level): then small definitions are still inlined, and the large ones stay under
+    ``$defs``, so the schema grows no faster than the model.
     """
     schema = model.model_json_schema()
     defs: dict[str, Any] = schema.pop("$defs", {})
+    sizes = _inlined_sizes(defs)
+    inlined = set(defs) if _inlined_size(schema, sizes) <= DEFAULT_LIMITS.max_nodes \
+        else {key for key, size in sizes.items() if size <= _SMALL_DEFINITION}
     kept: dict[str, Any] = {}
 
     def resolve(node: Any, stack: tuple[str, ...]) -> Any:
@@ -209,8 +223,8 @@ def flat_json_schema(model: type[BaseModel]) -> dict[str, Any]:
         ref = node.pop("$ref", None)
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             key = ref.removeprefix("#/$defs/")
-            if key in stack:  # recursion: keep the reference
-                kept[key] = defs[key]
+            if key in stack or key not in inlined:
+                kept[key] = defs[key]  # recursive, or large and shared: keep the reference
                 return {"$ref": ref, **{k: resolve(v, stack) for k, v in node.items()}}
             target = resolve(defs[key], stack + (key,))
             # Keys beside a $ref (description, default) refine the referenced schema.
@@ -231,9 +245,49 @@ def flat_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     flat = resolve(schema, ())
     flat.pop("description", None)  # the tool's own description says it better
     flat.setdefault("properties", {})
-    if kept:
-        flat["$defs"] = {key: resolve(value, (key,)) for key, value in kept.items()}
+    done: dict[str, Any] = {}
+    while missing := [key for key in kept if key not in done]:  # kept ones may keep others
+        done.update({key: resolve(kept[key], (key,)) for key in missing})
+    if done:
+        flat["$defs"] = done
     return flat
+
+
+def _inlined_sizes(defs: dict[str, Any]) -> dict[str, int]:
+    """How many values each definition becomes with its references inlined (a reference
+    back into itself counts as one), capped just past the limit so the count stays cheap."""
+    sizes: dict[str, int] = {}
+    pending: set[str] = set()
+
+    def size_of(key: str) -> int:
+        if key not in sizes:
+            if key in pending or key not in defs:
+                return 1
+            pending.add(key)
+            sizes[key] = _inlined_size(defs[key], sizes, size_of)
+            pending.discard(key)
+        return sizes[key]
+
+    for key in defs:
+        size_of(key)
+    return sizes
+
+
+def _inlined_size(node: Any, sizes: dict[str, int],
+                  size_of: Callable[[str], int] | None = None) -> int:
+    cap = DEFAULT_LIMITS.max_nodes + 1
+    if isinstance(node, list):
+        return min(cap, 1 + sum(_inlined_size(item, sizes, size_of) for item in node))
+    if not isinstance(node, dict):
+        return 1
+    ref = node.get("$ref")
+    total = 1 + len(node)
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        key = ref.removeprefix("#/$defs/")
+        total += size_of(key) if size_of is not None else sizes.get(key, 1)
+    total += sum(_inlined_size(value, sizes, size_of) for key, value in node.items()
+                 if key != "$ref" and isinstance(value, dict | list))
+    return min(cap, total)
 
 
 def describe_schema(schema: dict[str, Any]) -> str:
