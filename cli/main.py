@@ -1,4 +1,4 @@
-"""The ``hanlin`` command line: chat, serve, redis, sandbox."""
+"""The ``hanlin`` command line: chat, serve, worker, redis, sandbox."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hanlin.cli.redis_commands import redis_app
 from hanlin.cli.serve import serve
 from hanlin.cli.train_command import train_app
 from hanlin.cli.ui_command import ui
+from hanlin.cli.worker_command import worker
 
 app = typer.Typer(
     help="hanlin: agent orchestration on your own models.",
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command(help="Chat in the terminal with a ReAct agent that has a calculator.")(chat)
 app.command(help="Open the multi-agent chat in the browser (Gradio).")(ui)
 app.command(help="Serve a model over the OpenAI-compatible API (vLLM when installed).")(serve)
+app.command(help="Execute the runs the agent API queues (run one or more next to it).")(worker)
 app.add_typer(
     train_app,
     name="train",
