@@ -1,9 +1,10 @@
-"""The ``hanlin`` command line: chat, serve, worker, redis, sandbox."""
+"""The ``hanlin`` command line: chat, serve, api, worker, redis, sandbox."""
 
 from __future__ import annotations
 
 import typer
 
+from hanlin.cli.api_command import api
 from hanlin.cli.chat import chat
 from hanlin.cli.redis_commands import redis_app
 from hanlin.cli.serve import serve
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.command(help="Chat in the terminal with a ReAct agent that has a calculator.")(chat)
 app.command(help="Open the multi-agent chat in the browser (Gradio).")(ui)
 app.command(help="Serve a model over the OpenAI-compatible API (vLLM when installed).")(serve)
+app.command(help="Serve registered agents over the Agent Protocol (LangGraph SDK).")(api)
 app.command(help="Execute the runs the agent API queues (run one or more next to it).")(worker)
 app.add_typer(
     train_app,

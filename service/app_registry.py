@@ -116,7 +116,7 @@ class AppRunners:
 
 
 def load_service_app(spec: str) -> ServiceApp:
-    """``module:attribute``, where the attribute is a ``ServiceApp`` or returns one."""
+    """``module:attribute``, where the attribute is a ``ServiceApp``."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise AppLoadError(f"--app must look like 'package.module:app', got {spec!r}")
@@ -127,8 +127,6 @@ def load_service_app(spec: str) -> ServiceApp:
     value = getattr(module, attribute, None)
     if value is None:
         raise AppLoadError(f"{module_name!r} has no attribute {attribute!r}")
-    if not isinstance(value, ServiceApp) and callable(value):
-        value = value()
     if not isinstance(value, ServiceApp):
         raise AppLoadError(f"{spec!r} is a {type(value).__name__}, not a ServiceApp")
     if not value.assistants():

@@ -42,6 +42,7 @@ class Service:
     logs: Path
     lease_s: float = 2.0
     max_attempts: int = 3
+    api_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_of: dict[int, Path] = field(default_factory=dict)
 

@@ -1,0 +1,57 @@
+"""``hanlin api``: serve the registered agents over the Agent Protocol (LangGraph SDK)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+
+def api(
+    app: str = typer.Option(..., "--app", help="The ServiceApp to serve, as module:attribute."),
+    host: str = typer.Option("127.0.0.1", help="Interface; loopback unless you mean to expose it."),
+    port: int = typer.Option(2024, help="Port to listen on."),
+    redis_url: str | None = typer.Option(
+        None, help="Redis URL (default: HANLIN_REDIS_URL, else the managed local server)."
+    ),
+    prefix: str = typer.Option("hanlin", help="Key prefix shared with the workers."),
+    api_key: list[str] | None = typer.Option(  # noqa: B008 - typer's idiom for a repeatable option
+        None,
+        "--api-key",
+        help="KEY=user: a key clients send as 'Authorization: Bearer KEY' (or x-api-key) and "
+        "the user it acts as (repeatable); HANLIN_API_KEYS=k1=alice,k2=bob keeps keys out of "
+        "the process list.",
+    ),
+    no_auth: bool = typer.Option(
+        False, "--no-auth", help="Serve a non-loopback host without keys (one anonymous user)."
+    ),
+    max_request_kb: int = typer.Option(1024, min=1, help="Larger request bodies get 413."),
+) -> None:
+    from hanlin.cli.service_options import service_redis_url
+    from hanlin.service.api_auth import (
+        API_KEYS_ENV,
+        AuthConfigError,
+        AuthPolicy,
+        check_exposure,
+        parse_api_keys,
+    )
+    from hanlin.service.app_registry import AppLoadError, load_service_app
+
+    try:
+        keys = parse_api_keys([*(api_key or []), os.environ.get(API_KEYS_ENV, "")])
+        check_exposure(host, keys, allow_no_auth=no_auth)
+        service_app = load_service_app(app)
+    except (AuthConfigError, AppLoadError) as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    from hanlin.service.api_app import ApiSettings, serve_api
+
+    settings = ApiSettings(
+        redis_url=service_redis_url(redis_url), prefix=prefix, max_body_bytes=max_request_kb * 1024
+    )
+    names = ", ".join(a.name for a in service_app.assistants())
+    typer.echo(
+        f"Serving {names} on http://{host}:{port}"
+        + (f" ({len(set(keys.values()))} user(s) with API keys)" if keys else "")
+    )
+    serve_api(service_app, settings, AuthPolicy(keys, allow_no_auth=no_auth), host=host, port=port)
