@@ -170,7 +170,7 @@ class GroupChat(AgentSpec):
             return {"next_speaker": fallback}
         if self.selector == "model":
             return {"next_speaker": await self._model_choice(transcript, fallback)}
-        choice = self.selector(transcript, self.names)  # type: ignore[operator]
+        choice = self.selector(transcript, self.names)
         if inspect.isawaitable(choice):
             choice = await choice
         if choice not in self.names:

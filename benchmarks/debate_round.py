@@ -20,9 +20,9 @@ from common import percentiles, print_table, write_results
 from hanlin.agents.debate import Debate, DebateAgent
 from hanlin.llm.messages import UserMessage
 from hanlin.llm.openai_http import OpenAICompatibleModel
-from hanlin.llm.openai_server import BackgroundServer, create_app
 from hanlin.llm.scripted import ScriptedModel
 from hanlin.runtime.runner import Runner
+from hanlin.serving.server import BackgroundServer, create_app
 
 QUESTION = "What is the result of 3+4*5+6-7*8?"
 

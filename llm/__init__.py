@@ -12,6 +12,7 @@ from hanlin.llm.chat_model import (
     ToolSpec,
     Usage,
 )
+from hanlin.llm.local_model import LocalModel
 from hanlin.llm.messages import (
     AssistantMessage,
     AudioPart,
@@ -26,16 +27,39 @@ from hanlin.llm.messages import (
     messages_from_dicts,
     messages_to_dicts,
 )
-from hanlin.llm.local_model import LocalModel
 from hanlin.llm.openai_http import OpenAICompatibleModel
 from hanlin.llm.scripted import ScriptedModel
-from hanlin.llm.tool_call_parsing import ParsedToolCalls, parse_tool_calls
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
+from hanlin.llm.toolcalls.parsing import ParsedToolCalls, parse_tool_calls
 
 __all__ = [
-    "AssistantMessage", "AudioPart", "BaseChatModel", "ChatModel", "ChatOptions", "ChatResult",
-    "Completed", "FilePart", "LocalModel", "OpenAICompatibleModel", "ParsedToolCalls",
-    "ScriptedModel", "parse_tool_calls", "ImagePart", "Message", "ModelError", "StreamItem", "SystemMessage",
-    "TextDelta", "TextPart", "ToolCall", "ToolCallError", "ToolErrorKind", "ToolMessage",
-    "ToolSpec", "Usage", "UserMessage", "messages_from_dicts", "messages_to_dicts",
+    "AssistantMessage",
+    "AudioPart",
+    "BaseChatModel",
+    "ChatModel",
+    "ChatOptions",
+    "ChatResult",
+    "Completed",
+    "FilePart",
+    "LocalModel",
+    "OpenAICompatibleModel",
+    "ParsedToolCalls",
+    "ScriptedModel",
+    "parse_tool_calls",
+    "ImagePart",
+    "Message",
+    "ModelError",
+    "StreamItem",
+    "SystemMessage",
+    "TextDelta",
+    "TextPart",
+    "ToolCall",
+    "ToolCallError",
+    "ToolErrorKind",
+    "ToolMessage",
+    "ToolSpec",
+    "Usage",
+    "UserMessage",
+    "messages_from_dicts",
+    "messages_to_dicts",
 ]

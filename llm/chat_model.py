@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal, Protocol, Union, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -70,7 +70,7 @@ class Completed(BaseModel):
     result: ChatResult
 
 
-StreamItem = Union[TextDelta, Completed]
+StreamItem = TextDelta | Completed
 
 
 class ModelError(RuntimeError):
@@ -82,8 +82,9 @@ class ModelInputError(ModelError):
     schema the backend cannot use): the caller has to change it, retrying will not help.
     ``code`` follows OpenAI's error codes (``context_length_exceeded``, ...)."""
 
-    def __init__(self, message: str, *, code: str = "invalid_request",
-                 param: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str = "invalid_request", param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.param = code, param
 

@@ -37,12 +37,18 @@ class InProcessChatModel(BaseChatModel):
 
     @abstractmethod
     def _run_locked(
-        self, loaded: Any, turns: Any, tools: list[ToolSpec],
-        options: ChatOptions, emit: Emit, cancelled: threading.Event,
+        self,
+        loaded: Any,
+        turns: Any,
+        tools: list[ToolSpec],
+        options: ChatOptions,
+        emit: Emit,
+        cancelled: threading.Event,
     ) -> Completed: ...
 
-    def _prepare(self, loaded: Any, turns: list[dict[str, str]], tools: list[ToolSpec],
-                 options: ChatOptions) -> Any:
+    def _prepare(
+        self, loaded: Any, turns: list[dict[str, str]], tools: list[ToolSpec], options: ChatOptions
+    ) -> Any:
         """Work done before taking the lock (rendering, tokenizing), so a long prompt does
         not hold up requests already generating. Its result reaches ``_run_locked`` as
         ``turns``; by default the turns themselves."""
@@ -73,8 +79,10 @@ class InProcessChatModel(BaseChatModel):
                 cancelled.set()
 
         worker = threading.Thread(
-            target=self._generate, args=(turns, offered, options, emit, cancelled),
-            name=f"hanlin-{self.name}", daemon=True,
+            target=self._generate,
+            args=(turns, offered, options, emit, cancelled),
+            name=f"hanlin-{self.name}",
+            daemon=True,
         )
         worker.start()
         try:
@@ -89,8 +97,12 @@ class InProcessChatModel(BaseChatModel):
             cancelled.set()
 
     def _generate(
-        self, turns: list[dict[str, str]], tools: list[ToolSpec], options: ChatOptions,
-        emit: Emit, cancelled: threading.Event,
+        self,
+        turns: list[dict[str, str]],
+        tools: list[ToolSpec],
+        options: ChatOptions,
+        emit: Emit,
+        cancelled: threading.Event,
     ) -> None:
         """Worker thread: load, generate, report. Errors travel to the caller via ``emit``."""
         try:

@@ -29,12 +29,12 @@ from hanlin.llm.chat_model import (
     ToolSpec,
     Usage,
 )
+from hanlin.llm.in_process import InProcessChatModel
 from hanlin.llm.local_prompt import (
     CHATML_TEMPLATE,
     build_result,
     stop_strings,
 )
-from hanlin.llm.in_process import InProcessChatModel
 from hanlin.llm.model_files import ModelFileError, resolve_model_path
 
 INSTALL_HINT = "the local model needs llama-cpp-python: pip install 'hanlin[local]'"
@@ -172,9 +172,13 @@ def grammar_safe(schema: Any) -> Any:
     """``schema`` without length bounds too large for a grammar."""
     if isinstance(schema, dict):
         return {
-            key: grammar_safe(value) for key, value in schema.items()
-            if not (key in {"maxLength", "maxItems", "minLength", "minItems"}
-                    and isinstance(value, int) and value > GRAMMAR_MAX_BOUND)
+            key: grammar_safe(value)
+            for key, value in schema.items()
+            if not (
+                key in {"maxLength", "maxItems", "minLength", "minItems"}
+                and isinstance(value, int)
+                and value > GRAMMAR_MAX_BOUND
+            )
         }
     if isinstance(schema, list):
         return [grammar_safe(item) for item in schema]
@@ -188,8 +192,10 @@ def json_schema_grammar(schema: dict[str, Any]) -> Any:
     try:
         return LlamaGrammar.from_json_schema(json.dumps(grammar_safe(schema)), verbose=False)
     except _GRAMMAR_ERRORS as exc:
-        raise ModelInputError(f"cannot turn this JSON schema into a grammar: "
-                              f"{type(exc).__name__}: {exc}", param="response_format") from exc
+        raise ModelInputError(
+            f"cannot turn this JSON schema into a grammar: {type(exc).__name__}: {exc}",
+            param="response_format",
+        ) from exc
 
 
 def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
@@ -199,16 +205,24 @@ def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
     from llama_cpp import LlamaGrammar
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    schema = {"anyOf": [
-        {"type": "object", "properties": {"name": {"const": t.name}, "arguments": grammar_safe(t.parameters)},
-         "required": ["name", "arguments"], "additionalProperties": False}
-        for t in tools
-    ]}
+    schema = {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"name": {"const": t.name}, "arguments": grammar_safe(t.parameters)},
+                "required": ["name", "arguments"],
+                "additionalProperties": False,
+            }
+            for t in tools
+        ]
+    }
     try:
         rules = json_schema_to_gbnf(json.dumps(schema))
     except _GRAMMAR_ERRORS as exc:
-        raise ModelInputError(f"cannot turn these tool schemas into a grammar: "
-                              f"{type(exc).__name__}: {exc}", param="tools") from exc
+        raise ModelInputError(
+            f"cannot turn these tool schemas into a grammar: {type(exc).__name__}: {exc}",
+            param="tools",
+        ) from exc
     wrapped = rules.replace("root ::=", "call ::=", 1)
     return LlamaGrammar.from_string(
         wrapped + '\nroot ::= "<tool_call>\\n" call "\\n</tool_call>"\n', verbose=False
@@ -256,8 +270,10 @@ class LocalModel(InProcessChatModel):
                 f"{resolved.path} is a Hugging Face model folder; LocalModel runs GGUF files "
                 "(use TransformersModel for model folders, or convert it to GGUF)"
             )
-        if chat_format is not None and chat_format != "chatml" and not any(
-            marker in chat_format for marker in TEMPLATE_MARKERS
+        if (
+            chat_format is not None
+            and chat_format != "chatml"
+            and not any(marker in chat_format for marker in TEMPLATE_MARKERS)
         ):
             raise ValueError(
                 f"chat_format must be None, 'chatml' or a Jinja2 chat template, not {chat_format!r}"
@@ -288,8 +304,9 @@ class LocalModel(InProcessChatModel):
         add_bos = not (loaded.bos_text and prompt.startswith(loaded.bos_text))
         probe_chars = self.n_ctx * PROBE_CHARS_PER_TOKEN
         if len(prompt) > probe_chars:
-            probe = loaded.llama.tokenize(prompt[:probe_chars].encode("utf-8"),
-                                          add_bos=add_bos, special=True)
+            probe = loaded.llama.tokenize(
+                prompt[:probe_chars].encode("utf-8"), add_bos=add_bos, special=True
+            )
             if len(probe) - PROBE_MARGIN_TOKENS >= self.n_ctx:
                 raise self._too_long(f"over {len(probe) - PROBE_MARGIN_TOKENS}")
         tokens = loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
@@ -301,14 +318,16 @@ class LocalModel(InProcessChatModel):
             grammar = tool_call_grammar(tools)
         else:
             grammar = None
-        return PreparedPrompt(tokens=tokens, stops=[s for s in template_stops if s],
-                              grammar=grammar)
+        return PreparedPrompt(
+            tokens=tokens, stops=[s for s in template_stops if s], grammar=grammar
+        )
 
     def _too_long(self, tokens: str) -> ModelInputError:
         return ModelInputError(
             f"{self.name}: the prompt is {tokens} tokens but the context window (n_ctx) is "
             f"{self.n_ctx}; shorten the conversation or raise n_ctx",
-            code="context_length_exceeded", param="messages",
+            code="context_length_exceeded",
+            param="messages",
         )
 
     def _run_locked(

@@ -24,7 +24,7 @@ from hanlin.llm.messages import (
     ToolMessage,
     UserMessage,
 )
-from hanlin.llm.tool_call_parsing import parse_tool_calls, tool_instructions
+from hanlin.llm.toolcalls.parsing import parse_tool_calls, tool_instructions
 
 # A ChatML template, used when a model file carries no template of its own.
 CHATML_TEMPLATE = (

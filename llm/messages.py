@@ -7,7 +7,7 @@ Messages are plain pydantic models with a ``role`` discriminator so they seriali
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,9 +46,7 @@ class FilePart(_Part):
     media_type: str | None = None
 
 
-ContentPart = Annotated[
-    Union[TextPart, ImagePart, AudioPart, FilePart], Field(discriminator="type")
-]
+ContentPart = Annotated[TextPart | ImagePart | AudioPart | FilePart, Field(discriminator="type")]
 
 
 class ToolCall(BaseModel):
@@ -98,7 +96,7 @@ class ToolMessage(BaseModel):
 
 
 Message = Annotated[
-    Union[SystemMessage, UserMessage, AssistantMessage, ToolMessage],
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage,
     Field(discriminator="role"),
 ]
 

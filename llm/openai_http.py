@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -138,7 +138,7 @@ class OpenAICompatibleModel(BaseChatModel):
 
     async def _attempt(
         self, body: dict[str, Any], assembler: CompletionAssembler
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """One request; yields text as it arrives and fills ``assembler``."""
         try:
             async with self._http().stream("POST", self.url, json=body) as response:
@@ -163,9 +163,11 @@ class OpenAICompatibleModel(BaseChatModel):
         except httpx.TimeoutException as exc:
             kind = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
             limit = self.connect_timeout if kind == "connecting" else self.timeout
-            raise _RetryableFailure(f"timed out after {limit:g}s {kind} ({type(exc).__name__})")
+            raise _RetryableFailure(
+                f"timed out after {limit:g}s {kind} ({type(exc).__name__})"
+            ) from exc
         except httpx.TransportError as exc:
-            raise _RetryableFailure(f"{type(exc).__name__}: {exc or 'connection failed'}")
+            raise _RetryableFailure(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
 
     async def _raise_for_status(self, response: httpx.Response) -> None:
         raw = (await response.aread()).decode("utf-8", errors="replace").strip()

@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 
 from hanlin.llm.chat_model import ChatOptions, ChatResult, ToolSpec, Usage
 from hanlin.llm.messages import (
-    new_call_id,
     AssistantMessage,
     AudioPart,
     ContentPart,
@@ -31,6 +30,7 @@ from hanlin.llm.messages import (
     ToolCall,
     ToolMessage,
     UserMessage,
+    new_call_id,
 )
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
 
@@ -54,7 +54,6 @@ _AUDIO_FORMATS: dict[str, str] = {
 
 class WireFormatError(ValueError):
     """A message cannot be expressed in the OpenAI wire format (missing file, bad part)."""
-
 
 
 # --------------------------------------------------------------------------- requests
@@ -377,7 +376,7 @@ def extract_text_tool_calls(
     text: str, tools: Sequence[ToolSpec]
 ) -> tuple[str, list[ToolCall], list[ToolCallError]]:
     """Tool calls a model wrote into its text (Hermes tags, bare JSON, ...), with stable ids."""
-    from hanlin.llm.tool_call_parsing import parse_tool_calls  # sibling module, loaded on use
+    from hanlin.llm.toolcalls.parsing import parse_tool_calls  # sibling module, loaded on use
 
     parsed = parse_tool_calls(text, tools)
     if not parsed.calls and not parsed.errors:

@@ -58,8 +58,10 @@ class ScriptedModel(BaseChatModel):
         for word in message.content.split(" "):
             if word:
                 yield TextDelta(text=word + " ")
-        usage = Usage(prompt_tokens=sum(len(str(m)) for m in messages) // 4,
-                      completion_tokens=max(1, len(message.content) // 4))
+        usage = Usage(
+            prompt_tokens=sum(len(str(m)) for m in messages) // 4,
+            completion_tokens=max(1, len(message.content) // 4),
+        )
         yield Completed(result=ChatResult(message=message, usage=usage, raw_text=message.content))
 
 

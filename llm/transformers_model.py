@@ -158,7 +158,8 @@ class TransformersModel(InProcessChatModel):
         if options.json_schema is not None:
             raise ModelInputError(
                 f"{self.name}: JSON-schema constrained output needs a grammar; use LocalModel "
-                "(llama.cpp) with a GGUF file for it", param="response_format"
+                "(llama.cpp) with a GGUF file for it",
+                param="response_format",
             )
 
     def _run_locked(
@@ -223,6 +224,8 @@ class TransformersModel(InProcessChatModel):
         if tail:
             emit(TextDelta(text=tail))
         completion_tokens = int(produced["ids"].shape[1]) - prompt_tokens
-        finish = "length" if completion_tokens >= options.max_tokens and not stops.stopped else "stop"
+        finish = (
+            "length" if completion_tokens >= options.max_tokens and not stops.stopped else "stop"
+        )
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         return Completed(result=build_result(stops.text, tools, usage=usage, finish_reason=finish))

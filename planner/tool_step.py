@@ -39,7 +39,7 @@ def _ask(agent: str, registry: ToolRegistry, call: ToolCall) -> ApprovalDecision
     if isinstance(answer, ApprovalDecision):
         return answer
     if isinstance(answer, str):
-        return ApprovalDecision(action=answer)  # type: ignore[arg-type]
+        return ApprovalDecision(action=answer)
     return ApprovalDecision.model_validate(answer)
 
 

@@ -17,7 +17,7 @@ from hanlin.contract.events import (
 from hanlin.llm.chat_model import BaseChatModel, ChatResult, Completed
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 from hanlin.llm.scripted import ScriptedModel, call
-from hanlin.llm.tool_call_parsing import parse_tool_calls
+from hanlin.llm.toolcalls.parsing import parse_tool_calls
 from hanlin.runtime.runner import Runner
 from hanlin.tools import tool
 from hanlin.tools.builtin.calculator import calculator

@@ -51,15 +51,24 @@ def start_server() -> Served:
     port = free_port()
     # The key travels in the environment, as documented, not on the command line.
     env = {**os.environ, "HANLIN_SERVE_API_KEYS": API_KEY}
-    proc = subprocess.Popen([*hanlin_command(), "serve", "--port", str(port), "--threads", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [*hanlin_command(), "serve", "--port", str(port), "--threads", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server exited"
         try:
-            if httpx.get(f"{base}/models", timeout=1,
-                         headers={"authorization": f"Bearer {API_KEY}"}).status_code == 200:
+            if (
+                httpx.get(
+                    f"{base}/models", timeout=1, headers={"authorization": f"Bearer {API_KEY}"}
+                ).status_code
+                == 200
+            ):
                 return Served(base, proc)
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -70,8 +79,11 @@ def start_server() -> Served:
 def start_long_stream(server: Served) -> openai.Stream:  # type: ignore[type-arg]
     """A generation that would run for minutes, once its first token has arrived."""
     stream = server.client().chat.completions.create(
-        model="hanlin-local", max_tokens=2000, stream=True,
-        messages=[{"role": "user", "content": "Count from 1 to 2000, comma separated."}])
+        model="hanlin-local",
+        max_tokens=2000,
+        stream=True,
+        messages=[{"role": "user", "content": "Count from 1 to 2000, comma separated."}],
+    )
     chunks = iter(stream)
     next(chunks)  # the role chunk
     next(chunks)  # the first token
@@ -104,7 +116,8 @@ def test_models_and_completion(served: str) -> None:
     client = OpenAI(base_url=served, api_key=API_KEY, max_retries=0)
     assert [m.id for m in client.models.list().data] == ["hanlin-local"]
     reply = client.chat.completions.create(
-        model="hanlin-local", max_tokens=24,
+        model="hanlin-local",
+        max_tokens=24,
         messages=[{"role": "user", "content": "Name one colour of the rainbow."}],
     )
     choice = reply.choices[0]
@@ -114,10 +127,14 @@ def test_models_and_completion(served: str) -> None:
 
 def test_streaming(served: str) -> None:
     client = OpenAI(base_url=served, api_key=API_KEY, max_retries=0)
-    chunks = list(client.chat.completions.create(
-        model="hanlin-local", max_tokens=24, stream=True,
-        messages=[{"role": "user", "content": "Say hello."}],
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="hanlin-local",
+            max_tokens=24,
+            stream=True,
+            messages=[{"role": "user", "content": "Say hello."}],
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert len(chunks) > 3 and text.strip()
     assert chunks[-1].choices[0].finish_reason in {"stop", "length"}
@@ -126,12 +143,23 @@ def test_streaming(served: str) -> None:
 def test_tools_are_accepted_and_answer_is_well_formed(served: str) -> None:
     client = OpenAI(base_url=served, api_key=API_KEY, max_retries=0)
     reply = client.chat.completions.create(
-        model="hanlin-local", max_tokens=64,
+        model="hanlin-local",
+        max_tokens=64,
         messages=[{"role": "user", "content": "What is 12 times 7? Use the calculator."}],
-        tools=[{"type": "function", "function": {
-            "name": "calculator", "description": "Evaluate an arithmetic expression.",
-            "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
-                           "required": ["expression"]}}}],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "calculator",
+                    "description": "Evaluate an arithmetic expression.",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"expression": {"type": "string"}},
+                        "required": ["expression"],
+                    },
+                },
+            }
+        ],
     )
     message = reply.choices[0].message
     # The 135M model's skill is not asserted: either a parsed call or text comes back.
@@ -151,9 +179,11 @@ def test_a_schema_the_grammar_cannot_express_is_a_400(server: Served) -> None:
     schema = {"type": "object", "properties": {"a": {"not": {"type": "string"}}}}
     with pytest.raises(openai.BadRequestError) as caught:
         server.client().chat.completions.create(
-            model="hanlin-local", max_tokens=4, messages=[{"role": "user", "content": "hi"}],
-            response_format={"type": "json_schema", "json_schema": {"name": "r",
-                                                                    "schema": schema}})
+            model="hanlin-local",
+            max_tokens=4,
+            messages=[{"role": "user", "content": "hi"}],
+            response_format={"type": "json_schema", "json_schema": {"name": "r", "schema": schema}},
+        )
     assert "grammar" in caught.value.body["message"]
     assert caught.value.body["param"] == "response_format"
 
@@ -162,16 +192,21 @@ def test_an_over_long_prompt_is_a_400_while_another_request_generates(server: Se
     """The prompt is measured outside the model lock: it need not wait for the generation."""
     client = server.client()
     stream = client.chat.completions.create(
-        model="hanlin-local", max_tokens=400, stream=True,
-        messages=[{"role": "user", "content": "Count from 1 to 500, one number per line."}])
+        model="hanlin-local",
+        max_tokens=400,
+        stream=True,
+        messages=[{"role": "user", "content": "Count from 1 to 500, one number per line."}],
+    )
     chunks = iter(stream)
     next(chunks)  # the role chunk: generation has the lock
     next(chunks)  # the first token
     started = time.perf_counter()
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(
-            model="hanlin-local", max_tokens=4,
-            messages=[{"role": "user", "content": "many words " * 400_000}])  # 4.4 MB
+            model="hanlin-local",
+            max_tokens=4,
+            messages=[{"role": "user", "content": "many words " * 400_000}],
+        )  # 4.4 MB
     elapsed = time.perf_counter() - started
     assert caught.value.body["code"] == "context_length_exceeded"
     assert caught.value.body["param"] == "messages"
@@ -185,8 +220,10 @@ def test_a_client_that_gives_up_stops_real_generation(server: Served) -> None:
     def impatient() -> None:
         with pytest.raises(openai.APITimeoutError):
             server.client(timeout=3.0).chat.completions.create(
-                model="hanlin-local", max_tokens=2000,
-                messages=[{"role": "user", "content": "Count from 1 to 2000, comma separated."}])
+                model="hanlin-local",
+                max_tokens=2000,
+                messages=[{"role": "user", "content": "Count from 1 to 2000, comma separated."}],
+            )
 
     caller = threading.Thread(target=impatient)
     caller.start()
@@ -194,7 +231,8 @@ def test_a_client_that_gives_up_stops_real_generation(server: Served) -> None:
     # Had the 2000 tokens gone on, this would wait for them (minutes on two CPU threads).
     started = time.perf_counter()
     reply = server.client(timeout=60.0).chat.completions.create(
-        model="hanlin-local", max_tokens=2, messages=[{"role": "user", "content": "Hi"}])
+        model="hanlin-local", max_tokens=2, messages=[{"role": "user", "content": "Hi"}]
+    )
     assert reply.choices[0].message.content is not None
     assert time.perf_counter() - started < 30
     server.wait_idle(5)

@@ -26,10 +26,10 @@ from hanlin.llm.messages import (
     ToolMessage,
     UserMessage,
 )
-from hanlin.llm.openai_server import BackgroundServer
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.runtime.runner import Runner
 from hanlin.sandbox import Limits
+from hanlin.serving.server import BackgroundServer
 from hanlin.tools.builtin import PythonTool
 from hanlin.tools.rest_plugin import RestPlugin
 

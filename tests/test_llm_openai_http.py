@@ -347,7 +347,7 @@ async def test_malformed_tool_arguments_become_tool_errors(serve: Serve) -> None
 
 
 async def test_extracts_tool_calls_written_in_the_text(serve: Serve) -> None:
-    pytest.importorskip("hanlin.llm.tool_call_parsing")
+    pytest.importorskip("hanlin.llm.toolcalls.parsing")
     hermes = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
     text = f"Let me check.\n<tool_call>{hermes}</tool_call>"
     server = serve(answer(text))

@@ -35,16 +35,19 @@ from hanlin.llm.messages import (
     ToolMessage,
     UserMessage,
 )
-from hanlin.llm.openai_server import BackgroundServer, create_app
 from hanlin.llm.scripted import ScriptedModel, call
+from hanlin.serving.server import BackgroundServer, create_app
 
 WEATHER_TOOL = {
     "type": "function",
     "function": {
         "name": "get_weather",
         "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
     },
 }
 
@@ -56,8 +59,13 @@ class OptionsRecordingModel(ScriptedModel):
         super().__init__(turns, **kwargs)  # type: ignore[arg-type]
         self.options_seen: list[ChatOptions | None] = []
 
-    def stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-               options: ChatOptions | None = None) -> AsyncIterator[StreamItem]:
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
         self.options_seen.append(options)
         return super().stream(messages, tools=tools, options=options)
 
@@ -67,8 +75,13 @@ class FailsMidStream(BaseChatModel):
 
     name = "flaky"
 
-    async def stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-                     options: ChatOptions | None = None) -> AsyncIterator[StreamItem]:
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
         yield TextDelta(text="partial ")
         raise RuntimeError("connection to the GPU box dropped")
 
@@ -85,7 +98,8 @@ def client_for(url: str) -> openai.OpenAI:
 
 def ask(client: openai.OpenAI, text: str, **kwargs: object) -> object:
     return client.chat.completions.create(
-        model="scripted", messages=[{"role": "user", "content": text}], **kwargs)
+        model="scripted", messages=[{"role": "user", "content": text}], **kwargs
+    )
 
 
 def test_lists_models_in_openai_format() -> None:
@@ -121,13 +135,13 @@ def test_answers_without_streaming_and_reports_usage() -> None:
 def test_streams_text_deltas_then_finish_and_usage() -> None:
     model = ScriptedModel(["one two three four"])
     with serving({"scripted": model}) as url:
-        stream = ask(client_for(url), "count", stream=True,
-                     stream_options={"include_usage": True})
+        stream = ask(client_for(url), "count", stream=True, stream_options={"include_usage": True})
         chunks = list(stream)
     assert {c.object for c in chunks} == {"chat.completion.chunk"}
     assert len({c.id for c in chunks}) == 1
-    pieces = [c.choices[0].delta.content for c in chunks
-              if c.choices and c.choices[0].delta.content]
+    pieces = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
     assert pieces == ["one ", "two ", "three ", "four "]
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert finishes[-1] == "stop" and finishes.count("stop") == 1
@@ -149,8 +163,9 @@ def test_tool_call_round_trip() -> None:
     history: list[dict[str, object]] = [{"role": "user", "content": "Weather in Paris?"}]
     with serving({"scripted": model}) as url:
         client = client_for(url)
-        first = client.chat.completions.create(model="scripted", messages=history,
-                                               tools=[WEATHER_TOOL])
+        first = client.chat.completions.create(
+            model="scripted", messages=history, tools=[WEATHER_TOOL]
+        )
         choice = first.choices[0]
         assert choice.finish_reason == "tool_calls"
         assert choice.message.content is None
@@ -161,22 +176,24 @@ def test_tool_call_round_trip() -> None:
 
         history.append(choice.message.model_dump(exclude_none=True))
         history.append({"role": "tool", "tool_call_id": tool_call.id, "content": "sunny, 21 C"})
-        second = client.chat.completions.create(model="scripted", messages=history,
-                                                tools=[WEATHER_TOOL])
+        second = client.chat.completions.create(
+            model="scripted", messages=history, tools=[WEATHER_TOOL]
+        )
     assert second.choices[0].message.content == "The weather: sunny, 21 C"
     assert model.tools_seen[0] == [ToolSpec(**WEATHER_TOOL["function"])]
     replayed = model.calls[1]
     assert replayed[1] == AssistantMessage(
-        tool_calls=[ToolCall(id="call_42", name="get_weather", arguments={"city": "Paris"})])
-    assert replayed[2] == ToolMessage(tool_call_id="call_42", name="get_weather",
-                                      content="sunny, 21 C")
+        tool_calls=[ToolCall(id="call_42", name="get_weather", arguments={"city": "Paris"})]
+    )
+    assert replayed[2] == ToolMessage(
+        tool_call_id="call_42", name="get_weather", content="sunny, 21 C"
+    )
 
 
 def test_streamed_tool_call_arrives_as_tool_call_deltas() -> None:
     model = ScriptedModel([call("get_weather", call_id="call_7", city="Oslo")])
     with serving({"scripted": model}) as url:
-        chunks = list(ask(client_for(url), "Weather in Oslo?", stream=True,
-                          tools=[WEATHER_TOOL]))
+        chunks = list(ask(client_for(url), "Weather in Oslo?", stream=True, tools=[WEATHER_TOOL]))
     deltas = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
     assert [(d.index, d.id, d.function.name) for d in deltas] == [(0, "call_7", "get_weather")]
     assert json.loads(deltas[0].function.arguments) == {"city": "Oslo"}
@@ -188,15 +205,29 @@ def test_sampling_fields_and_response_format_reach_the_model() -> None:
     model = OptionsRecordingModel(["{}", "{}", "{}"])
     with serving({"scripted": model}) as url:
         client = client_for(url)
-        ask(client, "a", temperature=0.7, max_tokens=64, stop="END", seed=11,
-            response_format={"type": "json_schema",
-                             "json_schema": {"name": "reply", "schema": schema}})
+        ask(
+            client,
+            "a",
+            temperature=0.7,
+            max_tokens=64,
+            stop="END",
+            seed=11,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": schema},
+            },
+        )
         ask(client, "b", response_format={"type": "json_object"}, stop=["x", "y"])
-        ask(client, "c", tools=[WEATHER_TOOL, {**WEATHER_TOOL, "function": {"name": "other"}}],
-            tool_choice={"type": "function", "function": {"name": "get_weather"}})
+        ask(
+            client,
+            "c",
+            tools=[WEATHER_TOOL, {**WEATHER_TOOL, "function": {"name": "other"}}],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        )
     first, second, third = model.options_seen
-    assert first == ChatOptions(temperature=0.7, max_tokens=64, stop=["END"], seed=11,
-                                json_schema=schema)
+    assert first == ChatOptions(
+        temperature=0.7, max_tokens=64, stop=["END"], seed=11, json_schema=schema
+    )
     assert second == ChatOptions(stop=["x", "y"], json_schema={"type": "object"})
     assert third.tool_choice == "required"
     assert [t.name for t in model.tools_seen[2]] == ["get_weather"]
@@ -216,13 +247,19 @@ def test_multimodal_user_content_becomes_hanlin_parts() -> None:
         {"type": "text", "text": "Describe these."},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
         {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
-        {"type": "file", "file": {"filename": "scores.csv",
-                                  "file_data": f"data:text/csv;base64,{document}"}},
+        {
+            "type": "file",
+            "file": {"filename": "scores.csv", "file_data": f"data:text/csv;base64,{document}"},
+        },
     ]
     with serving({"scripted": model}) as url:
         response = client_for(url).chat.completions.create(
-            model="scripted", messages=[{"role": "system", "content": "Be brief."},
-                                        {"role": "user", "content": content}])
+            model="scripted",
+            messages=[
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": content},
+            ],
+        )
     assert response.choices[0].message.content == "read it"
     system, user = model.calls[0]
     assert system.content == "Be brief."
@@ -239,7 +276,8 @@ def test_unknown_model_is_not_found_and_lists_models() -> None:
     with serving({"scripted": ScriptedModel([])}) as url:
         with pytest.raises(openai.NotFoundError) as caught:
             client_for(url).chat.completions.create(
-                model="gpt-9", messages=[{"role": "user", "content": "hi"}])
+                model="gpt-9", messages=[{"role": "user", "content": "hi"}]
+            )
     error = caught.value.body
     assert error["code"] == "model_not_found" and error["param"] == "model"
     assert "scripted" in error["message"]
@@ -251,23 +289,40 @@ def test_unknown_model_is_not_found_and_lists_models() -> None:
         ([], {}, "messages"),
         ([{"role": "user", "content": "hi"}], {"temperature": 5}, "temperature"),
         ([{"role": "wizard", "content": "hi"}], {}, "messages.0"),
-        ([{"role": "tool", "tool_call_id": "nope", "content": "x"}], {},
-         "messages[0].tool_call_id"),
-        ([{"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function":
-           {"name": "f", "arguments": "{not json"}}]}], {},
-         "messages[0].tool_calls[0].function.arguments"),
+        (
+            [{"role": "tool", "tool_call_id": "nope", "content": "x"}],
+            {},
+            "messages[0].tool_call_id",
+        ),
+        (
+            [
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{not json"},
+                        }
+                    ],
+                }
+            ],
+            {},
+            "messages[0].tool_calls[0].function.arguments",
+        ),
         ([{"role": "user", "content": "hi"}], {"n": 3}, "n"),
-        ([{"role": "user", "content": "hi"}],
-         {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
-         "response_format.json_schema"),
+        (
+            [{"role": "user", "content": "hi"}],
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+            "response_format.json_schema",
+        ),
     ],
 )
 def test_invalid_requests_are_bad_requests(messages: list, extra: dict, param: str) -> None:
     model = ScriptedModel(["unused"])
     with serving({"scripted": model}) as url:
         with pytest.raises(openai.BadRequestError) as caught:
-            client_for(url).chat.completions.create(model="scripted", messages=messages,
-                                                    **extra)
+            client_for(url).chat.completions.create(model="scripted", messages=messages, **extra)
     error = caught.value.body
     assert error["type"] == "invalid_request_error"
     assert error["param"].startswith(param), error
@@ -276,8 +331,11 @@ def test_invalid_requests_are_bad_requests(messages: list, extra: dict, param: s
 
 def test_raw_http_errors_are_openai_shaped() -> None:
     with serving({"scripted": ScriptedModel([])}) as url:
-        not_json = httpx.post(f"{url}/v1/chat/completions", content=b"{oops",
-                              headers={"content-type": "application/json"})
+        not_json = httpx.post(
+            f"{url}/v1/chat/completions",
+            content=b"{oops",
+            headers={"content-type": "application/json"},
+        )
         no_route = httpx.get(f"{url}/v1/nowhere")
         health = httpx.get(f"{url}/health")
     assert not_json.status_code == 400
@@ -304,16 +362,20 @@ def test_model_failures_are_server_errors_and_serving_continues() -> None:
         assert ask(client, "fourth").choices[0].message.content == "and here"
 
         with pytest.raises(openai.InternalServerError) as exhausted:
-            client.chat.completions.create(model="empty",
-                                           messages=[{"role": "user", "content": "x"}])
+            client.chat.completions.create(
+                model="empty", messages=[{"role": "user", "content": "x"}]
+            )
         assert exhausted.value.status_code == 502
         assert exhausted.value.body["type"] == "model_error"
 
 
 def test_input_the_model_cannot_take_is_a_bad_request_not_a_server_error() -> None:
     def too_long(_: Sequence[Message]) -> str:
-        raise ModelInputError("the prompt is 9000 tokens but the context window is 4096",
-                              code="context_length_exceeded", param="messages")
+        raise ModelInputError(
+            "the prompt is 9000 tokens but the context window is 4096",
+            code="context_length_exceeded",
+            param="messages",
+        )
 
     model = ScriptedModel([too_long, too_long, "fits"])
     with serving({"scripted": model}) as url:
@@ -331,7 +393,8 @@ def test_failure_mid_stream_is_reported_in_band() -> None:
     with serving({"flaky": FailsMidStream(), "scripted": ScriptedModel(["fine"])}) as url:
         client = client_for(url)
         stream = client.chat.completions.create(
-            model="flaky", messages=[{"role": "user", "content": "hi"}], stream=True)
+            model="flaky", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
         received: list[str] = []
         with pytest.raises(openai.APIError, match="connection to the GPU box dropped"):
             for chunk in stream:
@@ -346,17 +409,25 @@ async def test_concurrent_requests_are_served_together() -> None:
     with serving({"scripted": model}) as url:
         client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
         started = time.perf_counter()
-        responses = await asyncio.gather(*(
-            client.chat.completions.create(
-                model="scripted", messages=[{"role": "user", "content": f"job {i}"}],
-                stream=i % 2 == 0)
-            for i in range(5)))
+        responses = await asyncio.gather(
+            *(
+                client.chat.completions.create(
+                    model="scripted",
+                    messages=[{"role": "user", "content": f"job {i}"}],
+                    stream=i % 2 == 0,
+                )
+                for i in range(5)
+            )
+        )
         elapsed = time.perf_counter() - started
         texts = []
         for response in responses:
             if isinstance(response, openai.AsyncStream):
-                texts.append("".join([c.choices[0].delta.content or "" async for c in response
-                                      if c.choices]).strip())
+                texts.append(
+                    "".join(
+                        [c.choices[0].delta.content or "" async for c in response if c.choices]
+                    ).strip()
+                )
             else:
                 texts.append(response.choices[0].message.content)
         await client.close()
@@ -374,8 +445,13 @@ class SlowTalker(BaseChatModel):
         self.pause = pause
         self.closed_flag = False
 
-    async def stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-                     options: ChatOptions | None = None) -> AsyncIterator[StreamItem]:
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
         try:
             for word in ["first ", "second ", "third "]:
                 yield TextDelta(text=word)
@@ -392,7 +468,8 @@ def test_deltas_reach_the_client_while_the_model_is_still_talking() -> None:
     with serving({"slow": model}) as url:
         started = time.perf_counter()
         stream = client_for(url).chat.completions.create(
-            model="slow", messages=[{"role": "user", "content": "talk"}], stream=True)
+            model="slow", messages=[{"role": "user", "content": "talk"}], stream=True
+        )
         arrivals: list[tuple[str, float]] = []
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -407,7 +484,8 @@ def test_client_hanging_up_closes_the_model_stream() -> None:
     with serving({"slow": model, "scripted": ScriptedModel(["ok"])}) as url:
         client = client_for(url)
         stream = client.chat.completions.create(
-            model="slow", messages=[{"role": "user", "content": "talk"}], stream=True)
+            model="slow", messages=[{"role": "user", "content": "talk"}], stream=True
+        )
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 break

@@ -14,7 +14,7 @@ import openai
 import pytest
 from ticker_support import Ticker, chat, ticker_server
 
-from hanlin.llm.openai_server_access import (
+from hanlin.serving.access import (
     API_KEYS_ENV,
     KeyRing,
     ServeAccessError,
@@ -24,8 +24,12 @@ from hanlin.llm.openai_server_access import (
 )
 
 KEYS = ("k-first-0123456789abcdef", "k-second-fedcba9876543210")
-ROUTES = [("GET", "/v1/models"), ("GET", "/v1/models/ticker"),
-          ("POST", "/v1/chat/completions"), ("GET", "/v1/nowhere")]
+ROUTES = [
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/ticker"),
+    ("POST", "/v1/chat/completions"),
+    ("GET", "/v1/nowhere"),
+]
 
 
 def hanlin_command() -> list[str]:
@@ -41,13 +45,20 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ticker]:
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-@pytest.mark.parametrize("authorization", [None, "Bearer wrong-key", f"Bearer {KEYS[0]}x",
-                                           f"Basic {KEYS[0]}", "Bearer"])
-def test_every_route_refuses_a_missing_or_wrong_key(keyed: Ticker, method: str, path: str,
-                                                    authorization: str | None) -> None:
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong-key", f"Bearer {KEYS[0]}x", f"Basic {KEYS[0]}", "Bearer"]
+)
+def test_every_route_refuses_a_missing_or_wrong_key(
+    keyed: Ticker, method: str, path: str, authorization: str | None
+) -> None:
     headers = {"authorization": authorization} if authorization else {}
-    response = httpx.request(method, f"{keyed.url}{path}", headers=headers, timeout=10,
-                             json=chat("no-key") if method == "POST" else None)
+    response = httpx.request(
+        method,
+        f"{keyed.url}{path}",
+        headers=headers,
+        timeout=10,
+        json=chat("no-key") if method == "POST" else None,
+    )
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"].startswith("Bearer")
     error = response.json()["error"]
@@ -60,24 +71,27 @@ def test_every_route_refuses_a_missing_or_wrong_key(keyed: Ticker, method: str, 
 def test_each_configured_key_is_accepted(keyed: Ticker, key: str) -> None:
     client = openai.OpenAI(base_url=f"{keyed.url}/v1", api_key=key, max_retries=0)
     assert [m.id for m in client.models.list().data] == ["ticker"]
-    reply = client.chat.completions.create(model="ticker", max_tokens=2,
-                                           messages=[{"role": "user", "content": "keyed"}])
+    reply = client.chat.completions.create(
+        model="ticker", max_tokens=2, messages=[{"role": "user", "content": "keyed"}]
+    )
     assert reply.choices[0].message.content == "w0 w1"
 
 
 def test_health_is_open_but_names_models_only_to_key_holders(keyed: Ticker) -> None:
     anonymous = httpx.get(f"{keyed.url}/health", timeout=10)
     assert anonymous.status_code == 200 and "models" not in anonymous.json()
-    holder = httpx.get(f"{keyed.url}/health", timeout=10,
-                       headers={"authorization": f"Bearer {KEYS[1]}"})
+    holder = httpx.get(
+        f"{keyed.url}/health", timeout=10, headers={"authorization": f"Bearer {KEYS[1]}"}
+    )
     assert holder.json()["models"] == ["ticker"]
 
 
 def test_an_unauthenticated_large_upload_still_reads_its_401(keyed: Ticker) -> None:
     client = openai.OpenAI(base_url=f"{keyed.url}/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
-        client.chat.completions.create(model="ticker", max_tokens=2,
-                                       messages=[{"role": "user", "content": "z" * 5_000_000}])
+        client.chat.completions.create(
+            model="ticker", max_tokens=2, messages=[{"role": "user", "content": "z" * 5_000_000}]
+        )
 
 
 def test_keys_from_the_environment_stay_out_of_the_process_list(keyed: Ticker) -> None:
@@ -105,8 +119,14 @@ def test_hanlin_serve_refuses_a_public_host_without_a_key(host: str) -> None:
     env = {key: value for key, value in os.environ.items() if key != API_KEYS_ENV}
     started = time.perf_counter()
     try:
-        result = subprocess.run([*hanlin_command(), "serve", "--host", host, "--port", "0"],
-                                capture_output=True, text=True, timeout=60, env=env, check=False)
+        result = subprocess.run(
+            [*hanlin_command(), "serve", "--host", host, "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"hanlin serve --host {host!r} started serving without an API key")
     assert result.returncode == 2, result.stderr

@@ -23,8 +23,15 @@ from ticker_support import Ticker, chat, post_quietly, ticker_server, wait_until
 MIB = 2**20
 
 
-LIMITS = {"max_body_bytes": 1 * MIB, "body_timeout_s": 1.5, "max_active": 1, "max_waiting": 2,
-          "queue_timeout_s": 60, "stream_stall_s": 1.5, "drain_timeout_s": 5}
+LIMITS = {
+    "max_body_bytes": 1 * MIB,
+    "body_timeout_s": 1.5,
+    "max_active": 1,
+    "max_waiting": 2,
+    "queue_timeout_s": 60,
+    "stream_stall_s": 1.5,
+    "drain_timeout_s": 5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +55,9 @@ def test_a_body_over_the_cap_is_413_at_once_and_never_reaches_the_model(ticker: 
     client = openai.OpenAI(base_url=f"{ticker.url}/v1", api_key="k", max_retries=0)
     started = time.perf_counter()
     with pytest.raises(openai.APIStatusError) as caught:
-        client.chat.completions.create(model="ticker", max_tokens=3,
-                                       messages=[{"role": "user", "content": big}])
+        client.chat.completions.create(
+            model="ticker", max_tokens=3, messages=[{"role": "user", "content": big}]
+        )
     elapsed = time.perf_counter() - started
     assert caught.value.status_code == 413
     assert caught.value.body["code"] == "request_too_large"
@@ -61,11 +69,14 @@ def test_a_body_over_the_cap_is_413_at_once_and_never_reaches_the_model(ticker: 
             yield b"y" * MIB
         yield b'"}]}'
 
-    chunked = httpx.post(f"{ticker.url}/v1/chat/completions", content=chunks(),
-                         headers={"content-type": "application/json"}, timeout=30)
+    chunked = httpx.post(
+        f"{ticker.url}/v1/chat/completions",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
     assert_openai_error(chunked, 413)
-    assert not any(line.startswith(("start x", "start y"))
-                   for line in ticker.lines())
+    assert not any(line.startswith(("start x", "start y")) for line in ticker.lines())
     answer = httpx.post(f"{ticker.url}/v1/chat/completions", json=chat("after-413"), timeout=30)
     assert answer.status_code == 200, "the server keeps serving after refusing a body"
 
@@ -73,8 +84,10 @@ def test_a_body_over_the_cap_is_413_at_once_and_never_reaches_the_model(ticker: 
 def test_a_client_that_sends_its_body_too_slowly_gets_408(ticker: Ticker) -> None:
     host, port = ticker.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as raw:
-        raw.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"mod")
+        raw.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"mod'
+        )
         started = time.perf_counter()
         reply = raw.recv(65536).decode()
         elapsed = time.perf_counter() - started
@@ -87,20 +100,29 @@ def test_a_client_that_sends_its_body_too_slowly_gets_408(ticker: Ticker) -> Non
 
 def test_json_nested_200000_deep_is_a_400_not_a_traceback(ticker: Ticker) -> None:
     deep = "[" * 200_000 + "]" * 200_000
-    body = '{"model": "ticker", "messages": [{"role": "user", "content": "hi"}], ' \
-           f'"metadata": {deep}}}'
-    response = httpx.post(f"{ticker.url}/v1/chat/completions", content=body,
-                          headers={"content-type": "application/json"}, timeout=30)
+    body = (
+        '{"model": "ticker", "messages": [{"role": "user", "content": "hi"}], '
+        f'"metadata": {deep}}}'
+    )
+    response = httpx.post(
+        f"{ticker.url}/v1/chat/completions",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
     error = assert_openai_error(response, 400)
     assert error["type"] == "invalid_request_error"
     # Below Python's recursion limit, but deeper than any request needs.
     nested: object = {"type": "string"}
     for _ in range(100):
         nested = {"type": "array", "items": nested}
-    tool = {"type": "function", "function": {"name": "f", "parameters": {
-        "type": "object", "properties": {"deep": nested}}}}
-    response = httpx.post(f"{ticker.url}/v1/chat/completions",
-                          json=chat("deep-tool", tools=[tool]), timeout=30)
+    tool = {
+        "type": "function",
+        "function": {"name": "f", "parameters": {"type": "object", "properties": {"deep": nested}}},
+    }
+    response = httpx.post(
+        f"{ticker.url}/v1/chat/completions", json=chat("deep-tool", tools=[tool]), timeout=30
+    )
     assert assert_openai_error(response, 400)["code"] == "too_deeply_nested"
     assert "Traceback" not in ticker.errors.read_text()
     assert not any("deep-tool" in line for line in ticker.lines())
@@ -110,38 +132,55 @@ def test_json_nested_200000_deep_is_a_400_not_a_traceback(ticker: Ticker) -> Non
     ("parameters", "says"),
     [
         ({"type": "banana"}, "not a valid JSON schema"),
-        ({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
-         "does not point to anything"),
-        ({"type": "object", "properties": {"a": {"$ref": "http://169.254.169.254/x.json"}}},
-         "points outside the schema"),
+        (
+            {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
+            "does not point to anything",
+        ),
+        (
+            {"type": "object", "properties": {"a": {"$ref": "http://169.254.169.254/x.json"}}},
+            "points outside the schema",
+        ),
         ({"type": "object", "required": "city"}, "not a valid JSON schema"),
     ],
 )
-def test_an_invalid_tool_schema_is_a_400(ticker: Ticker, parameters: dict[str, object],
-                                         says: str) -> None:
+def test_an_invalid_tool_schema_is_a_400(
+    ticker: Ticker, parameters: dict[str, object], says: str
+) -> None:
     tool = {"type": "function", "function": {"name": "get_weather", "parameters": parameters}}
     client = openai.OpenAI(base_url=f"{ticker.url}/v1", api_key="k", max_retries=0)
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model="ticker", max_tokens=3, tools=[tool],
-                                       tool_choice="required",
-                                       messages=[{"role": "user", "content": "bad-schema"}])
+        client.chat.completions.create(
+            model="ticker",
+            max_tokens=3,
+            tools=[tool],
+            tool_choice="required",
+            messages=[{"role": "user", "content": "bad-schema"}],
+        )
     assert says in caught.value.body["message"]
     assert caught.value.body["param"] == "tools[0].function.parameters"
     assert "start bad-schema" not in ticker.lines()
 
 
 def test_a_valid_schema_with_local_refs_is_served(ticker: Ticker) -> None:
-    schema = {"type": "object", "$defs": {"city": {"type": "string"}},
-              "properties": {"city": {"$ref": "#/$defs/city"}}}
+    schema = {
+        "type": "object",
+        "$defs": {"city": {"type": "string"}},
+        "properties": {"city": {"$ref": "#/$defs/city"}},
+    }
     tool = {"type": "function", "function": {"name": "get_weather", "parameters": schema}}
     response_format = {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}
-    response = httpx.post(f"{ticker.url}/v1/chat/completions", timeout=30,
-                          json=chat("good-schema", tools=[tool],
-                                    response_format=response_format))
+    response = httpx.post(
+        f"{ticker.url}/v1/chat/completions",
+        timeout=30,
+        json=chat("good-schema", tools=[tool], response_format=response_format),
+    )
     assert response.status_code == 200, response.text
     bad_format = {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": 7}}}
-    refused = httpx.post(f"{ticker.url}/v1/chat/completions", timeout=30,
-                         json=chat("bad-format", response_format=bad_format))
+    refused = httpx.post(
+        f"{ticker.url}/v1/chat/completions",
+        timeout=30,
+        json=chat("bad-format", response_format=bad_format),
+    )
     assert assert_openai_error(refused, 400)["param"] == "response_format.json_schema.schema"
 
 
@@ -150,6 +189,7 @@ def test_a_valid_schema_with_local_refs_is_served(ticker: Ticker) -> None:
 
 async def test_a_burst_beyond_the_queue_gets_429_with_retry_after(ticker: Ticker) -> None:
     async with httpx.AsyncClient(base_url=ticker.url, timeout=60) as http:
+
         async def ask(index: int) -> tuple[httpx.Response, float]:
             started = time.perf_counter()
             response = await http.post("/v1/chat/completions", json=chat(f"burst-{index}", 5))
@@ -170,8 +210,11 @@ async def test_a_burst_beyond_the_queue_gets_429_with_retry_after(ticker: Ticker
 def test_a_request_that_waits_too_long_gets_503_with_retry_after(tmp_path: Path) -> None:
     limits = {"max_active": 1, "max_waiting": 4, "queue_timeout_s": 0.5}
     with ticker_server(tmp_path, limits) as server:
-        holder = threading.Thread(target=post_quietly, daemon=True,
-                                  args=(f"{server.url}/v1/chat/completions", chat("holder", 30)))
+        holder = threading.Thread(
+            target=post_quietly,
+            daemon=True,
+            args=(f"{server.url}/v1/chat/completions", chat("holder", 30)),
+        )
         holder.start()
         wait_until(lambda: "start holder" in server.lines(), 10, "the first request started")
         started = time.perf_counter()
@@ -189,10 +232,14 @@ def test_a_request_that_waits_too_long_gets_503_with_retry_after(tmp_path: Path)
 def test_a_client_that_gives_up_stops_its_generation(ticker: Ticker) -> None:
     """Non-streaming: nothing is sent until the end, so only the connection says it left."""
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{ticker.url}/v1/chat/completions", json=chat("impatient", 100),
-                   timeout=httpx.Timeout(10, read=1.0))
-    wait_until(lambda: "stopped impatient" in ticker.lines(), 3,
-               "generation stopped after the client left")
+        httpx.post(
+            f"{ticker.url}/v1/chat/completions",
+            json=chat("impatient", 100),
+            timeout=httpx.Timeout(10, read=1.0),
+        )
+    wait_until(
+        lambda: "stopped impatient" in ticker.lines(), 3, "generation stopped after the client left"
+    )
     words = ticker.count("word impatient")
     time.sleep(0.5)
     assert ticker.count("word impatient") == words and words < 30
@@ -202,15 +249,21 @@ def test_a_client_that_gives_up_stops_its_generation(ticker: Ticker) -> None:
 def test_a_queued_request_whose_client_leaves_never_runs(ticker: Ticker) -> None:
     def hold() -> None:
         with pytest.raises(httpx.ReadTimeout):
-            httpx.post(f"{ticker.url}/v1/chat/completions", json=chat("holding", 100),
-                       timeout=httpx.Timeout(10, read=2.0))
+            httpx.post(
+                f"{ticker.url}/v1/chat/completions",
+                json=chat("holding", 100),
+                timeout=httpx.Timeout(10, read=2.0),
+            )
 
     holder = threading.Thread(target=hold)
     holder.start()
     wait_until(lambda: "start holding" in ticker.lines(), 10, "the first request started")
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{ticker.url}/v1/chat/completions", json=chat("queued", 3),
-                   timeout=httpx.Timeout(10, read=0.5))
+        httpx.post(
+            f"{ticker.url}/v1/chat/completions",
+            json=chat("queued", 3),
+            timeout=httpx.Timeout(10, read=0.5),
+        )
     wait_until(lambda: ticker.health()["waiting"] == 0, 3, "the queue emptied")
     holder.join()
     wait_until(lambda: "stopped holding" in ticker.lines(), 3, "the holder stopped")
@@ -219,14 +272,18 @@ def test_a_queued_request_whose_client_leaves_never_runs(ticker: Ticker) -> None
 
 
 def test_a_streaming_client_that_leaves_before_the_first_word_stops_generation(
-        ticker: Ticker) -> None:
+    ticker: Ticker,
+) -> None:
     host, port = ticker.url.removeprefix("http://").split(":")
     # The first word comes after 5 s, as after a long prompt: nothing is sent before it.
     body = json.dumps(chat("vanishing", 100, stream=True, seed=5)).encode()
     with socket.create_connection((host, int(port))) as raw:
-        raw.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    b"Content-Type: application/json\r\n"
-                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        raw.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         wait_until(lambda: "start vanishing" in ticker.lines(), 10, "generation started")
     wait_until(lambda: "stopped vanishing" in ticker.lines(), 3, "generation stopped")
     assert ticker.health()["active"] == 0
@@ -240,15 +297,20 @@ def test_a_stream_nobody_reads_is_dropped_and_frees_its_slot(tmp_path: Path) -> 
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         raw.connect((host, int(port)))
-        raw.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    b"Content-Type: application/json\r\n"
-                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        raw.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         try:  # never read: the server's buffers fill and its writes block
-            wait_until(lambda: any(line.startswith("stopped silent") for line in server.lines()),
-                       30, "the unread stream was dropped")
+            wait_until(
+                lambda: any(line.startswith("stopped silent") for line in server.lines()),
+                30,
+                "the unread stream was dropped",
+            )
             assert server.health()["active"] == 0
-            answer = httpx.post(f"{server.url}/v1/chat/completions", json=chat("next"),
-                                timeout=10)
+            answer = httpx.post(f"{server.url}/v1/chat/completions", json=chat("next"), timeout=10)
             assert answer.status_code == 200
         finally:
             raw.close()
@@ -258,25 +320,36 @@ def test_a_stream_nobody_reads_is_dropped_and_frees_its_slot(tmp_path: Path) -> 
 
 
 def test_sigterm_ends_requests_in_flight_within_seconds_and_tells_their_clients(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # A long grace period: the server must end its requests itself, not wait it out.
     limits = {"max_active": 2, "max_waiting": 8, "shutdown_grace_s": 30.0}
     outcomes: dict[str, tuple[int, str]] = {}
     with ticker_server(tmp_path, limits) as server:
+
         def call(tag: str, stream: bool) -> None:
             try:
-                with httpx.stream("POST", f"{server.url}/v1/chat/completions", timeout=120,
-                                  json=chat(tag, 1000, stream=stream)) as response:
+                with httpx.stream(
+                    "POST",
+                    f"{server.url}/v1/chat/completions",
+                    timeout=120,
+                    json=chat(tag, 1000, stream=stream),
+                ) as response:
                     outcomes[tag] = (response.status_code, response.read().decode())
             except httpx.HTTPError as exc:
                 outcomes[tag] = (0, repr(exc))
 
-        threads = [threading.Thread(target=call, args=(f"flight-{i}", i % 2 == 0), daemon=True)
-                   for i in range(5)]
+        threads = [
+            threading.Thread(target=call, args=(f"flight-{i}", i % 2 == 0), daemon=True)
+            for i in range(5)
+        ]
         for thread in threads:
             thread.start()
-        wait_until(lambda: sum(server.count(f"start flight-{i}") for i in range(5)) == 2, 10,
-                   "two requests generating")
+        wait_until(
+            lambda: sum(server.count(f"start flight-{i}") for i in range(5)) == 2,
+            10,
+            "two requests generating",
+        )
         wait_until(lambda: server.health()["waiting"] == 3, 10, "three requests waiting")
         started = time.perf_counter()
         server.process.send_signal(signal.SIGTERM)

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.tool_call_parsing import ParsedToolCalls, parse_tool_calls, tool_instructions
 from hanlin.llm.tool_errors import ToolErrorKind
+from hanlin.llm.toolcalls.parsing import ParsedToolCalls, parse_tool_calls, tool_instructions
 
 CORPUS = Path(__file__).parent / "data" / "tool_calls" / "corpus.jsonl"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hanlin.llm.vllm_launcher import run_vllm, vllm_available, vllm_command
+from hanlin.serving.vllm_launcher import run_vllm, vllm_available, vllm_command
 
 
 def test_vllm_command_enables_tool_calling() -> None:
@@ -63,7 +63,7 @@ def test_run_vllm_hands_the_process_over_to_the_server_module(tmp_path: Path) ->
         "import json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'pid': os.getpid()}))\n"
     )
     launcher = (
-        "import os, sys\nfrom hanlin.llm.vllm_launcher import run_vllm\n"
+        "import os, sys\nfrom hanlin.serving.vllm_launcher import run_vllm\n"
         "print(os.getpid(), flush=True)\nrun_vllm('my/model', port=9100)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}

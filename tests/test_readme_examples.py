@@ -162,7 +162,7 @@ def services(
     from PIL import Image, ImageDraw
     from tests_support import minimal_pdf
 
-    from hanlin.llm.openai_server import BackgroundServer, create_app
+    from hanlin.serving.server import BackgroundServer, create_app
 
     model = FixedReplyModel()
     models = {"Qwen/Qwen2.5-7B-Instruct": model, "hanlin-local": model}

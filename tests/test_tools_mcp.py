@@ -47,8 +47,9 @@ async def source() -> AsyncIterator[McpToolSource]:
 
 
 async def run(registry: ToolRegistry, tool_name: str, /, **arguments: object) -> ToolResult:
-    return await registry.execute(ToolCall(id=f"call-{tool_name}", name=tool_name,
-                                           arguments=arguments))
+    return await registry.execute(
+        ToolCall(id=f"call-{tool_name}", name=tool_name, arguments=arguments)
+    )
 
 
 def process_exists(pid: int) -> bool:
@@ -68,20 +69,38 @@ async def wait_gone(pid: int, seconds: float = 5.0) -> bool:
 
 async def test_tools_are_listed_with_their_schemas_as_tool_specs(source: McpToolSource) -> None:
     specs = {tool.name: tool.spec for tool in source.tools}
-    assert {"add", "echo", "search", "fail", "slow", "crash", "picture", "environment",
-            "calls_served", "process_id"} <= set(specs)
+    assert {
+        "add",
+        "echo",
+        "search",
+        "fail",
+        "slow",
+        "crash",
+        "picture",
+        "environment",
+        "calls_served",
+        "process_id",
+    } <= set(specs)
     assert specs["add"].description == "Add two integers."
     assert specs["add"].parameters == {
-        "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-        "required": ["a", "b"]}
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+    }
     search = specs["search"].parameters
     assert search["required"] == ["query"]
-    assert search["properties"]["mode"] == {"default": "fast", "enum": ["fast", "exact"],
-                                            "type": "string"}
+    assert search["properties"]["mode"] == {
+        "default": "fast",
+        "enum": ["fast", "exact"],
+        "type": "string",
+    }
     window = search["properties"]["window"]["anyOf"][0]  # the $ref to $defs, inlined
     assert window["required"] == ["start", "end"]
-    assert window["properties"]["start"] == {"description": "First day.", "minimum": 0,
-                                             "type": "integer"}
+    assert window["properties"]["start"] == {
+        "description": "First day.",
+        "minimum": 0,
+        "type": "integer",
+    }
     assert "$defs" not in search and "title" not in search
     registry = ToolRegistry(source.tools)
     assert [spec.name for spec in registry.specs()] == [tool.name for tool in source.tools]
@@ -91,8 +110,9 @@ async def test_calls_through_the_registry_return_exact_results(source: McpToolSo
     registry = ToolRegistry(source.tools)
     assert (await run(registry, "add", a=2, b=3)).content == "5"
     assert (await run(registry, "echo", text="héllo, 世界")).content == "héllo, 世界"
-    searched = await run(registry, "search", query="q", mode="exact", tags=["a", "b"],
-                         window={"start": 1, "end": 7})
+    searched = await run(
+        registry, "search", query="q", mode="exact", tags=["a", "b"], window={"start": 1, "end": 7}
+    )
     assert searched.content == "q|exact|5|a,b|1-7"
     # Optional arguments left out reach the server as absent, so its defaults apply.
     assert (await run(registry, "search", query="q")).content == "q|fast|5||all"
@@ -101,14 +121,17 @@ async def test_calls_through_the_registry_return_exact_results(source: McpToolSo
     assert picture.content == f"one pixel\n[image: image/png, {PIXEL_PNG_BYTES} bytes]"
 
 
-@pytest.mark.parametrize(("arguments", "kind"), [
-    ({"a": "two", "b": 3}, ToolErrorKind.INVALID_VALUE),
-    ({"a": 2}, ToolErrorKind.MISSING_PARAMETER),
-    ({"a": 2, "b": 3, "c": 4}, ToolErrorKind.HALLUCINATED_PARAMETER),
-])
-async def test_invalid_arguments_never_reach_the_server(source: McpToolSource,
-                                                        arguments: dict[str, object],
-                                                        kind: ToolErrorKind) -> None:
+@pytest.mark.parametrize(
+    ("arguments", "kind"),
+    [
+        ({"a": "two", "b": 3}, ToolErrorKind.INVALID_VALUE),
+        ({"a": 2}, ToolErrorKind.MISSING_PARAMETER),
+        ({"a": 2, "b": 3, "c": 4}, ToolErrorKind.HALLUCINATED_PARAMETER),
+    ],
+)
+async def test_invalid_arguments_never_reach_the_server(
+    source: McpToolSource, arguments: dict[str, object], kind: ToolErrorKind
+) -> None:
     registry = ToolRegistry(source.tools)
     result = await registry.execute(ToolCall(id="c1", name="add", arguments=arguments))
     assert result.is_error and result.error is not None
@@ -123,7 +146,8 @@ async def test_invalid_arguments_never_reach_the_server(source: McpToolSource,
 
 
 async def test_a_failing_tool_is_reported_as_raised_with_the_servers_message(
-        source: McpToolSource) -> None:
+    source: McpToolSource,
+) -> None:
     registry = ToolRegistry(source.tools)
     result = await run(registry, "fail", reason="the disk is full")
     assert result.error is not None and result.error.kind is ToolErrorKind.TOOL_RAISED
@@ -153,7 +177,8 @@ async def test_calls_run_concurrently_on_one_server(source: McpToolSource) -> No
 
 
 async def test_a_crash_fails_that_call_clearly_and_the_next_call_restarts_the_server(
-        source: McpToolSource) -> None:
+    source: McpToolSource,
+) -> None:
     registry = ToolRegistry(source.tools)
     first_pid = int((await run(registry, "process_id")).content)
     crashed = await run(registry, "crash")
@@ -170,7 +195,8 @@ async def test_a_crash_fails_that_call_clearly_and_the_next_call_restarts_the_se
 
 
 async def test_the_server_gets_only_the_environment_it_is_given(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("HANLIN_TEST_SECRET", "do-not-leak")
     monkeypatch.setenv("USER", "someone")
     async with McpToolSource(demo_config(env={"DEMO_SETTING": "on"})) as source:
@@ -214,8 +240,9 @@ async def test_a_server_that_exits_at_startup_reports_its_stderr() -> None:
 
 
 async def test_a_server_that_never_answers_times_out_at_startup() -> None:
-    config = McpServer(command=sys.executable, args=["-c", "import time; time.sleep(60)"],
-                       startup_timeout=1.0)
+    config = McpServer(
+        command=sys.executable, args=["-c", "import time; time.sleep(60)"], startup_timeout=1.0
+    )
     started = time.perf_counter()
     with pytest.raises(McpStartupError, match="did not complete the handshake within 1 s"):
         async with McpToolSource(config):
@@ -224,8 +251,9 @@ async def test_a_server_that_never_answers_times_out_at_startup() -> None:
 
 
 async def test_prefix_include_and_toolkit() -> None:
-    async with McpToolSource(demo_config(prefix="demo_", include=["add", "echo"],
-                                         name="demo")) as source:
+    async with McpToolSource(
+        demo_config(prefix="demo_", include=["add", "echo"], name="demo")
+    ) as source:
         kit = source.toolkit()
         assert kit.name == "demo" and kit.names() == ["demo_add", "demo_echo"]
         registry = ToolRegistry([kit])
@@ -237,20 +265,28 @@ async def test_prefix_include_and_toolkit() -> None:
 
 
 def test_content_blocks_become_text_and_binary_is_only_summarized() -> None:
-    result = types.CallToolResult(content=[
-        types.TextContent(text="first"),
-        types.AudioContent(data="AAAAAAAA", mime_type="audio/wav"),  # 6 bytes
-        types.ResourceLink(uri="file:///tmp/report.pdf", name="report",
-                           mime_type="application/pdf"),
-        types.EmbeddedResource(resource=types.TextResourceContents(
-            uri="memo://1", text="the memo")),
-        types.EmbeddedResource(resource=types.BlobResourceContents(
-            uri="blob://1", blob="AAA=", mime_type="application/zip")),  # 2 bytes
-    ])
+    result = types.CallToolResult(
+        content=[
+            types.TextContent(text="first"),
+            types.AudioContent(data="AAAAAAAA", mime_type="audio/wav"),  # 6 bytes
+            types.ResourceLink(
+                uri="file:///tmp/report.pdf", name="report", mime_type="application/pdf"
+            ),
+            types.EmbeddedResource(
+                resource=types.TextResourceContents(uri="memo://1", text="the memo")
+            ),
+            types.EmbeddedResource(
+                resource=types.BlobResourceContents(
+                    uri="blob://1", blob="AAA=", mime_type="application/zip"
+                )
+            ),  # 2 bytes
+        ]
+    )
     assert content_text(result) == (
         "first\n[audio: audio/wav, 6 bytes]\n[resource: file:///tmp/report.pdf, "
         "application/pdf]\n[resource: memo://1]\nthe memo\n"
-        "[resource: blob://1, application/zip, 2 bytes]")
+        "[resource: blob://1, application/zip, 2 bytes]"
+    )
     structured = types.CallToolResult(content=[], structured_content={"total": 3})
     assert content_text(structured) == '{"total":3}'
     assert content_text(types.CallToolResult(content=[])) == "(no output)"
@@ -284,8 +320,11 @@ async def test_a_react_agent_uses_an_mcp_tool_end_to_end(source: McpToolSource) 
 @pytest.fixture
 def http_server() -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(DEMO), "http", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(DEMO), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -14,10 +14,14 @@ from hanlin.tools.json_schema_model import (
 
 NODE_SCHEMA = {
     "type": "object",
-    "$defs": {"Node": {"type": "object", "title": "Node",
-                       "properties": {"value": {"type": "integer"},
-                                      "child": {"$ref": "#/$defs/Node"}},
-                       "required": ["value"]}},
+    "$defs": {
+        "Node": {
+            "type": "object",
+            "title": "Node",
+            "properties": {"value": {"type": "integer"}, "child": {"$ref": "#/$defs/Node"}},
+            "required": ["value"],
+        }
+    },
     "properties": {"root": {"$ref": "#/$defs/Node", "description": "The top node."}},
     "required": ["root"],
 }
@@ -33,8 +37,10 @@ def test_local_references_are_inlined_and_recursion_stops() -> None:
 
 
 def test_data_that_looks_like_a_reference_is_left_alone() -> None:
-    schema = {"type": "object", "properties": {
-        "doc": {"type": "object", "default": {"$ref": "#/$defs/X"}}}}
+    schema = {
+        "type": "object",
+        "properties": {"doc": {"type": "object", "default": {"$ref": "#/$defs/X"}}},
+    }
     assert inline_refs(schema) == schema
 
 
@@ -42,7 +48,8 @@ def test_the_model_validates_nested_objects_from_definitions() -> None:
     model = model_from_json_schema(NODE_SCHEMA, "tree")
     args = model.model_validate({"root": {"value": 1, "child": {"value": 2}}})
     assert dump_arguments(args, parameters_schema(NODE_SCHEMA)) == {
-        "root": {"value": 1, "child": {"value": 2}}}
+        "root": {"value": 1, "child": {"value": 2}}
+    }
     with pytest.raises(ValidationError, match=r"root\.value"):
         model.model_validate({"root": {"value": "one"}})
     with pytest.raises(ValidationError, match="root"):
@@ -50,11 +57,15 @@ def test_the_model_validates_nested_objects_from_definitions() -> None:
 
 
 def test_dumped_arguments_keep_json_names_and_leave_out_what_was_not_given() -> None:
-    schema = {"type": "object", "properties": {
-        "first-name": {"type": "string"},
-        "limit": {"type": "integer", "default": 5},
-        "note": {"type": ["string", "null"]},
-    }, "required": ["first-name"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "first-name": {"type": "string"},
+            "limit": {"type": "integer", "default": 5},
+            "note": {"type": ["string", "null"]},
+        },
+        "required": ["first-name"],
+    }
     model = model_from_json_schema(schema, "person")
     cleaned = parameters_schema(schema)
     given = model.model_validate({"first-name": "Ada"})

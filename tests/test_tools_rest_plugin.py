@@ -1,4 +1,5 @@
-"""REST plugins against a real FastAPI service on 127.0.0.1, its live /openapi.json loaded by URL."""
+"""REST plugins against a real FastAPI service on 127.0.0.1, its live /openapi.json loaded by
+URL."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import pytest
 
 from hanlin.agents.agent import Agent
 from hanlin.llm.messages import ToolCall, ToolMessage
-from hanlin.llm.openai_server import BackgroundServer
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.llm.tool_errors import ToolErrorKind
 from hanlin.runtime.runner import Runner
+from hanlin.serving.server import BackgroundServer
 from hanlin.tools import ToolRegistry
 from hanlin.tools.rest_plugin import RestAuth, RestPlugin
 
@@ -45,9 +46,13 @@ def server() -> Iterator[BackgroundServer]:
 
 @pytest.fixture(scope="module")
 def plugin(server: BackgroundServer) -> RestPlugin:
-    return RestPlugin.from_openapi(f"{server.url}/openapi.json",
-                                   auth=RestAuth(kind="bearer", value=TOKEN),
-                                   timeout=5, max_response_bytes=1000, backoff=0.05)
+    return RestPlugin.from_openapi(
+        f"{server.url}/openapi.json",
+        auth=RestAuth(kind="bearer", value=TOKEN),
+        timeout=5,
+        max_response_bytes=1000,
+        backoff=0.05,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +77,20 @@ def compact(value: object) -> str:
 
 def test_live_document_gives_one_tool_per_operation(plugin: RestPlugin) -> None:
     assert plugin.title == "Weather and Todos"
-    assert plugin.names() == ["get_weather", "create_todo", "get_todo", "whoami", "echo_auth",
-                              "keyed_header", "keyed_query", "flaky", "broken_post",
-                              "get_text", "get_huge", "slow"]
+    assert plugin.names() == [
+        "get_weather",
+        "create_todo",
+        "get_todo",
+        "whoami",
+        "echo_auth",
+        "keyed_header",
+        "keyed_query",
+        "flaky",
+        "broken_post",
+        "get_text",
+        "get_huge",
+        "slow",
+    ]
     weather = plugin.get("get_weather").spec
     assert weather.description == "Current weather for a city"
     assert weather.parameters == {
@@ -102,15 +118,29 @@ def test_live_document_gives_one_tool_per_operation(plugin: RestPlugin) -> None:
 
 
 async def test_path_query_and_header_parameters(registry: ToolRegistry) -> None:
-    result = await registry.execute(tool_call("get_weather", city="São Paulo?#1",
-                                              units="imperial", days=3, x_request_id="r-7"))
+    result = await registry.execute(
+        tool_call("get_weather", city="São Paulo?#1", units="imperial", days=3, x_request_id="r-7")
+    )
     assert not result.is_error, result.content
-    assert result.content == compact({"city": "São Paulo?#1", "units": "imperial", "days": 3,
-                                      "temperature": 70, "sky": "sunny", "request_id": "r-7"})
+    assert result.content == compact(
+        {
+            "city": "São Paulo?#1",
+            "units": "imperial",
+            "days": 3,
+            "temperature": 70,
+            "sky": "sunny",
+            "request_id": "r-7",
+        }
+    )
     defaults = await registry.execute(tool_call("get_weather", city="Paris"))
-    assert json.loads(defaults.content) == {"city": "Paris", "units": "metric", "days": 1,
-                                            "temperature": 21, "sky": "sunny",
-                                            "request_id": None}
+    assert json.loads(defaults.content) == {
+        "city": "Paris",
+        "units": "metric",
+        "days": 1,
+        "temperature": 21,
+        "sky": "sunny",
+        "request_id": None,
+    }
 
 
 async def test_json_body_and_a_created_resource(registry: ToolRegistry) -> None:
@@ -123,7 +153,8 @@ async def test_json_body_and_a_created_resource(registry: ToolRegistry) -> None:
 
 
 async def test_registry_reports_bad_arguments_before_any_request(
-        registry: ToolRegistry, server: BackgroundServer) -> None:
+    registry: ToolRegistry, server: BackgroundServer
+) -> None:
     before = hits(server)["create_todo"]
     missing = await registry.execute(tool_call("create_todo", priority=2))
     assert missing.error is not None and missing.error.kind is ToolErrorKind.MISSING_PARAMETER
@@ -145,12 +176,15 @@ async def test_registry_reports_bad_arguments_before_any_request(
 # ------------------------------------------------------------------ credentials
 
 
-async def test_bearer_token_is_sent_and_never_shown(server: BackgroundServer,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bearer_token_is_sent_and_never_shown(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REST_TEST_TOKEN", TOKEN)
-    plugin = RestPlugin.from_openapi(f"{server.url}/openapi.json",
-                                     auth=RestAuth(kind="bearer", env="REST_TEST_TOKEN"),
-                                     include=["whoami", "echo_auth", "get_todo"])
+    plugin = RestPlugin.from_openapi(
+        f"{server.url}/openapi.json",
+        auth=RestAuth(kind="bearer", env="REST_TEST_TOKEN"),
+        include=["whoami", "echo_auth", "get_todo"],
+    )
     registry = ToolRegistry(plugin.tools)
     me = await registry.execute(tool_call("whoami"))
     assert me.content == compact({"user": "alice"})
@@ -158,50 +192,66 @@ async def test_bearer_token_is_sent_and_never_shown(server: BackgroundServer,
     echoed = await registry.execute(tool_call("echo_auth"))
     assert echoed.content == compact({"user": "alice", "received": "Bearer [redacted]"})
     missing = await registry.execute(tool_call("get_todo", todo_id=987))
-    texts = [me.content, echoed.content, missing.content, repr(plugin.tools),
-             json.dumps([s.model_dump() for s in registry.specs()])]
+    texts = [
+        me.content,
+        echoed.content,
+        missing.content,
+        repr(plugin.tools),
+        json.dumps([s.model_dump() for s in registry.specs()]),
+    ]
     assert all(TOKEN not in text for text in texts)
     offered = [key.lower() for spec in registry.specs() for key in spec.parameters["properties"]]
     assert "authorization" not in offered
 
 
-async def test_missing_or_wrong_credentials(server: BackgroundServer,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_or_wrong_credentials(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REST_TEST_UNSET", raising=False)
-    unset = RestPlugin.from_openapi(f"{server.url}/openapi.json", include=["whoami"],
-                                    auth=RestAuth(kind="bearer", env="REST_TEST_UNSET"))
+    unset = RestPlugin.from_openapi(
+        f"{server.url}/openapi.json",
+        include=["whoami"],
+        auth=RestAuth(kind="bearer", env="REST_TEST_UNSET"),
+    )
     result = await ToolRegistry(unset.tools).execute(tool_call("whoami"))
     assert result.error is not None and result.error.kind is ToolErrorKind.TOOL_RAISED
     assert "environment variable REST_TEST_UNSET is not set" in result.content
-    wrong = RestPlugin.from_openapi(f"{server.url}/openapi.json", include=["whoami"],
-                                    auth=RestAuth(kind="bearer", value="not-the-token"))
+    wrong = RestPlugin.from_openapi(
+        f"{server.url}/openapi.json",
+        include=["whoami"],
+        auth=RestAuth(kind="bearer", value="not-the-token"),
+    )
     denied = await ToolRegistry(wrong.tools).execute(tool_call("whoami"))
     assert denied.content == (
         "Error (tool_raised): whoami failed: RestCallError: whoami (GET /me) returned HTTP 401 "
         "Unauthorized (the service needs valid credentials; they are configured with the "
-        'plugin, not by arguments): {"detail":"invalid or missing bearer token"}')
+        'plugin, not by arguments): {"detail":"invalid or missing bearer token"}'
+    )
     assert "not-the-token" not in denied.content
 
 
 # ------------------------------------------------------------------ failures and limits
 
 
-async def test_server_errors_are_retried_for_get(registry: ToolRegistry,
-                                                 server: BackgroundServer) -> None:
+async def test_server_errors_are_retried_for_get(
+    registry: ToolRegistry, server: BackgroundServer
+) -> None:
     result = await registry.execute(tool_call("flaky", key="a"))
     assert result.content == compact({"ok": True, "attempt": 3})
     assert hits(server)["flaky:a"] == 3
 
 
 async def test_retries_give_up_with_the_last_error(server: BackgroundServer) -> None:
-    once = RestPlugin.from_openapi(f"{server.url}/openapi.json", include=["flaky"], retries=1,
-                                   backoff=0.01)
+    once = RestPlugin.from_openapi(
+        f"{server.url}/openapi.json", include=["flaky"], retries=1, backoff=0.01
+    )
     result = await ToolRegistry(once.tools).execute(tool_call("flaky", key="b"))
     assert hits(server)["flaky:b"] == 2
     assert result.content == (
         "Error (tool_raised): flaky failed: RestCallError: flaky (GET /flaky) returned HTTP 500 "
-        'Internal Server Error after 2 attempts (the service failed): '
-        '{"detail":"temporarily broken"}')
+        "Internal Server Error after 2 attempts (the service failed): "
+        '{"detail":"temporarily broken"}'
+    )
 
 
 async def test_post_is_retried_only_when_allowed(server: BackgroundServer) -> None:
@@ -211,14 +261,14 @@ async def test_post_is_retried_only_when_allowed(server: BackgroundServer) -> No
     assert hits(server)["broken:p"] == 1
     assert "returned HTTP 503 Service Unavailable (the service failed)" in result.content
     assert '{"detail":"down for maintenance"}' in result.content
-    retrying = RestPlugin.from_openapi(url, include=["broken_post"], backoff=0.01,
-                                       retry_post=True)
+    retrying = RestPlugin.from_openapi(url, include=["broken_post"], backoff=0.01, retry_post=True)
     await ToolRegistry(retrying.tools).execute(tool_call("broken_post", key="q"))
     assert hits(server)["broken:q"] == 3
 
 
-async def test_client_errors_are_clear_and_not_retried(registry: ToolRegistry,
-                                                       server: BackgroundServer) -> None:
+async def test_client_errors_are_clear_and_not_retried(
+    registry: ToolRegistry, server: BackgroundServer
+) -> None:
     before = hits(server)["get_todo"]
     missing = await registry.execute(tool_call("get_todo", todo_id=404404))
     assert hits(server)["get_todo"] == before + 1
@@ -226,11 +276,13 @@ async def test_client_errors_are_clear_and_not_retried(registry: ToolRegistry,
     assert missing.content == (
         "Error (tool_raised): get_todo failed: RestCallError: get_todo (GET /todos/404404) "
         "returned HTTP 404 Not Found (nothing exists at this address; check the identifiers in "
-        'the arguments): {"detail":"todo 404404 not found"}')
+        'the arguments): {"detail":"todo 404404 not found"}'
+    )
     rejected = await registry.execute(tool_call("create_todo", title="   "))
     assert rejected.content.endswith(
         "returned HTTP 422 Unprocessable Entity (the server rejected the arguments): "
-        '{"detail":{"error":"title must not be blank"}}')
+        '{"detail":{"error":"title must not be blank"}}'
+    )
 
 
 async def test_text_and_huge_responses(registry: ToolRegistry) -> None:
@@ -249,8 +301,10 @@ async def test_a_hanging_server_times_out_quickly(server: BackgroundServer) -> N
     result = await ToolRegistry(hasty.tools).execute(tool_call("slow", seconds=3))
     elapsed = time.perf_counter() - started
     assert result.error is not None and result.error.kind is ToolErrorKind.TIMED_OUT
-    assert result.content == ("Error (timed_out): slow failed: RestTimeout: slow (GET /slow) "
-                              "timed out: no complete response within 0.5 s")
+    assert result.content == (
+        "Error (timed_out): slow failed: RestTimeout: slow (GET /slow) "
+        "timed out: no complete response within 0.5 s"
+    )
     assert elapsed < 1.5  # a read timeout is not retried
 
 
@@ -274,12 +328,15 @@ async def test_unreachable_server_is_retried_then_reported(server: BackgroundSer
     from tests_support import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
-    plugin = RestPlugin.from_openapi(f"{server.url}/openapi.json", include=["get_text"],
-                                     base_url=dead, backoff=0.01)
+    plugin = RestPlugin.from_openapi(
+        f"{server.url}/openapi.json", include=["get_text"], base_url=dead, backoff=0.01
+    )
     result = await ToolRegistry(plugin.tools).execute(tool_call("get_text"))
     assert result.error is not None and result.error.kind is ToolErrorKind.TOOL_RAISED
-    assert f"get_text (GET /text) could not reach 127.0.0.1:{dead.rsplit(':', 1)[1]} after 3 " \
-           "attempts: ConnectError" in result.content
+    assert (
+        f"get_text (GET /text) could not reach 127.0.0.1:{dead.rsplit(':', 1)[1]} after 3 "
+        "attempts: ConnectError" in result.content
+    )
 
 
 # ------------------------------------------------------------------ an agent uses the plugin
@@ -292,7 +349,12 @@ async def test_react_agent_calls_a_rest_tool(plugin: RestPlugin) -> None:
     assert result.final_answer == "It is sunny in Paris"
     observation = model.calls[1][-1]
     assert isinstance(observation, ToolMessage) and not observation.is_error
-    assert json.loads(observation.content) == {"city": "Paris", "units": "metric", "days": 1,
-                                               "temperature": 21, "sky": "sunny",
-                                               "request_id": None}
+    assert json.loads(observation.content) == {
+        "city": "Paris",
+        "units": "metric",
+        "days": 1,
+        "temperature": 21,
+        "sky": "sunny",
+        "request_id": None,
+    }
     assert {spec.name for spec in model.tools_seen[0]} >= {"get_weather", "create_todo"}

@@ -35,15 +35,19 @@ class Ticker:
 
 
 @contextmanager
-def ticker_server(folder: Path, limits: dict[str, object], pause: float = 0.1,
-                  env: dict[str, str] | None = None) -> Iterator[Ticker]:
+def ticker_server(
+    folder: Path, limits: dict[str, object], pause: float = 0.1, env: dict[str, str] | None = None
+) -> Iterator[Ticker]:
     port = free_port()
     log, errors = folder / f"ticker-{port}.log", folder / f"ticker-{port}.err"
     log.touch()
     with errors.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, str(WORKER), str(port), str(log), json.dumps(limits), str(pause)],
-            stdout=stderr, stderr=stderr, env=env)
+            stdout=stderr,
+            stderr=stderr,
+            env=env,
+        )
     server = Ticker(f"http://127.0.0.1:{port}", process, log, errors)
     try:
         deadline = time.monotonic() + 60
@@ -78,5 +82,9 @@ def post_quietly(url: str, body: dict[str, object]) -> None:
 
 
 def chat(tag: str, words: int = 3, **extra: object) -> dict[str, object]:
-    return {"model": "ticker", "messages": [{"role": "user", "content": tag}],
-            "max_tokens": words, **extra}
+    return {
+        "model": "ticker",
+        "messages": [{"role": "user", "content": tag}],
+        "max_tokens": words,
+        **extra,
+    }

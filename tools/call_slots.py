@@ -156,7 +156,12 @@ class CallSlots:
                 with self._lock:
                     hold.stopped = True
                     self._stopped_tasks += 1
-                task.add_done_callback(lambda done: (_discard(done), self._release(hold)))
+
+                def settle(done: asyncio.Future[Any], hold: _Hold = hold) -> None:
+                    _discard(done)
+                    self._release(hold)
+
+                task.add_done_callback(settle)
             raise
 
     # ------------------------------------------------------------------ bookkeeping

@@ -26,8 +26,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRAC
 _RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 # Failures where the request surely or harmlessly did not reach the application.
 # (A connect timeout is retried too; a read timeout is not: the server may be working on it.)
-_RETRY_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.WriteError,
-                 httpx.RemoteProtocolError)
+_RETRY_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 _EXCERPT_CHARS = 300
 _REDACTED = "[redacted]"
 
@@ -64,8 +63,10 @@ class RestAuth(BaseModel):
         if (self.env is None) == (self.value is None):
             raise ValueError("RestAuth needs exactly one of `env` (a variable name) or `value`")
         if self.kind == "bearer" and self.name is not None:
-            raise ValueError("RestAuth(kind='bearer') always uses the Authorization header; "
-                             "drop `name` or use kind='api_key_header'")
+            raise ValueError(
+                "RestAuth(kind='bearer') always uses the Authorization header; "
+                "drop `name` or use kind='api_key_header'"
+            )
         return self
 
     @property
@@ -84,8 +85,9 @@ class RestAuth(BaseModel):
             return self.value.get_secret_value()
         found = os.environ.get(self.env or "")
         if not found:
-            raise RestCallError(f"the credential is not configured: environment variable "
-                                f"{self.env} is not set")
+            raise RestCallError(
+                f"the credential is not configured: environment variable {self.env} is not set"
+            )
         return found
 
 
@@ -105,7 +107,7 @@ class CallSettings(BaseModel):
         return 1 + self.retries if retryable else 1
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        wait = self.backoff * 2 ** attempt
+        wait = self.backoff * 2**attempt
         if retry_after:
             wait = max(wait, _retry_after_seconds(retry_after))
         return min(wait, self.max_backoff)
@@ -180,20 +182,23 @@ def _query_items(binding: ParamBinding, value: Any) -> list[tuple[str, str]]:
 def _check_path_filled(endpoint: Endpoint, path: str) -> None:
     missing = re.findall(r"\{([^}/]+)\}", path)
     if missing:
-        raise RestCallError(f"{endpoint.operation} ({endpoint.shown()}): no value for the "
-                            f"path parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        raise RestCallError(
+            f"{endpoint.operation} ({endpoint.shown()}): no value for the "
+            f"path parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        )
 
 
 def _header_value(endpoint: Endpoint, binding: ParamBinding, value: Any) -> str:
     text = _text_value(value)
     if not text.isascii() or "\n" in text or "\r" in text:
-        raise RestCallError(f"{endpoint.operation}: the header argument "
-                            f"{binding.argument!r} must be one line of ASCII text")
+        raise RestCallError(
+            f"{endpoint.operation}: the header argument "
+            f"{binding.argument!r} must be one line of ASCII text"
+        )
     return text
 
 
-def _add_credentials(auth: RestAuth, headers: dict[str, str],
-                     query: list[tuple[str, str]]) -> None:
+def _add_credentials(auth: RestAuth, headers: dict[str, str], query: list[tuple[str, str]]) -> None:
     """Put the secret where the service expects it, after the arguments are placed."""
     secret = auth.secret()
     if auth.kind == "bearer":
@@ -204,8 +209,9 @@ def _add_credentials(auth: RestAuth, headers: dict[str, str],
         query.append((auth.parameter, secret))
 
 
-def build_request(endpoint: Endpoint, arguments: Mapping[str, Any], settings: CallSettings,
-                  auth: RestAuth | None) -> httpx.Request:
+def build_request(
+    endpoint: Endpoint, arguments: Mapping[str, Any], settings: CallSettings, auth: RestAuth | None
+) -> httpx.Request:
     """The request for validated, JSON-ready arguments (absent ones are simply not sent)."""
     path = endpoint.path
     query: list[tuple[str, str]] = []
@@ -217,8 +223,9 @@ def build_request(endpoint: Endpoint, arguments: Mapping[str, Any], settings: Ca
             continue
         value = arguments[binding.argument]
         if binding.location == "path":
-            path = path.replace("{" + (binding.name or binding.argument) + "}",
-                                _path_segment(value))
+            path = path.replace(
+                "{" + (binding.name or binding.argument) + "}", _path_segment(value)
+            )
         elif value is None and binding.location != "body":
             continue
         elif binding.location == "query":
@@ -271,10 +278,21 @@ def _is_json(media_type: str) -> bool:
 
 
 def _is_text(media_type: str) -> bool:
-    return (not media_type or media_type.startswith("text/") or _is_json(media_type)
-            or media_type.endswith("+xml") or media_type in (
-                "application/xml", "application/javascript", "application/x-www-form-urlencoded",
-                "application/yaml", "application/x-yaml", "application/problem+xml"))
+    return (
+        not media_type
+        or media_type.startswith("text/")
+        or _is_json(media_type)
+        or media_type.endswith("+xml")
+        or media_type
+        in (
+            "application/xml",
+            "application/javascript",
+            "application/x-www-form-urlencoded",
+            "application/yaml",
+            "application/x-yaml",
+            "application/problem+xml",
+        )
+    )
 
 
 def _decode(response: httpx.Response, data: bytes) -> str:
@@ -305,7 +323,7 @@ def _excerpt(text: str) -> str:
 _STATUS_HINTS = {
     400: "the server rejected the arguments",
     401: "the service needs valid credentials; they are configured with the plugin, "
-         "not by arguments",
+    "not by arguments",
     403: "the configured credentials are not allowed to do this",
     404: "nothing exists at this address; check the identifiers in the arguments",
     422: "the server rejected the arguments",
@@ -313,8 +331,9 @@ _STATUS_HINTS = {
 }
 
 
-def _result(response: httpx.Response, data: bytes, truncated: bool,
-            limit: int, redact: _Redactor) -> Any:
+def _result(
+    response: httpx.Response, data: bytes, truncated: bool, limit: int, redact: _Redactor
+) -> Any:
     media_type = _media_type(response)
     if not data:
         return f"HTTP {response.status_code} {response.reason_phrase} (no content)"
@@ -332,8 +351,9 @@ def _result(response: httpx.Response, data: bytes, truncated: bool,
     return text
 
 
-def _failure(where: str, response: httpx.Response, data: bytes, attempts: int,
-             redact: _Redactor) -> RestCallError:
+def _failure(
+    where: str, response: httpx.Response, data: bytes, attempts: int, redact: _Redactor
+) -> RestCallError:
     status = response.status_code
     message = f"{where} returned HTTP {status}"
     if response.reason_phrase:
@@ -364,8 +384,12 @@ def _retry_after_seconds(value: str) -> float:
 # ---------------------------------------------------------------------------- the call
 
 
-async def call_endpoint(endpoint: Endpoint, arguments: Mapping[str, Any],
-                        settings: CallSettings, auth: RestAuth | None = None) -> Any:
+async def call_endpoint(
+    endpoint: Endpoint,
+    arguments: Mapping[str, Any],
+    settings: CallSettings,
+    auth: RestAuth | None = None,
+) -> Any:
     """Make the call, retrying what is safe to retry; returns parsed JSON or text.
 
     Raises ``RestCallError`` with a message fit for the model on any failure.
@@ -393,8 +417,9 @@ async def call_endpoint(endpoint: Endpoint, arguments: Mapping[str, Any],
                 if isinstance(exc, httpx.ConnectTimeout) and not last:
                     await asyncio.sleep(settings.delay(attempt))
                     continue
-                raise RestTimeout(f"{where} timed out: no complete response within "
-                                  f"{settings.timeout:g} s") from None
+                raise RestTimeout(
+                    f"{where} timed out: no complete response within {settings.timeout:g} s"
+                ) from None
             except _RETRY_ERRORS as exc:
                 if not last:
                     await asyncio.sleep(settings.delay(attempt))
@@ -403,10 +428,12 @@ async def call_endpoint(endpoint: Endpoint, arguments: Mapping[str, Any],
                 raise RestCallError(
                     f"{where} could not reach {request.url.host}{port} after {attempts} attempt"
                     f"{'s' if attempts > 1 else ''}: {type(exc).__name__}: "
-                    f"{redact(str(exc)) or 'connection failed'}") from None
+                    f"{redact(str(exc)) or 'connection failed'}"
+                ) from None
             except httpx.HTTPError as exc:
-                raise RestCallError(f"{where} failed: "
-                                    f"{type(exc).__name__}: {redact(str(exc))}") from None
+                raise RestCallError(
+                    f"{where} failed: {type(exc).__name__}: {redact(str(exc))}"
+                ) from None
             if retry:
                 await asyncio.sleep(pause)
                 continue

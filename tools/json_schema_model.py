@@ -37,18 +37,41 @@ from hanlin.tools.schema_limits import Pointer as _Pointer
 # Keys of JSON Schema that describe request values; everything else (titles, examples, xml,
 # discriminators, x-extensions) is dropped before the model sees the schema.
 _KEPT_KEYS = {
-    "type", "format", "enum", "const", "description", "default", "items", "properties",
-    "required", "additionalProperties", "anyOf", "oneOf", "allOf", "minimum", "maximum",
-    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "pattern",
-    "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
+    "type",
+    "format",
+    "enum",
+    "const",
+    "description",
+    "default",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
 }
 _SCALAR = (str, int, float, bool, type(None))
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 DEFAULT_LIMITS = SchemaLimits()
 
 
-def clean_schema(schema: Any, pointer: _Pointer = "#",
-                 limits: SchemaLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+def clean_schema(
+    schema: Any, pointer: _Pointer = "#", limits: SchemaLimits = DEFAULT_LIMITS
+) -> dict[str, Any]:
     """A resolved OpenAPI schema as plain JSON Schema for a request value.
 
     ``nullable: true`` (3.0) becomes a ``"null"`` type, boolean ``exclusiveMinimum`` (3.0)
@@ -98,9 +121,11 @@ def _tidy(out: dict[str, Any]) -> None:
 def _clean_value(key: str, value: Any, at: _Pointer, limits: SchemaLimits, depth: int) -> Any:
     """A checked keyword's value with the schemas inside it cleaned."""
     if key == "properties":
-        return {name: _clean(sub, child(at, name), limits, depth + 1)
-                for name, sub in value.items()
-                if not (isinstance(sub, dict) and sub.get("readOnly"))}
+        return {
+            name: _clean(sub, child(at, name), limits, depth + 1)
+            for name, sub in value.items()
+            if not (isinstance(sub, dict) and sub.get("readOnly"))
+        }
     if key in ("items", "additionalProperties") and isinstance(value, dict):
         return _clean(value, at, limits, depth + 1)
     if key in ("anyOf", "oneOf", "allOf") or (key == "items" and isinstance(value, list)):
@@ -111,9 +136,11 @@ def _clean_value(key: str, value: Any, at: _Pointer, limits: SchemaLimits, depth
 def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
     """Fold ``allOf`` parts into the schema when they only add object properties or notes."""
     parts = schema["allOf"]
-    mergeable = all(set(p) <= {"type", "properties", "required", "description",
-                               "additionalProperties"} and p.get("type", "object") == "object"
-                    for p in parts)
+    mergeable = all(
+        set(p) <= {"type", "properties", "required", "description", "additionalProperties"}
+        and p.get("type", "object") == "object"
+        for p in parts
+    )
     if not mergeable:
         return schema
     merged = {k: v for k, v in schema.items() if k != "allOf"}
@@ -159,8 +186,12 @@ def accepts_null(schema: dict[str, Any]) -> bool:
 def field_name(key: str, taken: set[str]) -> str:
     """A Python attribute name for a JSON property; the property name becomes its alias."""
     name = key
-    if (not _FIELD_NAME.match(name) or keyword.iskeyword(name) or hasattr(BaseModel, name)
-            or name.startswith("model_")):
+    if (
+        not _FIELD_NAME.match(name)
+        or keyword.iskeyword(name)
+        or hasattr(BaseModel, name)
+        or name.startswith("model_")
+    ):
         name = "f_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
     base, n = name, 2
     while name in taken:
@@ -169,9 +200,12 @@ def field_name(key: str, taken: set[str]) -> str:
     return name
 
 
-def args_model_from_schema(model_name: str, properties: dict[str, dict[str, Any]],
-                           required: set[str] | list[str],
-                           batch: SchemaBatch | None = None) -> type[BaseModel]:
+def args_model_from_schema(
+    model_name: str,
+    properties: dict[str, dict[str, Any]],
+    required: set[str] | list[str],
+    batch: SchemaBatch | None = None,
+) -> type[BaseModel]:
     """The argument model of an object schema whose properties are already cleaned.
 
     Optional arguments also accept ``null`` (small models often send it for "not given");
@@ -184,19 +218,32 @@ def args_model_from_schema(model_name: str, properties: dict[str, dict[str, Any]
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*shadows an attribute in parent")
-            return _object_model(model_name, properties, set(required), extra="forbid",
-                                 lenient_optional=True, models=models)
+            return _object_model(
+                model_name,
+                properties,
+                set(required),
+                extra="forbid",
+                lenient_optional=True,
+                models=models,
+            )
     except InvalidSchema:
         raise
     except (PydanticCoreSchemaError, TypeError, ValueError) as exc:
         detail = " ".join(str(exc).split())
-        raise InvalidSchema("#", f"no validator can be built from this schema: "
-                                 f"{detail[:300]}") from None
+        raise InvalidSchema(
+            "#", f"no validator can be built from this schema: {detail[:300]}"
+        ) from None
 
 
-def _object_model(model_name: str, properties: dict[str, Any], required: set[str], *,
-                  extra: Literal["allow", "forbid"], lenient_optional: bool,
-                  models: dict[str, type[BaseModel]]) -> type[BaseModel]:
+def _object_model(
+    model_name: str,
+    properties: dict[str, Any],
+    required: set[str],
+    *,
+    extra: Literal["allow", "forbid"],
+    lenient_optional: bool,
+    models: dict[str, type[BaseModel]],
+) -> type[BaseModel]:
     shape = ""
     if not lenient_optional:  # a nested object: reuse the model of an equal shape
         text = json.dumps([properties, sorted(required), extra], sort_keys=True, default=str)
@@ -216,8 +263,9 @@ def _object_model(model_name: str, properties: dict[str, Any], required: set[str
                 annotation = Optional[annotation]  # noqa: UP045 - a runtime-built annotation
             default = schema.get("default")
             fields[name] = (annotation, Field(default=default, alias=alias))
-    config = ConfigDict(extra=extra, protected_namespaces=(), regex_engine="python-re",
-                        populate_by_name=False)
+    config = ConfigDict(
+        extra=extra, protected_namespaces=(), regex_engine="python-re", populate_by_name=False
+    )
     model = create_model(_class_name(model_name), __config__=config, **fields)
     if shape:
         models[shape] = model
@@ -228,8 +276,9 @@ def _class_name(hint: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^0-9a-zA-Z]+", hint) if part) or "Args"
 
 
-def annotation_for(schema: dict[str, Any], hint: str,
-                   models: dict[str, type[BaseModel]] | None = None) -> Any:
+def annotation_for(
+    schema: dict[str, Any], hint: str, models: dict[str, type[BaseModel]] | None = None
+) -> Any:
     """The Python type that validates values of ``schema`` (``Any`` where it says nothing).
 
     ``models`` holds nested object models already built, by shape, to reuse.
@@ -247,8 +296,9 @@ def annotation_for(schema: dict[str, Any], hint: str,
         return Any
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            members = [annotation_for(sub, f"{hint}_{i}", models)
-                       for i, sub in enumerate(schema[key])]
+            members = [
+                annotation_for(sub, f"{hint}_{i}", models) for i, sub in enumerate(schema[key])
+            ]
             if any(m is Any for m in members):
                 return Any
             return Union[tuple(members)]  # noqa: UP007 - built at runtime
@@ -263,17 +313,27 @@ def annotation_for(schema: dict[str, Any], hint: str,
     return _single(kind, schema, hint, models) if kind else Any
 
 
-def _single(kind: str, schema: dict[str, Any], hint: str,
-            models: dict[str, type[BaseModel]]) -> Any:
+def _single(
+    kind: str, schema: dict[str, Any], hint: str, models: dict[str, type[BaseModel]]
+) -> Any:
     if kind == "null":
         return type(None)
     if kind == "string":
-        return _constrained(str, min_length=schema.get("minLength"),
-                            max_length=schema.get("maxLength"), pattern=schema.get("pattern"))
+        return _constrained(
+            str,
+            min_length=schema.get("minLength"),
+            max_length=schema.get("maxLength"),
+            pattern=schema.get("pattern"),
+        )
     if kind == "number":
-        return _constrained(float, ge=schema.get("minimum"), le=schema.get("maximum"),
-                            gt=schema.get("exclusiveMinimum"), lt=schema.get("exclusiveMaximum"),
-                            multiple_of=schema.get("multipleOf"))
+        return _constrained(
+            float,
+            ge=schema.get("minimum"),
+            le=schema.get("maximum"),
+            gt=schema.get("exclusiveMinimum"),
+            lt=schema.get("exclusiveMaximum"),
+            multiple_of=schema.get("multipleOf"),
+        )
     if kind == "integer":
         return _constrained(int, **_integer_bounds(schema))
     if kind == "boolean":
@@ -281,18 +341,27 @@ def _single(kind: str, schema: dict[str, Any], hint: str,
     if kind == "array":
         items = schema.get("items")
         item = annotation_for(items, f"{hint}_item", models) if isinstance(items, dict) else Any
-        return _constrained(list[item], min_length=schema.get("minItems"),  # type: ignore[valid-type]
-                            max_length=schema.get("maxItems"))
+        return _constrained(
+            list[item],  # type: ignore[valid-type]  # a type built at run time
+            min_length=schema.get("minItems"),
+            max_length=schema.get("maxItems"),
+        )
     if kind == "object":
         props = schema.get("properties")
         if isinstance(props, dict) and props:
             extra: Literal["allow", "forbid"] = (
-                "forbid" if schema.get("additionalProperties") is False else "allow")
-            return _object_model(hint, props, set(schema.get("required", [])), extra=extra,
-                                 lenient_optional=False, models=models)
+                "forbid" if schema.get("additionalProperties") is False else "allow"
+            )
+            return _object_model(
+                hint,
+                props,
+                set(schema.get("required", [])),
+                extra=extra,
+                lenient_optional=False,
+                models=models,
+            )
         values = schema.get("additionalProperties")
-        value = annotation_for(values, f"{hint}_value", models) \
-            if isinstance(values, dict) else Any
+        value = annotation_for(values, f"{hint}_value", models) if isinstance(values, dict) else Any
         return dict[str, value]  # type: ignore[valid-type]
     return Any
 
@@ -303,28 +372,37 @@ def _integer_bounds(schema: dict[str, Any]) -> dict[str, Any]:
     ``minimum: 0.5`` allows the same integers as ``minimum: 1``; a fractional ``multipleOf``
     is left to the server, since whole numbers cannot express it.
     """
+
     def whole(value: Any, up: bool) -> Any:
         if not isinstance(value, float) or isinstance(value, bool):
             return value
         return math.ceil(value) if up else math.floor(value)
 
     multiple = schema.get("multipleOf")
-    return {"ge": whole(schema.get("minimum"), True), "le": whole(schema.get("maximum"), False),
-            "gt": whole(schema.get("exclusiveMinimum"), False),
-            "lt": whole(schema.get("exclusiveMaximum"), True),
-            "multiple_of": multiple if isinstance(multiple, int) else
-            int(multiple) if isinstance(multiple, float) and multiple.is_integer() else None}
+    return {
+        "ge": whole(schema.get("minimum"), True),
+        "le": whole(schema.get("maximum"), False),
+        "gt": whole(schema.get("exclusiveMinimum"), False),
+        "lt": whole(schema.get("exclusiveMaximum"), True),
+        "multiple_of": multiple
+        if isinstance(multiple, int)
+        else int(multiple)
+        if isinstance(multiple, float) and multiple.is_integer()
+        else None,
+    }
 
 
 def _constrained(base: Any, **constraints: Any) -> Any:
     given = {k: v for k, v in constraints.items() if v is not None and not isinstance(v, bool)}
     return Annotated[base, Field(**given)] if given else base
 
+
 # ---------------------------------------------------------------------------- whole schemas
 
 
-def inline_refs(schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIMITS,
-                batch: SchemaBatch | None = None) -> dict[str, Any]:
+def inline_refs(
+    schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIMITS, batch: SchemaBatch | None = None
+) -> dict[str, Any]:
     """The schema with local ``#/...`` references replaced by what they point to.
 
     Tool schemas generated from Python types (MCP servers) keep nested models under
@@ -334,7 +412,8 @@ def inline_refs(schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIMITS,
     past ``limits``, raise ``SchemaTooLarge`` instead of growing without end.
     """
     inlined: dict[str, Any] = _Inliner(schema, ExpansionBudget(limits, batch)).walk(
-        schema, (), 0, "#")
+        schema, (), 0, "#"
+    )
     return inlined
 
 
@@ -362,15 +441,13 @@ class _Inliner:
         if isinstance(value, list):
             return [self.data(item, depth + 1, child(at, i)) for i, item in enumerate(value)]
         if isinstance(value, dict):
-            return {key: self.data(item, depth + 1, child(at, key))
-                    for key, item in value.items()}
+            return {key: self.data(item, depth + 1, child(at, key)) for key, item in value.items()}
         return value
 
     def walk(self, node: Any, stack: tuple[str, ...], depth: int, at: _Pointer) -> Any:
         self.budget.spend(node, depth, at)
         if isinstance(node, list):
-            return [self.walk(item, stack, depth + 1, child(at, i))
-                    for i, item in enumerate(node)]
+            return [self.walk(item, stack, depth + 1, child(at, i)) for i, item in enumerate(node)]
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
@@ -380,15 +457,20 @@ class _Inliner:
             if ref in stack or not isinstance(found, dict):
                 return self.walk(rest, stack, depth + 1, at)
             return self.walk({**found, **rest}, (*stack, ref), depth + 1, at)
-        return {key: value if key == "examples"  # dropped by clean_schema
-                else self.data(value, depth + 1, child(at, key))
-                if key in ("default", "enum", "const")
-                else self.walk(value, stack, depth + 1, child(at, key))
-                for key, value in node.items() if key not in ("$defs", "definitions")}
+        return {
+            key: value
+            if key == "examples"  # dropped by clean_schema
+            else self.data(value, depth + 1, child(at, key))
+            if key in ("default", "enum", "const")
+            else self.walk(value, stack, depth + 1, child(at, key))
+            for key, value in node.items()
+            if key not in ("$defs", "definitions")
+        }
 
 
-def parameters_schema(schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIMITS,
-                      batch: SchemaBatch | None = None) -> dict[str, Any]:
+def parameters_schema(
+    schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIMITS, batch: SchemaBatch | None = None
+) -> dict[str, Any]:
     """A tool's argument schema as the model is shown it: references inlined, cleaned.
 
     Raises ``InvalidSchema`` (a ``ValueError`` naming the JSON pointer) for a schema that is
@@ -398,8 +480,10 @@ def parameters_schema(schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIM
     if not isinstance(schema, dict):
         raise TypeError(f"an argument schema must be a JSON object, got {type(schema).__name__}")
     if schema.get("type", "object") != "object":
-        raise ValueError(f"an argument schema must have type 'object' at its root, "
-                         f"got {kind(schema.get('type'))}")
+        raise ValueError(
+            f"an argument schema must have type 'object' at its root, "
+            f"got {kind(schema.get('type'))}"
+        )
     cleaned = clean_schema(inline_refs(schema, limits, batch), "#", limits)
     cleaned["type"] = "object"
     cleaned.setdefault("properties", {})
@@ -407,13 +491,17 @@ def parameters_schema(schema: dict[str, Any], limits: SchemaLimits = DEFAULT_LIM
     return cleaned
 
 
-def model_from_json_schema(schema: dict[str, Any], name: str,
-                           limits: SchemaLimits = DEFAULT_LIMITS,
-                           batch: SchemaBatch | None = None) -> type[BaseModel]:
+def model_from_json_schema(
+    schema: dict[str, Any],
+    name: str,
+    limits: SchemaLimits = DEFAULT_LIMITS,
+    batch: SchemaBatch | None = None,
+) -> type[BaseModel]:
     """The validating argument model of a whole tool schema (an object at the root)."""
     cleaned = parameters_schema(schema, limits, batch)
-    return args_model_from_schema(f"{name}_args", cleaned["properties"],
-                                  cleaned.get("required", []), batch)
+    return args_model_from_schema(
+        f"{name}_args", cleaned["properties"], cleaned.get("required", []), batch
+    )
 
 
 def dump_arguments(args: BaseModel, schema: dict[str, Any]) -> dict[str, Any]:
@@ -425,11 +513,26 @@ def dump_arguments(args: BaseModel, schema: dict[str, Any]) -> dict[str, Any]:
     """
     properties = schema.get("properties", {})
     data = args.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return {key: value for key, value in data.items()
-            if value is not None or accepts_null(properties.get(key, {"type": "null"}))}
+    return {
+        key: value
+        for key, value in data.items()
+        if value is not None or accepts_null(properties.get(key, {"type": "null"}))
+    }
 
 
-__all__ = ["DEFAULT_LIMITS", "InvalidSchema", "SchemaBatch", "SchemaLimits", "SchemaTooLarge",
-           "accepts_null", "annotation_for", "args_model_from_schema", "clean_schema",
-           "dump_arguments", "field_name", "inline_refs", "model_from_json_schema",
-           "parameters_schema"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "InvalidSchema",
+    "SchemaBatch",
+    "SchemaLimits",
+    "SchemaTooLarge",
+    "accepts_null",
+    "annotation_for",
+    "args_model_from_schema",
+    "clean_schema",
+    "dump_arguments",
+    "field_name",
+    "inline_refs",
+    "model_from_json_schema",
+    "parameters_schema",
+]

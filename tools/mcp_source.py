@@ -17,11 +17,12 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 import warnings
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import Any, Self, TextIO, cast
 
 import httpx2
 import mcp_types as types
@@ -136,8 +137,10 @@ def content_text(result: types.CallToolResult) -> str:
             if isinstance(resource, types.TextResourceContents):
                 parts.append(f"[resource: {resource.uri}]\n{resource.text}")
             else:
-                parts.append(f"[resource: {resource.uri}, {resource.mime_type or 'binary'}, "
-                             f"{_decoded_size(resource.blob)} bytes]")
+                parts.append(
+                    f"[resource: {resource.uri}, {resource.mime_type or 'binary'}, "
+                    f"{_decoded_size(resource.blob)} bytes]"
+                )
     if not parts and result.structured_content is not None:
         return json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
     return "\n".join(parts) if parts else "(no output)"
@@ -164,7 +167,7 @@ class _Connection:
     def __init__(self, config: McpServer) -> None:
         self.config = config
         self.client: Client | None = None
-        self.stderr: IO[str] | None = None
+        self.stderr: TextIO | None = None
         self._stop = asyncio.Event()
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
@@ -188,15 +191,21 @@ class _Connection:
         if config.command is not None:
             self._check_command()
             # Closed in close(): it outlives this method, as long as the server runs.
-            self.stderr = tempfile.TemporaryFile(  # noqa: SIM115
-                "w+", encoding="utf-8", errors="replace")
+            self.stderr = cast(
+                TextIO,
+                tempfile.TemporaryFile(  # noqa: SIM115
+                    "w+", encoding="utf-8", errors="replace"
+                ),
+            )
         self._task = asyncio.create_task(self._hold(), name=f"mcp {config.label}")
         failed = "failed to start" if config.command is not None else "could not be reached"
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), config.startup_timeout)
         except TimeoutError:
-            message = self.describe_failure(f"MCP server `{config.label}` did not complete the "
-                                            f"handshake within {config.startup_timeout:g} s")
+            message = self.describe_failure(
+                f"MCP server `{config.label}` did not complete the "
+                f"handshake within {config.startup_timeout:g} s"
+            )
             await self.close()
             raise McpStartupError(message) from None
         except asyncio.CancelledError:
@@ -208,7 +217,8 @@ class _Connection:
         except Exception as exc:
             await asyncio.sleep(0.05)  # let a dying process finish writing its stderr
             message = self.describe_failure(
-                f"MCP server `{config.label}` {failed}: {_exception_text(exc)}")
+                f"MCP server `{config.label}` {failed}: {_exception_text(exc)}"
+            )
             await self.close()
             raise McpStartupError(message) from exc
 
@@ -216,37 +226,46 @@ class _Connection:
         """Fail early, and plainly, on what would otherwise surface as a closed pipe."""
         config, command = self.config, self.config.command or ""
         if config.cwd is not None and not config.cwd.is_dir():
-            raise McpStartupError(f"MCP server `{config.label}`: working directory "
-                                  f"{str(config.cwd)!r} does not exist")
+            raise McpStartupError(
+                f"MCP server `{config.label}`: working directory {str(config.cwd)!r} does not exist"
+            )
         path = config.environment().get("PATH", os.defpath)
         if "/" not in command and shutil.which(command, path=path) is None:
-            raise McpStartupError(f"MCP server `{config.label}`: command {command!r} was not "
-                                  f"found on PATH={path}")
+            raise McpStartupError(
+                f"MCP server `{config.label}`: command {command!r} was not found on PATH={path}"
+            )
 
     def _transport(self, stack: AsyncExitStack) -> Any:
         config = self.config
         if config.url is not None:
-            http = httpx2.AsyncClient(headers=config.headers,
-                                      timeout=httpx2.Timeout(30.0, read=300.0))
+            http = httpx2.AsyncClient(
+                headers=config.headers, timeout=httpx2.Timeout(30.0, read=300.0)
+            )
             stack.push_async_callback(http.aclose)
             return streamable_http_client(config.url, http_client=http)
         # The SDK adds a few variables of this process (USER, SHELL, ...) to the given ones;
         # `env -u` takes them out again. Values travel in the environment, never in argv.
         environment = config.environment()
-        unset = [arg for key in DEFAULT_INHERITED_ENV_VARS if key not in environment
-                 for arg in ("-u", key)]
+        unset = [
+            arg
+            for key in DEFAULT_INHERITED_ENV_VARS
+            if key not in environment
+            for arg in ("-u", key)
+        ]
         params = StdioServerParameters(
             command=shutil.which("env") or "/usr/bin/env",
-            args=[*unset, config.command or "", *config.args], cwd=config.cwd, env=environment)
-        return stdio_client(params, errlog=self.stderr)
+            args=[*unset, config.command or "", *config.args],
+            cwd=config.cwd,
+            env=environment,
+        )
+        return stdio_client(params, errlog=self.stderr or sys.stderr)
 
     async def _hold(self) -> None:
         try:
             async with AsyncExitStack() as stack:
                 transport = self._transport(stack)
                 info = types.Implementation(name="hanlin", version=__version__)
-                self.client = await stack.enter_async_context(
-                    Client(transport, client_info=info))
+                self.client = await stack.enter_async_context(Client(transport, client_info=info))
                 if not self._ready.done():
                     self._ready.set_result(None)
                 await self._stop.wait()
@@ -256,11 +275,13 @@ class _Connection:
             raise
         except BaseException as exc:  # noqa: BLE001 - reported to whoever waits
             if not self._ready.done():
-                self._ready.set_exception(exc if isinstance(exc, Exception)
-                                          else McpError(_exception_text(exc)))
+                self._ready.set_exception(
+                    exc if isinstance(exc, Exception) else McpError(_exception_text(exc))
+                )
             else:
-                logger.warning("MCP server %s: connection ended: %s", self.config.label,
-                               _exception_text(exc))
+                logger.warning(
+                    "MCP server %s: connection ended: %s", self.config.label, _exception_text(exc)
+                )
         finally:
             self.client = None
 
@@ -282,8 +303,9 @@ class _Connection:
 class McpTool(Tool):
     """One tool of an MCP server; calls go through its ``McpToolSource``."""
 
-    def __init__(self, source: McpToolSource, remote: types.Tool, name: str,
-                 batch: SchemaBatch | None = None) -> None:
+    def __init__(
+        self, source: McpToolSource, remote: types.Tool, name: str, batch: SchemaBatch | None = None
+    ) -> None:
         self.source = source
         self.remote_name = remote.name
         self.name = name
@@ -292,13 +314,17 @@ class McpTool(Tool):
         self.requires_approval = source.config.requires_approval
         batch = batch or SchemaBatch(DEFAULT_LIMITS)
         self.parameters = parameters_schema(remote.input_schema, batch.limits, batch)
-        self.Args = args_model_from_schema(f"{name}_args", self.parameters["properties"],
-                                           self.parameters.get("required", []), batch)
+        self.Args = args_model_from_schema(
+            f"{name}_args",
+            self.parameters["properties"],
+            self.parameters.get("required", []),
+            batch,
+        )
         self._spec = ToolSpec(name=name, description=self.description, parameters=self.parameters)
         self._check_definition()
 
     @property
-    def spec(self) -> ToolSpec:  # type: ignore[override]
+    def spec(self) -> ToolSpec:
         """The server's own argument schema, with ``$ref`` inlined and titles dropped."""
         return self._spec
 
@@ -342,8 +368,11 @@ class McpToolSource:
 
     def toolkit(self, name: str | None = None, description: str = "") -> Toolkit:
         """The server's tools as one toolkit, named after the config unless ``name`` is given."""
-        return Toolkit(name or self.config.name, self.tools,
-                       description or f"Tools of the MCP server {self.config.label}")
+        return Toolkit(
+            name or self.config.name,
+            self.tools,
+            description or f"Tools of the MCP server {self.config.label}",
+        )
 
     async def _load_tools(self, connection: _Connection) -> list[Tool]:
         assert connection.client is not None
@@ -358,22 +387,29 @@ class McpToolSource:
         if wanted is not None:
             known = {t.name for t in remote}
             if missing := [n for n in wanted if n not in known]:
-                raise McpError(f"MCP server `{self.config.label}` has no tool named "
-                               f"{', '.join(map(repr, missing))}; it has {sorted(known)}")
+                raise McpError(
+                    f"MCP server `{self.config.label}` has no tool named "
+                    f"{', '.join(map(repr, missing))}; it has {sorted(known)}"
+                )
             remote = [t for t in remote if t.name in wanted]
         tools: dict[str, McpTool] = {}
         batch = SchemaBatch(DEFAULT_LIMITS)  # the server's schemas share one expansion total
         for item in remote:
             name = tool_name(self.config.prefix, item.name)
             if name in tools:
-                raise McpError(f"MCP tools {tools[name].remote_name!r} and {item.name!r} both "
-                               f"become {name!r}; use `include` to keep one")
+                raise McpError(
+                    f"MCP tools {tools[name].remote_name!r} and {item.name!r} both "
+                    f"become {name!r}; use `include` to keep one"
+                )
             try:
                 tools[name] = McpTool(self, item, name, batch)
             except (TypeError, ValueError) as exc:  # InvalidSchema names the JSON pointer
-                warnings.warn(f"MCP server `{self.config.label}`: tool {item.name!r} skipped: "
-                              f"its argument schema cannot be used ({exc})", McpWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"MCP server `{self.config.label}`: tool {item.name!r} skipped: "
+                    f"its argument schema cannot be used ({exc})",
+                    McpWarning,
+                    stacklevel=2,
+                )
         return list(tools.values())
 
     async def _live_connection(self) -> _Connection:
@@ -402,8 +438,9 @@ class McpToolSource:
             result = await connection.client.call_tool(remote_name, arguments)
         except MCPError as exc:
             if exc.code != types.CONNECTION_CLOSED and connection.alive:
-                raise McpError(f"MCP server `{self.config.label}` refused the call: "
-                               f"{exc.message}") from exc
+                raise McpError(
+                    f"MCP server `{self.config.label}` refused the call: {exc.message}"
+                ) from exc
             raise await self._lost(connection, exc.message) from exc
         except Exception as exc:  # the transport failed (HTTP errors, broken pipes)
             raise await self._lost(connection, _exception_text(exc)) from exc
@@ -417,7 +454,8 @@ class McpToolSource:
         again = "started" if self.config.command is not None else "connected to"
         message = connection.describe_failure(
             f"MCP server `{self.config.label}` stopped during the call ({reason}); it will be "
-            f"{again} again on the next call")
+            f"{again} again on the next call"
+        )
         async with self._lock:
             if self._connection is connection:
                 await connection.close()
@@ -425,6 +463,16 @@ class McpToolSource:
         return McpConnectionLost(message)
 
 
-__all__ = ["INHERITED_VARIABLES", "McpConnectionLost", "McpError", "McpServer",
-           "McpStartupError", "McpTool", "McpToolError", "McpToolSource", "McpWarning",
-           "content_text", "tool_name"]
+__all__ = [
+    "INHERITED_VARIABLES",
+    "McpConnectionLost",
+    "McpError",
+    "McpServer",
+    "McpStartupError",
+    "McpTool",
+    "McpToolError",
+    "McpToolSource",
+    "McpWarning",
+    "content_text",
+    "tool_name",
+]

@@ -125,28 +125,35 @@ def _yaml_loader() -> type[Any]:
     class JsonYamlLoader(yaml.SafeLoader):
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
             mapping = super().construct_mapping(node, deep=deep)
-            return {key if isinstance(key, str) else json.dumps(key): value
-                    for key, value in mapping.items()}
+            return {
+                key if isinstance(key, str) else json.dumps(key): value
+                for key, value in mapping.items()
+            }
 
     def refuse(loader: Any, node: Any) -> Any:
         raise yaml.constructor.ConstructorError(
-            None, None, f"the tag {node.tag} has no JSON form", node.start_mark)
+            None, None, f"the tag {node.tag} has no JSON form", node.start_mark
+        )
 
     dropped = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
     JsonYamlLoader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag not in dropped]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     JsonYamlLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"))
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
     for tag in ("binary", "set", "timestamp", "omap", "pairs"):
         JsonYamlLoader.add_constructor(f"tag:yaml.org,2002:{tag}", refuse)
     return JsonYamlLoader
 
 
 def _parse(text: str, origin: str, hint: str) -> Any:
-    if hint.endswith(".json") or (not hint.endswith((".yaml", ".yml"))
-                                  and text.lstrip().startswith(("{", "["))):
+    if hint.endswith(".json") or (
+        not hint.endswith((".yaml", ".yml")) and text.lstrip().startswith(("{", "["))
+    ):
         try:
             return json.loads(text)
         except ValueError as exc:
@@ -166,8 +173,10 @@ def _parse(text: str, origin: str, hint: str) -> Any:
 
 
 def _too_large(origin: str, max_bytes: int) -> OpenAPIError:
-    return OpenAPIError(f"{origin}: the document is larger than {max_bytes} bytes; raise "
-                        "max_document_bytes to read it")
+    return OpenAPIError(
+        f"{origin}: the document is larger than {max_bytes} bytes; raise "
+        "max_document_bytes to read it"
+    )
 
 
 def _fetch(url: str, timeout: float, max_bytes: int) -> tuple[str, str]:
@@ -178,11 +187,18 @@ def _fetch(url: str, timeout: float, max_bytes: int) -> tuple[str, str]:
     """
     deadline = time.monotonic() + timeout
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True,
-                          headers={"Accept": "application/json, application/yaml"}) as response:
+        with httpx.stream(
+            "GET",
+            url,
+            timeout=timeout,
+            follow_redirects=True,
+            headers={"Accept": "application/json, application/yaml"},
+        ) as response:
             if not response.is_success:
-                raise OpenAPIError(f"cannot fetch OpenAPI document {url}: "
-                                   f"HTTP {response.status_code} {response.reason_phrase}")
+                raise OpenAPIError(
+                    f"cannot fetch OpenAPI document {url}: "
+                    f"HTTP {response.status_code} {response.reason_phrase}"
+                )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise _too_large(url, max_bytes)
@@ -194,8 +210,10 @@ def _fetch(url: str, timeout: float, max_bytes: int) -> tuple[str, str]:
                     raise _too_large(url, max_bytes)
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
-                    raise OpenAPIError(f"cannot fetch OpenAPI document {url}: the download "
-                                       f"took longer than {timeout:g} s")
+                    raise OpenAPIError(
+                        f"cannot fetch OpenAPI document {url}: the download "
+                        f"took longer than {timeout:g} s"
+                    )
             data = b"".join(chunks)
             try:
                 text = data.decode(response.encoding or "utf-8", errors="replace")
@@ -203,8 +221,9 @@ def _fetch(url: str, timeout: float, max_bytes: int) -> tuple[str, str]:
                 text = data.decode("utf-8", errors="replace")
             return text, str(response.url)
     except httpx.HTTPError as exc:
-        raise OpenAPIError(f"cannot fetch OpenAPI document {url}: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise OpenAPIError(
+            f"cannot fetch OpenAPI document {url}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _read_file(path: Path, max_bytes: int) -> str:
@@ -212,19 +231,21 @@ def _read_file(path: Path, max_bytes: int) -> str:
         with path.open("rb") as file:
             data = file.read(max_bytes + 1)
     except OSError as exc:
-        raise OpenAPIError(f"cannot read OpenAPI document {path}: {exc.strerror or exc}") \
-            from None
+        raise OpenAPIError(f"cannot read OpenAPI document {path}: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise _too_large(str(path), max_bytes)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise OpenAPIError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
-            from None
+        raise OpenAPIError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def load_document(source: str | Path | Mapping[str, Any], *, timeout: float = 30.0,
-                  max_bytes: int = MAX_DOCUMENT_BYTES) -> OpenAPIDocument:
+def load_document(
+    source: str | Path | Mapping[str, Any],
+    *,
+    timeout: float = 30.0,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> OpenAPIDocument:
     """Read a document from a mapping, a file (JSON or YAML) or an http(s) URL, and check it.
 
     A file or download larger than ``max_bytes`` is refused with ``OpenAPIError``.
@@ -233,8 +254,9 @@ def load_document(source: str | Path | Mapping[str, Any], *, timeout: float = 30
         data: Any = dict(source)
         info = data.get("info")
         title = text_field(info.get("title")) if isinstance(info, dict) else ""
-        doc = OpenAPIDocument(data={}, origin=f"OpenAPI document {title!r}" if title
-                              else "the given OpenAPI document")
+        doc = OpenAPIDocument(
+            data={}, origin=f"OpenAPI document {title!r}" if title else "the given OpenAPI document"
+        )
     elif isinstance(source, str) and source.startswith(("http://", "https://")):
         text, final_url = _fetch(source, timeout, max_bytes)
         doc = OpenAPIDocument(data={}, origin=source, url=final_url)
@@ -251,22 +273,29 @@ def load_document(source: str | Path | Mapping[str, Any], *, timeout: float = 30
 
 def _check_basics(data: Any, origin: str) -> None:
     if not isinstance(data, dict):
-        raise OpenAPIError(f"{origin}: not an OpenAPI document (the top level is "
-                           f"{type(data).__name__}, not an object)")
+        raise OpenAPIError(
+            f"{origin}: not an OpenAPI document (the top level is "
+            f"{type(data).__name__}, not an object)"
+        )
     if "swagger" in data:
         swagger = text_field(data["swagger"])
-        raise OpenAPIError(f"{origin}: #/swagger: this is a Swagger {swagger} "
-                           "(OpenAPI 2) document; only OpenAPI 3.x is supported. Convert it "
-                           "first, e.g. with swagger2openapi")
+        raise OpenAPIError(
+            f"{origin}: #/swagger: this is a Swagger {swagger} "
+            "(OpenAPI 2) document; only OpenAPI 3.x is supported. Convert it "
+            "first, e.g. with swagger2openapi"
+        )
     version = data.get("openapi")  # YAML reads an unquoted `3.0` as a number
     if not (isinstance(version, str | float) and str(version).startswith("3.")):
-        raise OpenAPIError(f"{origin}: #/openapi: expected an OpenAPI version 3.x, "
-                           f"got {_shown(version)}")
+        raise OpenAPIError(
+            f"{origin}: #/openapi: expected an OpenAPI version 3.x, got {_shown(version)}"
+        )
     if "paths" not in data:
         raise OpenAPIError(f"{origin}: #/paths: missing; the document describes no operations")
     if not isinstance(data["paths"], dict):
-        raise OpenAPIError(f"{origin}: #/paths: must be an object of path items, "
-                           f"got {type(data['paths']).__name__}")
+        raise OpenAPIError(
+            f"{origin}: #/paths: must be an object of path items, "
+            f"got {type(data['paths']).__name__}"
+        )
 
 
 # ---------------------------------------------------------------------------- $ref
@@ -280,8 +309,13 @@ class _Resolver:
     limits, raise ``SchemaTooLarge`` (an ``InvalidSchema``) at the pointer where it stopped.
     """
 
-    def __init__(self, data: dict[str, Any], origin: str,
-                 limits: SchemaLimits = DEFAULT_LIMITS, batch: SchemaBatch | None = None) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        origin: str,
+        limits: SchemaLimits = DEFAULT_LIMITS,
+        batch: SchemaBatch | None = None,
+    ) -> None:
         self.data = data
         self.origin = origin
         self.limits = limits
@@ -296,9 +330,11 @@ class _Resolver:
 
     def target(self, ref: Any, at: _Pointer) -> Any:
         if not isinstance(ref, str) or not ref.startswith("#"):
-            raise OpenAPIError(f"{self.origin}: {render(at)}: $ref {_shown(ref)} points outside "
-                               "the document; only local references (#/...) are supported, so "
-                               "bundle the document into one file first")
+            raise OpenAPIError(
+                f"{self.origin}: {render(at)}: $ref {_shown(ref)} points outside "
+                "the document; only local references (#/...) are supported, so "
+                "bundle the document into one file first"
+            )
         if ref in self._targets:
             return self._targets[ref]
         node: Any = self.data
@@ -309,34 +345,45 @@ class _Resolver:
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
             else:
-                raise OpenAPIError(f"{self.origin}: {render(at)}: $ref {_shown(ref)} points to "
-                                   f"nothing (no {_shown(part)} there)")
+                raise OpenAPIError(
+                    f"{self.origin}: {render(at)}: $ref {_shown(ref)} points to "
+                    f"nothing (no {_shown(part)} there)"
+                )
         self._targets[ref] = node
         return node
 
-    def resolve(self, node: Any, at: _Pointer, stack: tuple[str, ...] = (),
-                depth: int = 0) -> Any:
+    def resolve(self, node: Any, at: _Pointer, stack: tuple[str, ...] = (), depth: int = 0) -> Any:
         """A copy of ``node`` with every reference inlined; ``at`` is its JSON pointer."""
         self.budget.spend(node, depth, at)
         if isinstance(node, list):
-            return [self.resolve(item, child(at, i), stack, depth + 1)
-                    for i, item in enumerate(node)]
+            return [
+                self.resolve(item, child(at, i), stack, depth + 1) for i, item in enumerate(node)
+            ]
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
             ref = node["$ref"]
             if ref in stack:
-                chain = " -> ".join((*stack[stack.index(ref):], ref))
-                raise OpenAPIError(f"{self.origin}: {render(at)}: cyclic $ref {chain}; a recursive "
-                                   "schema cannot be described as tool arguments")
+                chain = " -> ".join((*stack[stack.index(ref) :], ref))
+                raise OpenAPIError(
+                    f"{self.origin}: {render(at)}: cyclic $ref {chain}; a recursive "
+                    "schema cannot be described as tool arguments"
+                )
             target = self.resolve(self.target(ref, at), at, (*stack, ref), depth + 1)
-            siblings = {k: self.resolve(v, child(at, k), stack, depth + 1)
-                        for k, v in node.items() if k != "$ref"}
+            siblings = {
+                k: self.resolve(v, child(at, k), stack, depth + 1)
+                for k, v in node.items()
+                if k != "$ref"
+            }
             return {**target, **siblings} if isinstance(target, dict) else target
-        return {key: value if key in ("example", "examples")  # never shown: dropped later
-                else self.data_copy(value, child(at, key), depth + 1) if key in _DATA_KEYS
-                else self.resolve(value, child(at, key), stack, depth + 1)
-                for key, value in node.items()}
+        return {
+            key: value
+            if key in ("example", "examples")  # never shown: dropped later
+            else self.data_copy(value, child(at, key), depth + 1)
+            if key in _DATA_KEYS
+            else self.resolve(value, child(at, key), stack, depth + 1)
+            for key, value in node.items()
+        }
 
     def data_copy(self, value: Any, at: _Pointer, depth: int) -> Any:
         """A copy of a value that is data (a default, an enum): counted, never resolved."""
@@ -344,8 +391,9 @@ class _Resolver:
         if isinstance(value, list):
             return [self.data_copy(item, child(at, i), depth + 1) for i, item in enumerate(value)]
         if isinstance(value, dict):
-            return {key: self.data_copy(item, child(at, key), depth + 1)
-                    for key, item in value.items()}
+            return {
+                key: self.data_copy(item, child(at, key), depth + 1) for key, item in value.items()
+            }
         return value
 
     def path_item(self, item: Any, at: str) -> Any:
@@ -354,8 +402,7 @@ class _Resolver:
         while isinstance(item, dict) and "$ref" in item:
             ref = item["$ref"]
             if ref in seen:
-                raise OpenAPIError(f"{self.origin}: {at}: cyclic $ref "
-                                   f"{' -> '.join([*seen, ref])}")
+                raise OpenAPIError(f"{self.origin}: {at}: cyclic $ref {' -> '.join([*seen, ref])}")
             seen.append(ref)
             found = self.target(ref, at)
             rest = {k: v for k, v in item.items() if k != "$ref"}
@@ -363,8 +410,7 @@ class _Resolver:
         return item
 
 
-def inline_refs(schema: dict[str, Any], origin: str,
-                limits: SchemaLimits = DEFAULT_LIMITS) -> Any:
+def inline_refs(schema: dict[str, Any], origin: str, limits: SchemaLimits = DEFAULT_LIMITS) -> Any:
     """``schema`` with its local ``$ref``s (e.g. to ``#/$defs/...``) inlined.
 
     The definitions themselves are not expanded: only what the schema uses of them is.
@@ -404,8 +450,11 @@ def _description(operation: dict[str, Any], method: str, path: str) -> str:
 
 def _arg_name(wire: str, location: str, taken: set[str]) -> str:
     """The argument name for a parameter: its own name when plain, else a snake_case form."""
-    name = wire if _IDENTIFIER.match(wire) else (
-        re.sub(r"[^A-Za-z0-9]+", "_", wire).strip("_").lower() or location)
+    name = (
+        wire
+        if _IDENTIFIER.match(wire)
+        else (re.sub(r"[^A-Za-z0-9]+", "_", wire).strip("_").lower() or location)
+    )
     if name in taken:
         name = f"{location}_{name}"
     base, n = name, 2
@@ -423,21 +472,26 @@ def server_url(servers: Any, doc: OpenAPIDocument, at: str = "#/servers") -> str
     if not servers:
         return urljoin(doc.url, "/") if doc.url else None
     if not isinstance(servers, list):
-        raise OpenAPIError(f"{doc.origin}: {at}: must be an array of server objects, "
-                           f"got {_shown(servers)}")
+        raise OpenAPIError(
+            f"{doc.origin}: {at}: must be an array of server objects, got {_shown(servers)}"
+        )
     first, at = servers[0], f"{at}/0"
     if not isinstance(first, dict) or not isinstance(first.get("url", ""), str):
         raise OpenAPIError(f"{doc.origin}: {at}: a server must be an object with a `url` string")
     url = str(first.get("url", ""))
     variables = first.get("variables") or {}
     if not isinstance(variables, dict):
-        raise OpenAPIError(f"{doc.origin}: {at}/variables: must be an object mapping each "
-                           f"variable name to {{\"default\": ...}}, got {_shown(variables)}")
+        raise OpenAPIError(
+            f"{doc.origin}: {at}/variables: must be an object mapping each "
+            f'variable name to {{"default": ...}}, got {_shown(variables)}'
+        )
     for var, spec in variables.items():
         default = spec.get("default") if isinstance(spec, dict) else None
         if not isinstance(default, str | int | float) or isinstance(default, bool):
-            raise OpenAPIError(f"{doc.origin}: {render(child(f'{at}/variables', var))}: a server "
-                               "variable needs a string `default`")
+            raise OpenAPIError(
+                f"{doc.origin}: {render(child(f'{at}/variables', var))}: a server "
+                "variable needs a string `default`"
+            )
         url = url.replace("{" + str(var) + "}", text_field(default))
     if urlparse(url).scheme in ("http", "https"):
         return url
@@ -447,8 +501,13 @@ def server_url(servers: Any, doc: OpenAPIDocument, at: str = "#/servers") -> str
 class _Builder:
     """Builds the operations of one document."""
 
-    def __init__(self, doc: OpenAPIDocument, base_url: str | None,
-                 reserved: set[tuple[str, str]], batch: SchemaBatch) -> None:
+    def __init__(
+        self,
+        doc: OpenAPIDocument,
+        base_url: str | None,
+        reserved: set[tuple[str, str]],
+        batch: SchemaBatch,
+    ) -> None:
         self.doc = doc
         self.resolver = _Resolver(doc.data, doc.origin, batch.limits, batch)
         self.base_url = base_url
@@ -456,11 +515,15 @@ class _Builder:
         self.limits = batch.limits
 
     def warn(self, name: str, method: str, path: str, message: str) -> None:
-        warnings.warn(f"{self.doc.origin}: operation {name} ({method.upper()} {path}): "
-                      f"{message}", OpenAPIWarning, stacklevel=4)
+        warnings.warn(
+            f"{self.doc.origin}: operation {name} ({method.upper()} {path}): {message}",
+            OpenAPIWarning,
+            stacklevel=4,
+        )
 
-    def build(self, name: str, method: str, path: str, item: dict[str, Any],
-              pointer: str) -> Operation:
+    def build(
+        self, name: str, method: str, path: str, item: dict[str, Any], pointer: str
+    ) -> Operation:
         op = item[method]
         self.resolver.fresh()
         taken: set[str] = set()
@@ -483,33 +546,51 @@ class _Builder:
         undeclared = [p for p in re.findall(r"\{([^}/]+)\}", path) if p not in declared]
         if undeclared:
             raise _Skip(f"path parameter {', '.join(undeclared)} is not declared")
-        media, body_required = self._body(name, method, path, op, pointer, taken, properties,
-                                          required, bindings)
+        media, body_required = self._body(
+            name, method, path, op, pointer, taken, properties, required, bindings
+        )
         if op.get("callbacks"):
             self.warn(name, method, path, "callbacks are not supported and were ignored")
         servers, servers_at = self._servers(op, item, pointer)
         base = self.base_url or server_url(servers, self.doc, servers_at)
         if not base:
-            raise OpenAPIError(f"{self.doc.origin}: {pointer}: no absolute server URL (servers "
-                               "is missing or relative and the document was not fetched from a "
-                               "URL); pass base_url=")
+            raise OpenAPIError(
+                f"{self.doc.origin}: {pointer}: no absolute server URL (servers "
+                "is missing or relative and the document was not fetched from a "
+                "URL); pass base_url="
+            )
         arguments: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             arguments["required"] = required
         arguments["additionalProperties"] = False
         check_size(arguments, self.limits, pointer)
-        endpoint = Endpoint(operation=name, method=method.upper(), base_url=base, path=path,
-                            bindings=bindings, body_media_type=media, body_required=body_required)
-        return Operation(name=name, description=_description(op, method, path),
-                         parameters=arguments, endpoint=endpoint, pointer=pointer)
+        endpoint = Endpoint(
+            operation=name,
+            method=method.upper(),
+            base_url=base,
+            path=path,
+            bindings=bindings,
+            body_media_type=media,
+            body_required=body_required,
+        )
+        return Operation(
+            name=name,
+            description=_description(op, method, path),
+            parameters=arguments,
+            endpoint=endpoint,
+            pointer=pointer,
+        )
 
-    def _parameters(self, op: dict[str, Any], item: dict[str, Any],
-                    pointer: str) -> list[tuple[tuple[str, str], tuple[dict[str, Any], str]]]:
+    def _parameters(
+        self, op: dict[str, Any], item: dict[str, Any], pointer: str
+    ) -> list[tuple[tuple[str, str], tuple[dict[str, Any], str]]]:
         """The operation's parameters (the path's, overridden by its own), resolved, each with
         its pointer, in path, query, header, cookie order."""
         params: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
-        for where, source in ((f"{pointer.rsplit('/', 1)[0]}/parameters", item),
-                              (f"{pointer}/parameters", op)):
+        for where, source in (
+            (f"{pointer.rsplit('/', 1)[0]}/parameters", item),
+            (f"{pointer}/parameters", op),
+        ):
             listed = source.get("parameters") or []
             if not isinstance(listed, list):
                 raise OpenAPIError(f"{self.doc.origin}: {where}: must be an array of parameters")
@@ -518,14 +599,14 @@ class _Builder:
                 wire = text_field(param.get("name")) if isinstance(param, dict) else ""
                 location = text_field(param.get("in")) if isinstance(param, dict) else ""
                 if not (wire and location):
-                    raise OpenAPIError(f"{self.doc.origin}: {where}/{i}: a parameter needs "
-                                       "`name` and `in`")
+                    raise OpenAPIError(
+                        f"{self.doc.origin}: {where}/{i}: a parameter needs `name` and `in`"
+                    )
                 params[(location, wire)] = (param, f"{where}/{i}")
         order = {"path": 0, "query": 1, "header": 2, "cookie": 3}
         return sorted(params.items(), key=lambda p: order.get(p[0][0], 4))
 
-    def _servers(self, op: dict[str, Any], item: dict[str, Any],
-                 pointer: str) -> tuple[Any, str]:
+    def _servers(self, op: dict[str, Any], item: dict[str, Any], pointer: str) -> tuple[Any, str]:
         """The servers that apply to an operation and their pointer: its own, else its path's,
         else the document's."""
         if op.get("servers"):
@@ -534,8 +615,9 @@ class _Builder:
             return item["servers"], f"{pointer.rsplit('/', 1)[0]}/servers"
         return self.doc.data.get("servers"), "#/servers"
 
-    def _parameter(self, name: str, method: str, path: str, location: str, wire: str,
-                   param: dict[str, Any]) -> ParamBinding | None:
+    def _parameter(
+        self, name: str, method: str, path: str, location: str, wire: str, param: dict[str, Any]
+    ) -> ParamBinding | None:
         """The binding of one parameter, ``None`` to leave it out, or ``_Skip``."""
         needed = bool(param.get("required")) or location == "path"
 
@@ -556,16 +638,33 @@ class _Builder:
             return unsupported(f"{location} parameter {shown} described by `content`")
         style = param.get("style") or ("form" if location == "query" else "simple")
         delimiters = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|", "simple": ","}
-        if not isinstance(style, str) or style not in delimiters \
-                or (location != "query" and style != "simple"):
+        if (
+            not isinstance(style, str)
+            or style not in delimiters
+            or (location != "query" and style != "simple")
+        ):
             return unsupported(f"{location} parameter {shown} with style {_shown(style)}")
         explode = bool(param.get("explode", style == "form"))
-        return ParamBinding(argument=wire, location=location,
-                            name=wire, explode=explode, delimiter=delimiters[style])
+        return ParamBinding(
+            argument=wire,
+            location=location,
+            name=wire,
+            explode=explode,
+            delimiter=delimiters[style],
+        )
 
-    def _body(self, name: str, method: str, path: str, op: dict[str, Any], pointer: str,
-              taken: set[str], properties: dict[str, Any], required: list[str],
-              bindings: list[ParamBinding]) -> tuple[str | None, bool]:
+    def _body(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        op: dict[str, Any],
+        pointer: str,
+        taken: set[str],
+        properties: dict[str, Any],
+        required: list[str],
+        bindings: list[ParamBinding],
+    ) -> tuple[str | None, bool]:
         if "requestBody" not in op:
             return None, False
         body = self.resolver.resolve(op["requestBody"], f"{pointer}/requestBody")
@@ -575,10 +674,10 @@ class _Builder:
         needed = bool(body.get("required"))
         types = [m for m in content if isinstance(m, str)]
         media = next((m for m in types if m.split(";")[0].strip() == "application/json"), None)
-        media = media or next((m for m in types if m.split(";")[0].strip().endswith("+json")),
-                              None)
-        media = media or next((m for m in types
-                               if m.startswith("application/x-www-form-urlencoded")), None)
+        media = media or next((m for m in types if m.split(";")[0].strip().endswith("+json")), None)
+        media = media or next(
+            (m for m in types if m.startswith("application/x-www-form-urlencoded")), None
+        )
         if media is None:
             why = f"request body of type {', '.join(_clip(m) for m in types)}"
             if needed:
@@ -586,9 +685,11 @@ class _Builder:
             self.warn(name, method, path, f"optional {why} is not supported and was left out")
             return None, False
         entry = content[media] if isinstance(content[media], dict) else {}
-        schema = clean_schema(entry.get("schema") or {},
-                              child(child(f"{pointer}/requestBody/content", media), "schema"),
-                              self.limits)
+        schema = clean_schema(
+            entry.get("schema") or {},
+            child(child(f"{pointer}/requestBody/content", media), "schema"),
+            self.limits,
+        )
         props = schema.get("properties")
         is_form = media.startswith("application/x-www-form-urlencoded")
         if isinstance(props, dict) and props and schema.get("type", "object") == "object":
@@ -612,8 +713,9 @@ class _Builder:
         return media.split(";")[0].strip(), needed
 
 
-def _listed_operations(doc: OpenAPIDocument,
-                       resolver: _Resolver) -> list[tuple[str, str, str, dict[str, Any], str]]:
+def _listed_operations(
+    doc: OpenAPIDocument, resolver: _Resolver
+) -> list[tuple[str, str, str, dict[str, Any], str]]:
     """Every operation as (unique tool name, method, path, path item, pointer)."""
     origin = doc.origin
     found: list[tuple[str, str, str, dict[str, Any], str]] = []
@@ -639,10 +741,14 @@ def _listed_operations(doc: OpenAPIDocument,
     return found
 
 
-def read_operations(doc: OpenAPIDocument, *, base_url: str | None = None,
-                    include: Iterable[str] | None = None,
-                    reserved: Iterable[tuple[str, str]] = (),
-                    batch: SchemaBatch | None = None) -> list[Operation]:
+def read_operations(
+    doc: OpenAPIDocument,
+    *,
+    base_url: str | None = None,
+    include: Iterable[str] | None = None,
+    reserved: Iterable[tuple[str, str]] = (),
+    batch: SchemaBatch | None = None,
+) -> list[Operation]:
     """The usable operations of ``doc`` (only those named in ``include``, when given).
 
     ``reserved`` holds ``(location, name)`` pairs the caller fills itself (credentials);
@@ -651,17 +757,22 @@ def read_operations(doc: OpenAPIDocument, *, base_url: str | None = None,
     skipped with an ``OpenAPIWarning``.
     """
     origin = doc.origin
-    builder = _Builder(doc, base_url, {(loc, n.lower() if loc == "header" else n)
-                                       for loc, n in reserved},
-                       batch or SchemaBatch(DEFAULT_LIMITS))
+    builder = _Builder(
+        doc,
+        base_url,
+        {(loc, n.lower() if loc == "header" else n) for loc, n in reserved},
+        batch or SchemaBatch(DEFAULT_LIMITS),
+    )
     found = _listed_operations(doc, builder.resolver)
     names = {entry[0] for entry in found}
     if include is not None:
         wanted = list(include)
         unknown = [w for w in wanted if w not in names]
         if unknown:
-            raise OpenAPIError(f"{origin}: include names unknown operations {unknown}; "
-                               f"the operations are: {sorted(names)}")
+            raise OpenAPIError(
+                f"{origin}: include names unknown operations {unknown}; "
+                f"the operations are: {sorted(names)}"
+            )
         found = [entry for entry in found if entry[0] in wanted]
     operations: list[Operation] = []
     skipped: list[str] = []
@@ -689,12 +800,27 @@ def api_key_name(doc: OpenAPIDocument, location: str) -> str | None:
             scheme = resolver.fresh().resolve(scheme, child("#/components/securitySchemes", key))
         except InvalidSchema as exc:
             raise OpenAPIError(f"{doc.origin}: {exc}") from None
-        if isinstance(scheme, dict) and scheme.get("type") == "apiKey" \
-                and scheme.get("in") == location and text_field(scheme.get("name")):
+        if (
+            isinstance(scheme, dict)
+            and scheme.get("type") == "apiKey"
+            and scheme.get("in") == location
+            and text_field(scheme.get("name"))
+        ):
             return text_field(scheme["name"])
     return None
 
 
-__all__ = ["METHODS", "OpenAPIDocument", "OpenAPIError", "OpenAPIWarning", "Operation",
-           "api_key_name", "inline_refs", "load_document", "read_operations", "server_url",
-           "text_field", "tool_name"]
+__all__ = [
+    "METHODS",
+    "OpenAPIDocument",
+    "OpenAPIError",
+    "OpenAPIWarning",
+    "Operation",
+    "api_key_name",
+    "inline_refs",
+    "load_document",
+    "read_operations",
+    "server_url",
+    "text_field",
+    "tool_name",
+]

@@ -63,10 +63,19 @@ class RestTool(Tool):
     model did not give are not sent, so the server applies its own defaults.
     """
 
-    def __init__(self, *, name: str, description: str, endpoint: Endpoint,
-                 args_model: type[BaseModel], settings: CallSettings,
-                 auth: RestAuth | None = None, parameters: dict[str, Any] | None = None,
-                 omit_unset: bool = True, requires_approval: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        endpoint: Endpoint,
+        args_model: type[BaseModel],
+        settings: CallSettings,
+        auth: RestAuth | None = None,
+        parameters: dict[str, Any] | None = None,
+        omit_unset: bool = True,
+        requires_approval: bool = False,
+    ) -> None:
         self.name = name
         self.description = description
         self.Args = args_model
@@ -84,16 +93,20 @@ class RestTool(Tool):
     @functools.cached_property
     def spec(self) -> ToolSpec:
         self._check_definition()
-        parameters = self._parameters if self._parameters is not None \
-            else flat_json_schema(self.args_model)
+        parameters = (
+            self._parameters if self._parameters is not None else flat_json_schema(self.args_model)
+        )
         return ToolSpec(name=self.name, description=self.description, parameters=parameters)
 
     def arguments(self, args: BaseModel) -> dict[str, Any]:
         """The validated arguments as JSON values under their wire names; ``null`` means absent
         unless the schema gives ``null`` a meaning."""
         dumped = args.model_dump(mode="json", by_alias=True, exclude_unset=self._omit_unset)
-        return {key: value for key, value in dumped.items()
-                if value is not None or key in self._nullable}
+        return {
+            key: value
+            for key, value in dumped.items()
+            if value is not None or key in self._nullable
+        }
 
     async def run(self, args: BaseModel) -> Any:
         return await call_endpoint(self.endpoint, self.arguments(args), self.settings, self.auth)
@@ -105,22 +118,32 @@ class RestTool(Tool):
 class RestPlugin:
     """The tools of one REST service, built from its OpenAPI document."""
 
-    def __init__(self, tools: Iterable[RestTool], *, title: str = "",
-                 description: str = "") -> None:
+    def __init__(
+        self, tools: Iterable[RestTool], *, title: str = "", description: str = ""
+    ) -> None:
         self.tools: list[Tool] = list(tools)
         self.title = title
         self.description = description
 
     @classmethod
-    def from_openapi(cls, source: str | Path | Mapping[str, Any], *,
-                     base_url: str | None = None, auth: RestAuth | None = None,
-                     include: Iterable[str] | None = None, timeout: float = 30,
-                     max_response_bytes: int = 200_000, retries: int = 2,
-                     retry_post: bool = False, backoff: float = 0.5,
-                     headers: Mapping[str, str] | None = None,
-                     prefix: str = "", document_timeout: float = 30,
-                     max_document_bytes: int = MAX_DOCUMENT_BYTES,
-                     schema_limits: SchemaLimits = DEFAULT_LIMITS) -> RestPlugin:
+    def from_openapi(
+        cls,
+        source: str | Path | Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        auth: RestAuth | None = None,
+        include: Iterable[str] | None = None,
+        timeout: float = 30,
+        max_response_bytes: int = 200_000,
+        retries: int = 2,
+        retry_post: bool = False,
+        backoff: float = 0.5,
+        headers: Mapping[str, str] | None = None,
+        prefix: str = "",
+        document_timeout: float = 30,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        schema_limits: SchemaLimits = DEFAULT_LIMITS,
+    ) -> RestPlugin:
         """One tool per operation of the document at ``source`` (path, URL or parsed mapping).
 
         ``base_url`` overrides the document's ``servers``; ``include`` keeps only the named
@@ -141,18 +164,28 @@ class RestPlugin:
         if include is not None:  # names with or without the prefix
             include = [n.removeprefix(prefix) if prefix else n for n in include]
         batch = SchemaBatch(schema_limits)
-        operations = read_operations(doc, base_url=base_url, include=include, reserved=reserved,
-                                     batch=batch)
-        settings = CallSettings(timeout=timeout, max_response_bytes=max_response_bytes,
-                                retries=retries, retry_post=retry_post, backoff=backoff,
-                                headers=dict(headers or {}))
+        operations = read_operations(
+            doc, base_url=base_url, include=include, reserved=reserved, batch=batch
+        )
+        settings = CallSettings(
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            retries=retries,
+            retry_post=retry_post,
+            backoff=backoff,
+            headers=dict(headers or {}),
+        )
         tools: list[RestTool] = []
         for operation in operations:
             try:
                 tools.append(_operation_tool(operation, settings, auth, prefix, batch))
             except InvalidSchema as exc:  # what pydantic refuses beyond clean_schema's checks
-                warnings.warn(f"{doc.origin}: operation {operation.name} skipped: its argument "
-                              f"schema cannot be validated ({exc})", OpenAPIWarning, stacklevel=2)
+                warnings.warn(
+                    f"{doc.origin}: operation {operation.name} skipped: its argument "
+                    f"schema cannot be validated ({exc})",
+                    OpenAPIWarning,
+                    stacklevel=2,
+                )
         if not tools:
             raise OpenAPIError(f"{doc.origin}: no usable operations")
         info = doc.data.get("info")
@@ -162,8 +195,9 @@ class RestPlugin:
     def toolkit(self, name: str | None = None) -> Toolkit:
         """The tools as a named group; the name defaults to the document's title as a slug."""
         slug = re.sub(r"[^a-z0-9]+", "_", self.title.lower()).strip("_")
-        return Toolkit(name or slug or "rest", self.tools,
-                       description=self.description or self.title)
+        return Toolkit(
+            name or slug or "rest", self.tools, description=self.description or self.title
+        )
 
     def names(self) -> list[str]:
         return [t.name for t in self.tools]
@@ -184,24 +218,46 @@ class RestPlugin:
         return f"<RestPlugin {self.title!r}: {', '.join(self.names())}>"
 
 
-def _operation_tool(operation: Operation, settings: CallSettings, auth: RestAuth | None,
-                    prefix: str, batch: SchemaBatch) -> RestTool:
+def _operation_tool(
+    operation: Operation,
+    settings: CallSettings,
+    auth: RestAuth | None,
+    prefix: str,
+    batch: SchemaBatch,
+) -> RestTool:
     name = (prefix + operation.name)[:64]
     schema = operation.parameters
-    model = args_model_from_schema(name, schema["properties"], schema.get("required", []),
-                                   batch)
+    model = args_model_from_schema(name, schema["properties"], schema.get("required", []), batch)
     endpoint = operation.endpoint.model_copy(update={"operation": name})
-    return RestTool(name=name, description=operation.description, endpoint=endpoint,
-                    args_model=model, settings=settings, auth=auth, parameters=schema)
+    return RestTool(
+        name=name,
+        description=operation.description,
+        endpoint=endpoint,
+        args_model=model,
+        settings=settings,
+        auth=auth,
+        parameters=schema,
+    )
 
 
-def http_tool(name: str, method: str, url: str, *, description: str,
-              params_schema: Mapping[str, Any] | type[BaseModel],
-              auth: RestAuth | None = None, send_as: Literal["auto", "query", "json", "form"]
-              = "auto", headers: Mapping[str, str] | None = None, timeout: float = 30,
-              max_response_bytes: int = 200_000, retries: int = 2, retry_post: bool = False,
-              backoff: float = 0.5, requires_approval: bool = False,
-              schema_limits: SchemaLimits = DEFAULT_LIMITS) -> RestTool:
+def http_tool(
+    name: str,
+    method: str,
+    url: str,
+    *,
+    description: str,
+    params_schema: Mapping[str, Any] | type[BaseModel],
+    auth: RestAuth | None = None,
+    send_as: Literal["auto", "query", "json", "form"] = "auto",
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30,
+    max_response_bytes: int = 200_000,
+    retries: int = 2,
+    retry_post: bool = False,
+    backoff: float = 0.5,
+    requires_approval: bool = False,
+    schema_limits: SchemaLimits = DEFAULT_LIMITS,
+) -> RestTool:
     """One HTTP endpoint as a tool, defined from Python.
 
     ``url`` may hold ``{placeholders}``, filled from the argument of that name. The other
@@ -239,25 +295,58 @@ def http_tool(name: str, method: str, url: str, *, description: str,
     placeholders = re.findall(r"\{([^}/]+)\}", path)
     for placeholder in placeholders:
         if placeholder not in properties or placeholder not in required:
-            raise ValueError(f"http_tool {name!r}: the URL placeholder {{{placeholder}}} needs "
-                             "a required argument of that name in params_schema")
-    where = send_as if send_as != "auto" else ("query" if method in _NO_BODY_METHODS
-                                               else "json")
-    bindings = [ParamBinding(argument=key, location="path" if key in placeholders
-                             else "query" if where == "query" else "body", name=key)
-                for key in properties]
-    endpoint = Endpoint(operation=name, method=method, base_url=base, path=path,
-                        bindings=bindings,
-                        body_media_type=None if where == "query" else
-                        "application/x-www-form-urlencoded" if where == "form"
-                        else "application/json")
-    settings = CallSettings(timeout=timeout, max_response_bytes=max_response_bytes,
-                            retries=retries, retry_post=retry_post, backoff=backoff,
-                            headers=dict(headers or {}))
-    return RestTool(name=name, description=description, endpoint=endpoint, args_model=model,
-                    settings=settings, auth=auth, parameters=parameters,
-                    omit_unset=parameters is not None, requires_approval=requires_approval)
+            raise ValueError(
+                f"http_tool {name!r}: the URL placeholder {{{placeholder}}} needs "
+                "a required argument of that name in params_schema"
+            )
+    where = send_as if send_as != "auto" else ("query" if method in _NO_BODY_METHODS else "json")
+    bindings = [
+        ParamBinding(
+            argument=key,
+            location="path" if key in placeholders else "query" if where == "query" else "body",
+            name=key,
+        )
+        for key in properties
+    ]
+    endpoint = Endpoint(
+        operation=name,
+        method=method,
+        base_url=base,
+        path=path,
+        bindings=bindings,
+        body_media_type=None
+        if where == "query"
+        else "application/x-www-form-urlencoded"
+        if where == "form"
+        else "application/json",
+    )
+    settings = CallSettings(
+        timeout=timeout,
+        max_response_bytes=max_response_bytes,
+        retries=retries,
+        retry_post=retry_post,
+        backoff=backoff,
+        headers=dict(headers or {}),
+    )
+    return RestTool(
+        name=name,
+        description=description,
+        endpoint=endpoint,
+        args_model=model,
+        settings=settings,
+        auth=auth,
+        parameters=parameters,
+        omit_unset=parameters is not None,
+        requires_approval=requires_approval,
+    )
 
 
-__all__ = ["OpenAPIError", "OpenAPIWarning", "RestAuth", "RestCallError", "RestPlugin",
-           "RestTool", "http_tool"]
+__all__ = [
+    "OpenAPIError",
+    "OpenAPIWarning",
+    "RestAuth",
+    "RestCallError",
+    "RestPlugin",
+    "RestTool",
+    "http_tool",
+]

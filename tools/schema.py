@@ -25,8 +25,15 @@ DEFAULT_LIMITS = SchemaLimits()
 
 # ---------------------------------------------------------------------------- docstrings
 
-_GOOGLE_ARGS = {"args", "arguments", "parameters", "params", "keyword args",
-                "keyword arguments", "other parameters"}
+_GOOGLE_ARGS = {
+    "args",
+    "arguments",
+    "parameters",
+    "params",
+    "keyword args",
+    "keyword arguments",
+    "other parameters",
+}
 _GOOGLE_SECTION = re.compile(
     r"^(args|arguments|parameters|params|keyword args|keyword arguments|other parameters|"
     r"returns?|yields?|raises?|examples?|notes?|attributes|see also|todo|warnings?|"
@@ -88,8 +95,11 @@ def parse_docstring(doc: str | None) -> DocInfo:
                 info.params[name[0]] = _join(text)
             continue
         google = _GOOGLE_SECTION.match(stripped)
-        numpy = (i + 1 < len(lines) and _NUMPY_UNDERLINE.match(lines[i + 1].strip())
-                 and stripped.lower() in _GOOGLE_ARGS)
+        numpy = (
+            i + 1 < len(lines)
+            and _NUMPY_UNDERLINE.match(lines[i + 1].strip())
+            and stripped.lower() in _GOOGLE_ARGS
+        )
         if google and google.group(1).lower() in _GOOGLE_ARGS:
             i = _read_entries(lines, i + 1, _indent(lines[i]), info.params, _GOOGLE_ENTRY)
             continue
@@ -100,8 +110,9 @@ def parse_docstring(doc: str | None) -> DocInfo:
     return info
 
 
-def _read_entries(lines: list[str], i: int, section_indent: int, out: dict[str, str],
-                  entry: re.Pattern[str]) -> int:
+def _read_entries(
+    lines: list[str], i: int, section_indent: int, out: dict[str, str], entry: re.Pattern[str]
+) -> int:
     """Read ``name: text`` entries of one section; continuation lines are indented deeper."""
     entry_indent: int | None = None
     name: str | None = None
@@ -155,8 +166,9 @@ def _with_description(annotation: Any, description: str | None) -> Any:
     return Annotated[annotation, Field(description=description)]
 
 
-def args_model_from_function(fn: Callable[..., Any], tool_name: str,
-                             descriptions: dict[str, str] | None = None) -> type[BaseModel]:
+def args_model_from_function(
+    fn: Callable[..., Any], tool_name: str, descriptions: dict[str, str] | None = None
+) -> type[BaseModel]:
     """Build the pydantic model of ``fn``'s arguments from its signature.
 
     Every parameter needs a type annotation: the annotation is what the model is told to send.
@@ -172,11 +184,15 @@ def args_model_from_function(fn: Callable[..., Any], tool_name: str,
         if name in _SKIPPED:
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise TypeError(f"tool {tool_name!r}: *args / **kwargs cannot be described to a "
-                            f"model; declare each parameter ({name!r})")
+            raise TypeError(
+                f"tool {tool_name!r}: *args / **kwargs cannot be described to a "
+                f"model; declare each parameter ({name!r})"
+            )
         if param.kind is param.POSITIONAL_ONLY:
-            raise TypeError(f"tool {tool_name!r}: parameter {name!r} is positional-only; "
-                            "tool arguments are passed by name")
+            raise TypeError(
+                f"tool {tool_name!r}: parameter {name!r} is positional-only; "
+                "tool arguments are passed by name"
+            )
         if name not in hints:
             raise TypeError(f"tool {tool_name!r}: parameter {name!r} has no type annotation")
         default = ... if param.default is param.empty else param.default
@@ -210,8 +226,11 @@ def flat_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     defs: dict[str, Any] = schema.pop("$defs", {})
     sizes = _inlined_sizes(defs)
-    inlined = set(defs) if _inlined_size(schema, sizes) <= DEFAULT_LIMITS.max_nodes \
+    inlined = (
+        set(defs)
+        if _inlined_size(schema, sizes) <= DEFAULT_LIMITS.max_nodes
         else {key for key, size in sizes.items() if size <= _SMALL_DEFINITION}
+    )
     kept: dict[str, Any] = {}
 
     def resolve(node: Any, stack: tuple[str, ...]) -> Any:
@@ -228,8 +247,7 @@ def flat_json_schema(model: type[BaseModel]) -> dict[str, Any]:
                 return {"$ref": ref, **{k: resolve(v, stack) for k, v in node.items()}}
             target = resolve(defs[key], stack + (key,))
             # Keys beside a $ref (description, default) refine the referenced schema.
-            return {**target, **{k: resolve(v, stack) for k, v in node.items()
-                                 if k != "title"}}
+            return {**target, **{k: resolve(v, stack) for k, v in node.items() if k != "title"}}
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "title":
@@ -273,8 +291,9 @@ def _inlined_sizes(defs: dict[str, Any]) -> dict[str, int]:
     return sizes
 
 
-def _inlined_size(node: Any, sizes: dict[str, int],
-                  size_of: Callable[[str], int] | None = None) -> int:
+def _inlined_size(
+    node: Any, sizes: dict[str, int], size_of: Callable[[str], int] | None = None
+) -> int:
     cap = DEFAULT_LIMITS.max_nodes + 1
     if isinstance(node, list):
         return min(cap, 1 + sum(_inlined_size(item, sizes, size_of) for item in node))
@@ -285,8 +304,11 @@ def _inlined_size(node: Any, sizes: dict[str, int],
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
         key = ref.removeprefix("#/$defs/")
         total += size_of(key) if size_of is not None else sizes.get(key, 1)
-    total += sum(_inlined_size(value, sizes, size_of) for key, value in node.items()
-                 if key != "$ref" and isinstance(value, dict | list))
+    total += sum(
+        _inlined_size(value, sizes, size_of)
+        for key, value in node.items()
+        if key != "$ref" and isinstance(value, dict | list)
+    )
     return min(cap, total)
 
 

@@ -1,4 +1,4 @@
-"""``hanlin.llm.openai_server.serve`` in its own process, around a slow model that keeps a log.
+"""``hanlin.serving.server.serve`` in its own process, around a slow model that keeps a log.
 
 Usage: serve_ticker.py PORT LOG_FILE LIMITS_JSON [PAUSE_S]
 
@@ -30,9 +30,9 @@ from hanlin.llm.chat_model import (
     ToolSpec,
 )
 from hanlin.llm.messages import AssistantMessage, Message
-from hanlin.llm.openai_server import serve
-from hanlin.llm.openai_server_access import API_KEYS_ENV, parse_api_keys
-from hanlin.llm.openai_server_limits import ServerLimits
+from hanlin.serving.access import API_KEYS_ENV, parse_api_keys
+from hanlin.serving.limits import ServerLimits
+from hanlin.serving.server import serve
 
 
 class Ticker(BaseChatModel):
@@ -48,8 +48,13 @@ class Ticker(BaseChatModel):
         with self._lock, self.log.open("a") as handle:
             handle.write(line + "\n")
 
-    async def stream(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-                     options: ChatOptions | None = None) -> AsyncIterator[StreamItem]:
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
         tag = str(messages[-1].content)[:40].replace("\n", " ")
         options = options or ChatOptions()
         words, first_delay = options.max_tokens, float(options.seed or 0)
@@ -85,8 +90,9 @@ def main() -> None:
     limits = ServerLimits.model_validate(json.loads(sys.argv[3]))
     pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.1
     keys = parse_api_keys([os.environ.get(API_KEYS_ENV, "")])
-    serve({"ticker": Ticker(log, pause)}, port=port, log_level="warning",
-          limits=limits, api_keys=keys)
+    serve(
+        {"ticker": Ticker(log, pause)}, port=port, log_level="warning", limits=limits, api_keys=keys
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, ToolSpec
 from hanlin.llm.local_prompt import render_tool_call
 from hanlin.llm.messages import AssistantMessage
-from hanlin.llm.tool_call_parsing import parse_tool_calls
+from hanlin.llm.toolcalls.parsing import parse_tool_calls
 from hanlin.training.data.samples import TrainingSample
 from hanlin.training.evaluation.evaluate import EvalRecord, EvalResult, write_records
 from hanlin.training.evaluation.tool_metrics import scores_from_results

@@ -48,9 +48,9 @@ from pydantic import BaseModel
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import AssistantMessage, ToolCall
-from hanlin.llm.tool_call_parsing import parse_tool_calls
-from hanlin.llm.tool_call_schema import check_arguments
 from hanlin.llm.tool_errors import ToolErrorKind
+from hanlin.llm.toolcalls.parsing import parse_tool_calls
+from hanlin.llm.toolcalls.schema import check_arguments
 
 
 class RewardCategory(StrEnum):

@@ -26,29 +26,40 @@ class ServerLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_body_bytes: int = Field(default=8 * MIB, ge=1024,
-                                description="Larger request bodies get 413.")
-    body_timeout_s: float = Field(default=30.0, gt=0,
-                                  description="A body not fully sent by then gets 408.")
-    max_json_depth: int = Field(default=64, ge=4,
-                                description="Deeper nesting of arrays and objects gets 400.")
-    max_active: int = Field(default=16, ge=1,
-                            description="Requests at the models at once.")
-    max_waiting: int = Field(default=64, ge=0,
-                             description="Requests waiting for a slot; beyond that 429.")
-    queue_timeout_s: float = Field(default=60.0, gt=0,
-                                   description="A request waiting longer gets 503.")
-    stream_stall_s: float = Field(default=60.0, gt=0,
-                                  description="A stream whose client reads nothing for this "
-                                  "long is dropped and its slot freed.")
-    max_connections: int = Field(default=256, ge=1,
-                                 description="Open connections beyond this get 503.")
-    shutdown_grace_s: float = Field(default=3.0, ge=0,
-                                    description="On SIGTERM, running requests are cancelled "
-                                    "after this long.")
-    drain_bytes: int = Field(default=64 * MIB, ge=0,
-                             description="How much of a refused body is read and dropped, "
-                             "so the client is listening when the refusal arrives.")
+    max_body_bytes: int = Field(
+        default=8 * MIB, ge=1024, description="Larger request bodies get 413."
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="A body not fully sent by then gets 408."
+    )
+    max_json_depth: int = Field(
+        default=64, ge=4, description="Deeper nesting of arrays and objects gets 400."
+    )
+    max_active: int = Field(default=16, ge=1, description="Requests at the models at once.")
+    max_waiting: int = Field(
+        default=64, ge=0, description="Requests waiting for a slot; beyond that 429."
+    )
+    queue_timeout_s: float = Field(
+        default=60.0, gt=0, description="A request waiting longer gets 503."
+    )
+    stream_stall_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A stream whose client reads nothing for this "
+        "long is dropped and its slot freed.",
+    )
+    max_connections: int = Field(
+        default=256, ge=1, description="Open connections beyond this get 503."
+    )
+    shutdown_grace_s: float = Field(
+        default=3.0, ge=0, description="On SIGTERM, running requests are cancelled after this long."
+    )
+    drain_bytes: int = Field(
+        default=64 * MIB,
+        ge=0,
+        description="How much of a refused body is read and dropped, "
+        "so the client is listening when the refusal arrives.",
+    )
     drain_timeout_s: float = Field(default=5.0, ge=0)
 
 
@@ -101,8 +112,9 @@ async def read_body(receive: Receive, headers: Headers, limits: ServerLimits) ->
     """The request body, refused once it passes ``max_body_bytes`` or ``body_timeout_s``."""
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_body_bytes:
-        raise BodyTooLarge(limits.max_body_bytes,
-                           complete=await refuse_body(receive, headers, limits))
+        raise BodyTooLarge(
+            limits.max_body_bytes, complete=await refuse_body(receive, headers, limits)
+        )
     chunks: list[bytes] = []
     size = 0
     try:
@@ -121,8 +133,9 @@ async def read_body(receive: Receive, headers: Headers, limits: ServerLimits) ->
                 if not message.get("more_body", False):
                     return b"".join(chunks)
     except TimeoutError as exc:
-        raise BodyTimeout(f"the request body did not arrive within {limits.body_timeout_s}s"
-                          ) from exc
+        raise BodyTimeout(
+            f"the request body did not arrive within {limits.body_timeout_s}s"
+        ) from exc
 
 
 def nesting_exceeds(value: Any, limit: int) -> bool:
@@ -138,8 +151,7 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
             continue
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, dict | list))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
 
 
@@ -193,8 +205,12 @@ class Admission:
             self.active += 1
             return Slot(self)
         if len(self._queue) >= self.limits.max_waiting:
-            raise Busy(429, f"the server is busy: {self.active} requests running and "
-                       f"{len(self._queue)} waiting; retry later", self.retry_after_s())
+            raise Busy(
+                429,
+                f"the server is busy: {self.active} requests running and "
+                f"{len(self._queue)} waiting; retry later",
+                self.retry_after_s(),
+            )
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(granted)
         try:
@@ -204,9 +220,12 @@ class Admission:
             if granted.done() and not granted.cancelled():
                 self._release(None)  # handed over just as we gave up: pass it on
             if isinstance(exc, TimeoutError):
-                raise Busy(503, f"the server is busy: no slot within "
-                           f"{self.limits.queue_timeout_s:g}s; retry later",
-                           self.retry_after_s()) from None
+                raise Busy(
+                    503,
+                    f"the server is busy: no slot within "
+                    f"{self.limits.queue_timeout_s:g}s; retry later",
+                    self.retry_after_s(),
+                ) from None
             raise
         finally:
             if granted in self._queue:
@@ -215,8 +234,9 @@ class Admission:
 
     def _release(self, held_s: float | None) -> None:
         if held_s is not None:
-            self._mean_hold_s = (held_s if self._mean_hold_s is None
-                                 else 0.7 * self._mean_hold_s + 0.3 * held_s)
+            self._mean_hold_s = (
+                held_s if self._mean_hold_s is None else 0.7 * self._mean_hold_s + 0.3 * held_s
+            )
         self.active -= 1
         while self._queue:
             granted = self._queue.popleft()

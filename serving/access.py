@@ -19,7 +19,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hanlin.llm.openai_server_limits import ServerLimits, refuse_body
+from hanlin.serving.limits import ServerLimits, refuse_body
 
 API_KEYS_ENV = "HANLIN_SERVE_API_KEYS"
 
@@ -50,8 +50,7 @@ def bind_addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Addr
     if host == "":
         return [ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::")]
     try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise ServeAccessError(f"cannot resolve the host {host!r}: {exc}") from exc
     # Strip an IPv6 zone ("fe80::1%eth0"): ipaddress does not parse it on every version.
@@ -123,13 +122,21 @@ class BearerAuth:
         self.app, self.keys, self.limits = app, keys, limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["path"] in OPEN_PATHS
-                or is_authorized(scope, self.keys)):
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            or is_authorized(scope, self.keys)
+        ):
             await self.app(scope, receive, send)
             return
-        body = {"error": {
-            "message": "a valid API key is required: send it as 'Authorization: Bearer <key>'",
-            "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
+        body = {
+            "error": {
+                "message": "a valid API key is required: send it as 'Authorization: Bearer <key>'",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
+        }
         headers = {"WWW-Authenticate": 'Bearer realm="hanlin"'}
         if not await refuse_body(receive, Headers(scope=scope), self.limits):
             headers["Connection"] = "close"

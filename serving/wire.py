@@ -14,7 +14,7 @@ import mimetypes
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -94,9 +94,9 @@ class WireRefusalPart(_Wire):
 
 
 WireUserPart = Annotated[
-    Union[WireTextPart, WireImagePart, WireAudioPart, WireFilePart], Field(discriminator="type")
+    WireTextPart | WireImagePart | WireAudioPart | WireFilePart, Field(discriminator="type")
 ]
-WireAssistantPart = Annotated[Union[WireTextPart, WireRefusalPart], Field(discriminator="type")]
+WireAssistantPart = Annotated[WireTextPart | WireRefusalPart, Field(discriminator="type")]
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class WireToolMessage(_Wire):
 
 
 WireMessage = Annotated[
-    Union[WireSystemMessage, WireUserMessage, WireAssistantMessage, WireToolMessage],
+    WireSystemMessage | WireUserMessage | WireAssistantMessage | WireToolMessage,
     Field(discriminator="role"),
 ]
 
@@ -150,9 +150,7 @@ WireMessage = Annotated[
 class WireFunction(_Wire):
     name: str = Field(min_length=1)
     description: str = ""
-    parameters: dict[str, Any] = Field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
 class WireTool(_Wire):
@@ -271,24 +269,25 @@ def _user_part(part: Any, param: str, store: AttachmentStore) -> ContentPart:
     file = part.file
     if file.file_data is None:
         reason = "uploaded file ids are not supported" if file.file_id else "it has no file_data"
-        raise WireError(f"cannot read the file part: {reason}; send it inline as file_data",
-                        f"{param}.file")
-    data, media_type = _decode_file_data(file.file_data, f"{param}.file.file_data")
+        raise WireError(
+            f"cannot read the file part: {reason}; send it inline as file_data", f"{param}.file"
+        )
+    data, declared = _decode_file_data(file.file_data, f"{param}.file.file_data")
     name = file.filename or "upload"
     path = store.save(data, name)
-    media_type = media_type or mimetypes.guess_type(name)[0]
-    return FilePart(path=str(path), name=file.filename, media_type=media_type)
+    file_type = declared or mimetypes.guess_type(name)[0]
+    return FilePart(path=str(path), name=file.filename, media_type=file_type)
 
 
 def _tool_call(call: WireToolCall, param: str) -> ToolCall:
     try:
         arguments = json.loads(call.function.arguments or "{}")
     except json.JSONDecodeError as exc:
-        raise WireError(f"tool call arguments are not valid JSON: {exc}",
-                        f"{param}.function.arguments") from exc
+        raise WireError(
+            f"tool call arguments are not valid JSON: {exc}", f"{param}.function.arguments"
+        ) from exc
     if not isinstance(arguments, dict):
-        raise WireError("tool call arguments must be a JSON object",
-                        f"{param}.function.arguments")
+        raise WireError("tool call arguments must be a JSON object", f"{param}.function.arguments")
     return ToolCall(id=call.id, name=call.function.name, arguments=arguments)
 
 
@@ -302,25 +301,36 @@ def to_hanlin_messages(wire: list[Any], store: AttachmentStore) -> list[Message]
             messages.append(SystemMessage(content=_text_of(item.content)))
         elif isinstance(item, WireUserMessage):
             content: str | list[ContentPart] = (
-                item.content if isinstance(item.content, str)
-                else [_user_part(p, f"{param}.content[{i}]", store)
-                      for i, p in enumerate(item.content)]
+                item.content
+                if isinstance(item.content, str)
+                else [
+                    _user_part(p, f"{param}.content[{i}]", store)
+                    for i, p in enumerate(item.content)
+                ]
             )
             messages.append(UserMessage(content=content, name=item.name))
         elif isinstance(item, WireAssistantMessage):
-            calls = [_tool_call(c, f"{param}.tool_calls[{i}]")
-                     for i, c in enumerate(item.tool_calls or [])]
+            calls = [
+                _tool_call(c, f"{param}.tool_calls[{i}]")
+                for i, c in enumerate(item.tool_calls or [])
+            ]
             call_names.update({c.id: c.name for c in calls})
-            messages.append(AssistantMessage(content=_text_of(item.content), tool_calls=calls,
-                                             name=item.name))
+            messages.append(
+                AssistantMessage(content=_text_of(item.content), tool_calls=calls, name=item.name)
+            )
         else:
             name = call_names.get(item.tool_call_id)
             if name is None:
                 raise WireError(
                     f"tool message answers tool_call_id {item.tool_call_id!r}, which no earlier "
-                    "assistant message requested", f"{param}.tool_call_id")
-            messages.append(ToolMessage(tool_call_id=item.tool_call_id, name=name,
-                                        content=_text_of(item.content)))
+                    "assistant message requested",
+                    f"{param}.tool_call_id",
+                )
+            messages.append(
+                ToolMessage(
+                    tool_call_id=item.tool_call_id, name=name, content=_text_of(item.content)
+                )
+            )
     return messages
 
 
@@ -375,8 +385,11 @@ def check_json_schema(schema: dict[str, Any], param: str) -> None:
         if not isinstance(ref, str):
             continue
         if not ref.startswith("#"):
-            raise WireError(f"$ref {ref!r} points outside the schema; only local references "
-                            "(#/$defs/...) are supported", param)
+            raise WireError(
+                f"$ref {ref!r} points outside the schema; only local references "
+                "(#/$defs/...) are supported",
+                param,
+            )
         if not _resolves(ref, schema):
             raise WireError(f"$ref {ref!r} does not point to anything in the schema", param)
 
@@ -385,14 +398,23 @@ def to_hanlin_tools(request: ChatCompletionRequest) -> list[ToolSpec]:
     """The tools offered, narrowed to one when ``tool_choice`` names a function."""
     for index, tool in enumerate(request.tools or []):
         check_json_schema(tool.function.parameters, f"tools[{index}].function.parameters")
-    tools = [ToolSpec(name=t.function.name, description=t.function.description,
-                      parameters=t.function.parameters) for t in request.tools or []]
+    tools = [
+        ToolSpec(
+            name=t.function.name,
+            description=t.function.description,
+            parameters=t.function.parameters,
+        )
+        for t in request.tools or []
+    ]
     choice = request.tool_choice
     if isinstance(choice, WireNamedToolChoice):
         chosen = [t for t in tools if t.name == choice.function.name]
         if not chosen:
-            raise WireError(f"tool_choice names {choice.function.name!r}, which is not among "
-                            f"the tools: {[t.name for t in tools]}", "tool_choice")
+            raise WireError(
+                f"tool_choice names {choice.function.name!r}, which is not among "
+                f"the tools: {[t.name for t in tools]}",
+                "tool_choice",
+            )
         return chosen
     return tools
 
@@ -426,7 +448,9 @@ def _json_schema(response_format: WireResponseFormat | None) -> dict[str, Any] |
     if response_format.type == "json_object":
         return {"type": "object"}
     if response_format.json_schema is None or not response_format.json_schema.schema_:
-        raise WireError("response_format of type json_schema needs json_schema.schema",
-                        "response_format.json_schema")
+        raise WireError(
+            "response_format of type json_schema needs json_schema.schema",
+            "response_format.json_schema",
+        )
     check_json_schema(response_format.json_schema.schema_, "response_format.json_schema.schema")
     return response_format.json_schema.schema_

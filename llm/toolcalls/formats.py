@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from hanlin.llm.tool_call_json import (
+from hanlin.llm.toolcalls.json_repair import (
     FAIL,
     FINAL_ANSWER,
     CallShape,
@@ -354,6 +354,7 @@ def _call_expressions(scan: _Scan) -> None:
                 scan.consume(match.start(), end or len(text))
             pos = end if alone and end else match.end()
             continue
+        assert end is not None  # a call is only read once its closing bracket was found
         scan.add(match.start(), "function", name, result[1])
         scan.consume(match.start(), end)
         pos = end

@@ -22,8 +22,13 @@ def vllm_available() -> bool:
         return False
 
 
-def vllm_command(model: str, host: str = "127.0.0.1", port: int = 8000,
-                 tool_call_parser: str = "hermes", extra_args: Sequence[str] = ()) -> list[str]:
+def vllm_command(
+    model: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    tool_call_parser: str = "hermes",
+    extra_args: Sequence[str] = (),
+) -> list[str]:
     """The command line that serves ``model`` with tool calling enabled.
 
     ``tool_call_parser`` must match the model family's tool-call format (``hermes`` suits
@@ -36,18 +41,29 @@ def vllm_command(model: str, host: str = "127.0.0.1", port: int = 8000,
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, not {port}")
     return [
-        sys.executable, "-m", VLLM_SERVER_MODULE,
-        "--model", model,
-        "--host", host,
-        "--port", str(port),
+        sys.executable,
+        "-m",
+        VLLM_SERVER_MODULE,
+        "--model",
+        model,
+        "--host",
+        host,
+        "--port",
+        str(port),
         "--enable-auto-tool-choice",
-        "--tool-call-parser", tool_call_parser,
+        "--tool-call-parser",
+        tool_call_parser,
         *extra_args,
     ]
 
 
-def run_vllm(model: str, host: str = "127.0.0.1", port: int = 8000,
-             tool_call_parser: str = "hermes", extra_args: Sequence[str] = ()) -> None:
+def run_vllm(
+    model: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    tool_call_parser: str = "hermes",
+    extra_args: Sequence[str] = (),
+) -> None:
     """Replace this process with vLLM's server; signals and exit codes then reach vLLM."""
     if not vllm_available():
         raise RuntimeError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import socket
 import threading
 import time
@@ -40,8 +41,8 @@ from hanlin.llm.chat_model import (
     ToolSpec,
 )
 from hanlin.llm.messages import Message
-from hanlin.llm.openai_server_access import BearerAuth, KeyRing, check_exposure, is_authorized
-from hanlin.llm.openai_server_limits import (
+from hanlin.serving.access import BearerAuth, KeyRing, check_exposure, is_authorized
+from hanlin.serving.limits import (
     Admission,
     BodyTimeout,
     BodyTooLarge,
@@ -52,7 +53,7 @@ from hanlin.llm.openai_server_limits import (
     nesting_exceeds,
     read_body,
 )
-from hanlin.llm.openai_server_wire import (
+from hanlin.serving.wire import (
     AttachmentStore,
     ChatCompletionRequest,
     WireError,
@@ -66,9 +67,15 @@ logger = logging.getLogger(__name__)
 _FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter"}
 
 
-def error_response(status: int, message: str, *, type_: str = "invalid_request_error",
-                   param: str | None = None, code: str | None = None,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     """An error in the shape OpenAI clients parse into their exception types."""
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -82,11 +89,16 @@ def _model_failure(model_name: str, exc: BaseException) -> JSONResponse:
         return error_response(400, str(exc), param=exc.param, code=exc.code)
     if isinstance(exc, ModelError):
         logger.warning("model %s failed: %s", model_name, exc)
-        return error_response(502, f"model {model_name!r} failed: {exc}",
-                              type_="model_error", code="model_error")
+        return error_response(
+            502, f"model {model_name!r} failed: {exc}", type_="model_error", code="model_error"
+        )
     logger.exception("model %s raised", model_name)
-    return error_response(500, f"model {model_name!r} raised {type(exc).__name__}: {exc}",
-                          type_="server_error", code="internal_error")
+    return error_response(
+        500,
+        f"model {model_name!r} raised {type(exc).__name__}: {exc}",
+        type_="server_error",
+        code="internal_error",
+    )
 
 
 def _validation_message(exc: ValidationError) -> tuple[str, str | None]:
@@ -105,8 +117,11 @@ def _validation_message(exc: ValidationError) -> tuple[str, str | None]:
 
 def _usage(result: ChatResult) -> dict[str, int]:
     prompt, completion = result.usage.prompt_tokens, result.usage.completion_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _finish_reason(result: ChatResult) -> str:
@@ -117,25 +132,41 @@ def _finish_reason(result: ChatResult) -> str:
 
 def _wire_tool_calls(result: ChatResult) -> list[dict[str, Any]]:
     return [
-        {"id": call.id, "type": "function",
-         "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+        }
         for call in result.message.tool_calls
     ]
 
 
-def completion_body(result: ChatResult, *, model: str, completion_id: str,
-                    created: int) -> dict[str, Any]:
+def completion_body(
+    result: ChatResult, *, model: str, completion_id: str, created: int
+) -> dict[str, Any]:
     """A ``chat.completion`` object for a finished turn."""
-    message: dict[str, Any] = {"role": "assistant", "content": result.message.content,
-                               "refusal": None}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": result.message.content,
+        "refusal": None,
+    }
     if result.message.tool_calls:
         message["tool_calls"] = _wire_tool_calls(result)
         message["content"] = result.message.content or None
     return {
-        "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": _finish_reason(result)}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": _finish_reason(result),
+            }
+        ],
         "usage": _usage(result),
     }
 
@@ -149,14 +180,21 @@ class _ChunkWriter:
         self.created = int(time.time())
 
     def _event(self, choices: list[dict[str, Any]], **extra: Any) -> str:
-        chunk = {"id": self.completion_id, "object": "chat.completion.chunk",
-                 "created": self.created, "model": self.model, "system_fingerprint": None,
-                 "choices": choices, **extra}
+        chunk = {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+            "choices": choices,
+            **extra,
+        }
         return f"data: {json.dumps(chunk)}\n\n"
 
     def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> str:
-        return self._event([{"index": 0, "delta": delta, "logprobs": None,
-                             "finish_reason": finish_reason}])
+        return self._event(
+            [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+        )
 
     def usage(self, result: ChatResult) -> str:
         return self._event([], usage=_usage(result))
@@ -189,9 +227,15 @@ class _Refused(Exception):
 class _Prepared:
     """A validated request, converted into what the model takes."""
 
-    def __init__(self, request: ChatCompletionRequest, model: ChatModel,
-                 messages: list[Message], tools: list[ToolSpec], options: ChatOptions,
-                 store: AttachmentStore) -> None:
+    def __init__(
+        self,
+        request: ChatCompletionRequest,
+        model: ChatModel,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        options: ChatOptions,
+        store: AttachmentStore,
+    ) -> None:
         self.request, self.model, self.store = request, model, store
         self.messages, self.tools, self.options = messages, tools, options
 
@@ -201,13 +245,18 @@ async def _read_payload(http_request: Request, limits: ServerLimits) -> Any:
     try:
         body = await read_body(http_request.receive, http_request.headers, limits)
     except BodyTooLarge as exc:
-        raise _Refused(error_response(
-            413, f"{exc}; this server takes at most {limits.max_body_bytes} bytes per request",
-            code="request_too_large",
-            headers=None if exc.complete else {"Connection": "close"})) from None
+        raise _Refused(
+            error_response(
+                413,
+                f"{exc}; this server takes at most {limits.max_body_bytes} bytes per request",
+                code="request_too_large",
+                headers=None if exc.complete else {"Connection": "close"},
+            )
+        ) from None
     except BodyTimeout as exc:
-        raise _Refused(error_response(408, str(exc), code="request_timeout",
-                                      headers={"Connection": "close"})) from None
+        raise _Refused(
+            error_response(408, str(exc), code="request_timeout", headers={"Connection": "close"})
+        ) from None
     except ClientGone:
         raise _Refused(Response(status_code=CLIENT_CLOSED_REQUEST)) from None
     # Parsing and walking megabytes of JSON takes a while: keep it off the event loop.
@@ -215,14 +264,17 @@ async def _read_payload(http_request: Request, limits: ServerLimits) -> Any:
 
 
 def _parse_json(body: bytes, max_depth: int) -> Any:
-    too_deep = _Refused(error_response(
-        400, f"the request body nests arrays and objects deeper than {max_depth} levels",
-        code="too_deeply_nested"))
+    too_deep = _Refused(
+        error_response(
+            400,
+            f"the request body nests arrays and objects deeper than {max_depth} levels",
+            code="too_deeply_nested",
+        )
+    )
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _Refused(error_response(400, f"the request body is not valid JSON: {exc}")
-                       ) from None
+        raise _Refused(error_response(400, f"the request body is not valid JSON: {exc}")) from None
     except RecursionError:
         raise too_deep from None
     if nesting_exceeds(payload, max_depth):
@@ -230,14 +282,19 @@ def _parse_json(body: bytes, max_depth: int) -> Any:
     return payload
 
 
-def _convert(request: ChatCompletionRequest, store: AttachmentStore
-             ) -> tuple[list[Message], list[ToolSpec], ChatOptions]:
-    return to_hanlin_messages(request.messages, store), to_hanlin_tools(request), \
-        to_chat_options(request)
+def _convert(
+    request: ChatCompletionRequest, store: AttachmentStore
+) -> tuple[list[Message], list[ToolSpec], ChatOptions]:
+    return (
+        to_hanlin_messages(request.messages, store),
+        to_hanlin_tools(request),
+        to_chat_options(request),
+    )
 
 
-async def _prepare(http_request: Request, models: Mapping[str, ChatModel],
-                   limits: ServerLimits) -> _Prepared | Response:
+async def _prepare(
+    http_request: Request, models: Mapping[str, ChatModel], limits: ServerLimits
+) -> _Prepared | Response:
     try:
         payload = await _read_payload(http_request, limits)
     except _Refused as refused:
@@ -250,8 +307,12 @@ async def _prepare(http_request: Request, models: Mapping[str, ChatModel],
     model = models.get(request.model)
     if model is None:
         return error_response(
-            404, f"The model {request.model!r} does not exist. Available models: "
-            f"{', '.join(sorted(models)) or 'none'}.", param="model", code="model_not_found")
+            404,
+            f"The model {request.model!r} does not exist. Available models: "
+            f"{', '.join(sorted(models)) or 'none'}.",
+            param="model",
+            code="model_not_found",
+        )
     store = AttachmentStore()
     try:
         # Decoding inline files and checking schemas is blocking work: keep it off the loop.
@@ -267,8 +328,13 @@ async def _prepare(http_request: Request, models: Mapping[str, ChatModel],
 
 def _busy_response(exc: Busy) -> JSONResponse:
     code = "rate_limit_exceeded" if exc.status == 429 else "server_busy"
-    return error_response(exc.status, exc.message, type_=code, code=code,
-                          headers={"Retry-After": str(exc.retry_after_s)})
+    return error_response(
+        exc.status,
+        exc.message,
+        type_=code,
+        code=code,
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
 
 
 async def _answer(prepared: _Prepared, admission: Admission, limits: ServerLimits) -> Response:
@@ -313,15 +379,19 @@ async def _unless_client_leaves(http_request: Request, work: Awaitable[Response]
 async def _complete(prepared: _Prepared) -> Response:
     request = prepared.request
     try:
-        result = await prepared.model.chat(prepared.messages, tools=prepared.tools,
-                                           options=prepared.options)
+        result = await prepared.model.chat(
+            prepared.messages, tools=prepared.tools, options=prepared.options
+        )
     except Exception as exc:  # noqa: BLE001 - any model failure becomes an error response
         return _model_failure(request.model, exc)
     finally:
         prepared.store.cleanup()
-    body = completion_body(result, model=request.model,
-                           completion_id=f"chatcmpl-{uuid.uuid4().hex}",
-                           created=int(time.time()))
+    body = completion_body(
+        result,
+        model=request.model,
+        completion_id=f"chatcmpl-{uuid.uuid4().hex}",
+        created=int(time.time()),
+    )
     return JSONResponse(body)
 
 
@@ -341,10 +411,14 @@ class _GuardedStream(StreamingResponse):
     ``stall_s`` (a half-open connection would otherwise hold the slot forever), or the
     server stopping; also when it never starts."""
 
-    def __init__(self, events: AsyncIterator[str], release: Callable[[], Awaitable[None]],
-                 stall_s: float) -> None:
-        super().__init__(events, media_type="text/event-stream",
-                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    def __init__(
+        self, events: AsyncIterator[str], release: Callable[[], Awaitable[None]], stall_s: float
+    ) -> None:
+        super().__init__(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
         self._events, self._release, self._stall_s = events, release, stall_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -358,8 +432,9 @@ class _GuardedStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send_while_read)
         except _Stalled:
-            logger.warning("a client read nothing of its stream for %gs; dropping it",
-                           self._stall_s)
+            logger.warning(
+                "a client read nothing of its stream for %gs; dropping it", self._stall_s
+            )
         finally:
             await _aclose(self._events)
             await self._release()
@@ -368,8 +443,7 @@ class _GuardedStream(StreamingResponse):
 async def _stream(prepared: _Prepared, slot: Slot, limits: ServerLimits) -> Response:
     """Stream a completion; failures before the first item still get a proper status code."""
     request = prepared.request
-    items = prepared.model.stream(prepared.messages, tools=prepared.tools,
-                                  options=prepared.options)
+    items = prepared.model.stream(prepared.messages, tools=prepared.tools, options=prepared.options)
 
     async def release() -> None:
         try:
@@ -394,8 +468,9 @@ async def _stream(prepared: _Prepared, slot: Slot, limits: ServerLimits) -> Resp
     return _GuardedStream(events, release, limits.stream_stall_s)
 
 
-async def _events(first: StreamItem, source: AsyncIterator[StreamItem], writer: _ChunkWriter,
-                  include_usage: bool) -> AsyncIterator[str]:
+async def _events(
+    first: StreamItem, source: AsyncIterator[StreamItem], writer: _ChunkWriter, include_usage: bool
+) -> AsyncIterator[str]:
     try:
         yield writer.delta({"role": "assistant", "content": ""})
         item = first
@@ -416,19 +491,26 @@ async def _events(first: StreamItem, source: AsyncIterator[StreamItem], writer: 
         yield writer.done()
     except Exception as exc:  # the status line is sent; report in-band
         error_type = "model_error" if isinstance(exc, ModelError) else "server_error"
-        logger.warning("model %s failed while streaming: %s", writer.model, exc,
-                       exc_info=not isinstance(exc, ModelError))
+        logger.warning(
+            "model %s failed while streaming: %s",
+            writer.model,
+            exc,
+            exc_info=not isinstance(exc, ModelError),
+        )
         yield writer.error(f"model {writer.model!r} failed while streaming: {exc}", error_type)
 
 
-async def _chat_completion(http_request: Request, models: Mapping[str, ChatModel],
-                           limits: ServerLimits, admission: Admission) -> Response:
+async def _chat_completion(
+    http_request: Request,
+    models: Mapping[str, ChatModel],
+    limits: ServerLimits,
+    admission: Admission,
+) -> Response:
     prepared = await _prepare(http_request, models, limits)
     if isinstance(prepared, Response):
         return prepared
     try:
-        response = await _unless_client_leaves(http_request,
-                                               _answer(prepared, admission, limits))
+        response = await _unless_client_leaves(http_request, _answer(prepared, admission, limits))
     except BaseException:
         prepared.store.cleanup()
         raise
@@ -444,8 +526,12 @@ def _model_card(name: str, created: int) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": created, "owned_by": "hanlin"}
 
 
-def create_app(models: Mapping[str, ChatModel], *, limits: ServerLimits | None = None,
-               api_keys: Sequence[str] = ()) -> ASGIApp:
+def create_app(
+    models: Mapping[str, ChatModel],
+    *,
+    limits: ServerLimits | None = None,
+    api_keys: Sequence[str] = (),
+) -> ASGIApp:
     """The ASGI app serving ``models`` under their mapping keys, OpenAI-style.
 
     With ``api_keys``, every route but ``/health`` needs ``Authorization: Bearer <key>``.
@@ -465,9 +551,13 @@ def create_app(models: Mapping[str, ChatModel], *, limits: ServerLimits | None =
     async def get_model(request: Request) -> Response:
         name = request.path_params["model"]
         if name not in served:
-            return error_response(404, f"The model {name!r} does not exist. Available "
-                                  f"models: {', '.join(sorted(served))}.", param="model",
-                                  code="model_not_found")
+            return error_response(
+                404,
+                f"The model {name!r} does not exist. Available "
+                f"models: {', '.join(sorted(served))}.",
+                param="model",
+                code="model_not_found",
+            )
         return JSONResponse(_model_card(name, started))
 
     async def chat_completions(request: Request) -> Response:
@@ -475,8 +565,11 @@ def create_app(models: Mapping[str, ChatModel], *, limits: ServerLimits | None =
 
     async def health(request: Request) -> Response:
         """Open to all: whether the server is up and how loaded; model names need a key."""
-        body: dict[str, Any] = {"status": "ok", "active": admission.active,
-                                "waiting": admission.waiting}
+        body: dict[str, Any] = {
+            "status": "ok",
+            "active": admission.active,
+            "waiting": admission.waiting,
+        }
         if is_authorized(request.scope, keys):
             body["models"] = list(served)
         return JSONResponse(body)
@@ -486,8 +579,12 @@ def create_app(models: Mapping[str, ChatModel], *, limits: ServerLimits | None =
         return error_response(exc.status_code, str(exc.detail))
 
     async def unexpected_error(_: Request, exc: Exception) -> Response:
-        return error_response(500, f"internal error: {type(exc).__name__}: {exc}",
-                              type_="server_error", code="internal_error")
+        return error_response(
+            500,
+            f"internal error: {type(exc).__name__}: {exc}",
+            type_="server_error",
+            code="internal_error",
+        )
 
     routes = [
         Route("/v1/models", list_models, methods=["GET"]),
@@ -525,17 +622,19 @@ class Stoppable:
             await self.app(scope, receive, send)
             return
         if self.stopping:
-            await error_response(503, "the server is shutting down", type_="server_error",
-                                 code="shutting_down")(scope, receive, send)
+            await error_response(
+                503, "the server is shutting down", type_="server_error", code="shutting_down"
+            )(scope, receive, send)
             return
         sent = {"started": False, "complete": False, "stream": False}
 
         async def tracking_send(message: Any) -> None:
             if message["type"] == "http.response.start":
                 sent["started"] = True
-                sent["stream"] = any(name.lower() == b"content-type"
-                                     and value.startswith(b"text/event-stream")
-                                     for name, value in message.get("headers", []))
+                sent["stream"] = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/event-stream")
+                    for name, value in message.get("headers", [])
+                )
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 sent["complete"] = True
             await send(message)
@@ -554,11 +653,15 @@ class Stoppable:
     @staticmethod
     async def _end(scope: Scope, receive: Receive, send: Send, sent: dict[str, bool]) -> None:
         if not sent["started"]:
-            await error_response(503, "the server is shutting down", type_="server_error",
-                                 code="shutting_down")(scope, receive, send)
+            await error_response(
+                503, "the server is shutting down", type_="server_error", code="shutting_down"
+            )(scope, receive, send)
         elif not sent["complete"]:
-            tail = (_ChunkWriter.error("the server is shutting down", "server_error").encode()
-                    if sent["stream"] else b"")
+            tail = (
+                _ChunkWriter.error("the server is shutting down", "server_error").encode()
+                if sent["stream"]
+                else b""
+            )
             await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
@@ -568,13 +671,24 @@ def uvicorn_config(app: ASGIApp, limits: ServerLimits, **kwargs: Any) -> Any:
     awaited; connections beyond ``max_connections`` get 503."""
     import uvicorn
 
-    return uvicorn.Config(app, timeout_graceful_shutdown=limits.shutdown_grace_s,
-                          limit_concurrency=limits.max_connections, **kwargs)
+    return uvicorn.Config(
+        app,
+        timeout_graceful_shutdown=math.ceil(limits.shutdown_grace_s),
+        limit_concurrency=limits.max_connections,
+        **kwargs,
+    )
 
 
-def serve(models: Mapping[str, ChatModel], host: str = "127.0.0.1", port: int = 8000,
-          *, log_level: str = "info", limits: ServerLimits | None = None,
-          api_keys: Sequence[str] = (), allow_no_auth: bool = False) -> None:
+def serve(
+    models: Mapping[str, ChatModel],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    log_level: str = "info",
+    limits: ServerLimits | None = None,
+    api_keys: Sequence[str] = (),
+    allow_no_auth: bool = False,
+) -> None:
     """Serve ``models`` until interrupted (SIGINT/SIGTERM stop it within the grace period).
 
     A host that binds beyond loopback needs ``api_keys`` unless ``allow_no_auth``.
@@ -606,8 +720,15 @@ class BackgroundServer:
     valid immediately and no other process can take the port in between.
     """
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
-                 *, log_level: str = "warning", limits: ServerLimits | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        limits: ServerLimits | None = None,
+    ) -> None:
         # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto
         # says TCP; without it every keep-alive response waits ~40 ms on delayed ACKs.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -616,8 +737,9 @@ class BackgroundServer:
         self.host, self.port = self._socket.getsockname()[:2]
         config = uvicorn_config(app, limits or ServerLimits(), log_level=log_level)
         self._server = _stopping_server(config, app)
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -22,16 +22,16 @@ from pydantic import BaseModel, Field
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import ToolCall, new_call_id
-from hanlin.llm.tool_call_formats import NO_INPUT, Attempt, extract_attempts
-from hanlin.llm.tool_call_schema import (
+from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
+from hanlin.llm.toolcalls.formats import NO_INPUT, Attempt, extract_attempts
+from hanlin.llm.toolcalls.prompt import tool_instructions
+from hanlin.llm.toolcalls.schema import (
     check_arguments,
     example_call,
     find_tool,
     single_parameter,
     unknown_tool_error,
 )
-from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
-from hanlin.llm.tool_prompt import tool_instructions
 
 __all__ = [
     "ParsedToolCalls",
@@ -64,7 +64,6 @@ class ParsedToolCalls(BaseModel):
     calls: list[ToolCall] = Field(default_factory=list)
     errors: list[ToolCallError] = Field(default_factory=list)
     thinking: str = ""
-
 
 
 def parse_tool_calls(text: str, tools: Sequence[ToolSpec] | None = None) -> ParsedToolCalls:
