@@ -243,6 +243,8 @@ def _decode_json(raw: bytes, url: str) -> dict[str, Any]:
             f"the server at {url} sent data that is not JSON ({exc.msg}): {shown!r}. "
             "Check that the URL points at an OpenAI-compatible API."
         ) from exc
+    except RecursionError:
+        raise ModelError(f"the server at {url} sent JSON nested too deeply to read") from None
     if not isinstance(value, dict):
         raise ModelError(f"the server at {url} sent {type(value).__name__} instead of an object")
     return value

@@ -236,6 +236,16 @@ def decode_tool_call(call_id: str, name: str, arguments: str) -> ToolCall | Tool
         return ToolCall(id=call_id, name=name, arguments={})
     try:
         parsed = json.loads(text)
+    except RecursionError:
+        return ToolCallError(
+            kind=ToolErrorKind.UNPARSABLE,
+            tool_name=name,
+            call_id=call_id,
+            message=(
+                f"The arguments of the call to {name!r} are nested too deeply to read. "
+                "Send the arguments as one flat JSON object."
+            ),
+        )
     except json.JSONDecodeError as exc:
         shown = text if len(text) <= 200 else text[:200] + "..."
         return ToolCallError(

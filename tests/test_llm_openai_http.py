@@ -398,6 +398,27 @@ async def test_reads_a_whole_json_response_when_the_server_does_not_stream(serve
     assert result.usage.completion_tokens == 2
 
 
+async def test_tool_arguments_nested_too_deeply_are_a_tool_error(serve: Serve) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    server = serve(
+        send_sse(
+            [
+                tool_delta(0, deep, call_id="call_deep", name="get_weather"),
+                chunk(finish="tool_calls"),
+            ]
+        )
+    )
+    result = await model_for(server).chat([UserMessage(content="?")], tools=[WEATHER])
+    [error] = result.tool_errors
+    assert error.kind == ToolErrorKind.UNPARSABLE and "nested too deeply" in error.message
+
+
+async def test_a_response_nested_too_deeply_is_a_model_error(serve: Serve) -> None:
+    server = serve(send_status(200, "[" * 100_000 + "]" * 100_000))
+    with pytest.raises(ModelError, match="nested too deeply"):
+        await model_for(server).chat([UserMessage(content="?")])
+
+
 # ----------------------------------------------------------------- failures and retries
 
 
