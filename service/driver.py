@@ -5,6 +5,10 @@ Protocol also streams the graph's state (``values``) and each node's update (``u
 This drives the same compiled graph, checkpointer and config the runner uses, with the same
 start (perception, then the initial state), resume (``Command(resume=decision)``) and
 continue (``None``, from the last checkpoint) payloads, adding those two modes.
+
+Checkpoints are written synchronously (``durability="sync"``): a step starts only after the
+previous one is saved, so a worker whose lease was taken over (its checkpoint write is
+refused) cannot go on to the next step.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ async def drive(
             payload,
             run_config(runner, thread_id, user_id),
             stream_mode=["custom", "updates", "values"],
+            durability="sync",
         ):
             if mode == "custom":
                 yield "custom", event_adapter.validate_python(chunk)
