@@ -88,7 +88,7 @@ class Worker:
                 if entry is None:
                     slots.release()
                     continue
-                task = asyncio.create_task(self._serve_entry(entry))
+                task = asyncio.create_task(self._serve_logged(entry))
                 running.add(task)
                 task.add_done_callback(running.discard)
                 task.add_done_callback(lambda _t: slots.release())
@@ -97,6 +97,15 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             await self.client.aclose()
+
+    async def _serve_logged(self, entry: QueueEntry) -> None:
+        """Serve one entry; a failure (Redis gone, say) leaves it pending for a later claim."""
+        try:
+            await self._serve_entry(entry)
+        except RedisError as exc:
+            log.warning("worker %s: run %s not served: %s", self.worker_id, entry.run_id, exc)
+        except Exception:
+            log.exception("worker %s: run %s not served", self.worker_id, entry.run_id)
 
     async def _serve_entry(self, entry: QueueEntry) -> None:
         outcome, lease, detail = await self.scripts.claim(entry.run_id, self.worker_id)
@@ -127,7 +136,13 @@ class Worker:
     async def _execute(self, entry: QueueEntry, lease: Lease) -> bool:
         """Run it; True when the outcome was recorded (False: the lease was lost)."""
         raw = await self.client.hgetall(self.keys.run(entry.run_id))
-        run = RunRecord.from_hash(raw)
+        try:
+            run = RunRecord.from_hash(raw)
+        except ValueError as exc:  # retrying cannot fix it: fail it now, serve the others
+            await lease.finish(
+                "error", error_kind="InvalidRun", error=f"the run record cannot be read: {exc}"
+            )
+            return True
         assistant = self.app.find(run.assistant_id)
         if assistant is None:
             await lease.finish(

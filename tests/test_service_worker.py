@@ -103,3 +103,20 @@ def test_a_stopped_worker_hands_its_run_back_unspent(service: Service) -> None:
         if event == "custom" and data["kind"] == "tool_result" and data["replayed"]
     ]
     assert replayed == ["c1"]
+
+
+def test_a_run_record_the_worker_cannot_read_fails_at_once_and_the_worker_goes_on(
+    service: Service,
+) -> None:
+    _thread, broken = submit(service, "count never")
+    client = redis.Redis.from_url(service.redis_url, decode_responses=True)
+    client.hset(ServiceKeys(service.prefix).run(broken), "request", "{not json")
+    service.wait_ready(service.start_worker())
+    wait_for(lambda: ended(service, broken), "the broken run to end", timeout=30)
+    assert service.run_field(broken, "status") == "error"
+    assert service.run_field(broken, "error_kind") == "InvalidRun"
+    assert service.run_field(broken, "attempts") == "1", "not retried: it cannot get better"
+    _thread, fine = submit(service, "count next")
+    wait_for(lambda: ended(service, fine), "the next run to end")
+    assert service.run_field(fine, "status") == "success"
+    assert lines(service.workdir / "count.log") == ["next"]
