@@ -4,7 +4,7 @@ The names below are the public surface: ``from hanlin import Agent, Runner, tool
 on first use, so ``import hanlin`` stays cheap (no model runtime, UI or training stack is
 imported until a name that needs it is touched). The subpackages are the house's rooms:
 ``llm``, ``tools``, ``sandbox``, ``memory``, ``contract``, ``planner``, ``agents``, ``runtime``,
-``ui``, ``training``, ``cli``.
+``service``, ``ui``, ``training``, ``cli``.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from hanlin.runtime.runner import Runner, RunResult
     from hanlin.runtime.settings import HanlinSettings, load_settings
     from hanlin.sandbox import ExecResult, Limits, SandboxSession, run_python, run_shell
+    from hanlin.service.app_registry import ServiceApp
     from hanlin.tools.builtin.calculator import calculator
     from hanlin.tools.builtin.http_get import HttpGet
     from hanlin.tools.builtin.python_tool import PythonTool, SandboxWorkspace, ShellTool
@@ -151,6 +152,7 @@ _EXPORTS: dict[str, str] = {
     "SandboxWorkspace": "hanlin.tools.builtin.python_tool",
     "ScratchFiles": "hanlin.tools.builtin.scratch_files",
     "ScriptedModel": "hanlin.llm.scripted",
+    "ServiceApp": "hanlin.service.app_registry",
     "ShellTool": "hanlin.tools.builtin.python_tool",
     "ShortTermMemory": "hanlin.memory.short_term",
     "Supervisor": "hanlin.agents.supervisor",
@@ -240,6 +242,7 @@ __all__ = [
     "SandboxWorkspace",
     "ScratchFiles",
     "ScriptedModel",
+    "ServiceApp",
     "ShellTool",
     "ShortTermMemory",
     "Supervisor",

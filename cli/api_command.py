@@ -44,7 +44,11 @@ def api(
     except (AuthConfigError, AppLoadError) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
-    from hanlin.service.api_app import ApiSettings, serve_api
+    try:
+        from hanlin.service.api_app import ApiSettings, serve_api
+    except ImportError as exc:
+        typer.secho(f"hanlin api needs pip install 'hanlin[service]' ({exc})", fg="red", err=True)
+        raise typer.Exit(1) from exc
 
     settings = ApiSettings(
         redis_url=service_redis_url(redis_url), prefix=prefix, max_body_bytes=max_request_kb * 1024
