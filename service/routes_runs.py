@@ -109,9 +109,11 @@ async def final_values(request: Request, run: RunRecord) -> dict[str, Any]:
     if fresh.status in ("error", "timeout"):
         return {"__error__": {"error": fresh.error_kind or "RunError", "message": fresh.error}}
     assistant = ctx.app.find(fresh.assistant_id)
-    if assistant is None:
+    state = None
+    if assistant is not None:
+        state = await thread_state(ctx.runners.reader(assistant), run.thread_id, run.owner)
+    if state is None:
         return {}
-    state = await thread_state(ctx.runners.reader(assistant), run.thread_id, run.owner)
     values = dict(state["values"])
     if state["interrupts"]:
         values["__interrupt__"] = state["interrupts"]

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hanlin.service.api_context import context, owned_thread, parse_body, reply, user_of
-from hanlin.service.api_errors import ApiError
+from hanlin.service.api_errors import ApiError, not_found
 from hanlin.service.api_models import (
     HistoryRequest,
     ThreadCreate,
@@ -27,13 +27,22 @@ from hanlin.service.thread_state import (
 )
 
 
-async def state_of(request: Request, thread: ThreadRecord) -> dict[str, Any]:
+async def state_of(
+    request: Request, thread: ThreadRecord, checkpoint_id: str | None = None
+) -> dict[str, Any]:
     ctx = context(request)
     assistant = ctx.app.find(thread.assistant_id) if thread.assistant_id else None
-    if assistant is None:
-        return empty_state(thread.thread_id)
-    runner = ctx.runners.reader(assistant)
-    return await thread_state(runner, thread.thread_id, thread.owner)
+    found = None
+    if assistant is not None:
+        runner = ctx.runners.reader(assistant)
+        found = await thread_state(
+            runner, thread.thread_id, thread.owner, checkpoint_id=checkpoint_id
+        )
+    elif checkpoint_id is None:
+        found = empty_state(thread.thread_id)
+    if found is None:
+        raise not_found("checkpoint", str(checkpoint_id))
+    return found
 
 
 async def thread_out(request: Request, thread: ThreadRecord) -> dict[str, Any]:
@@ -114,6 +123,11 @@ async def state(request: Request) -> Response:
     return reply(await state_of(request, thread))
 
 
+async def state_at(request: Request) -> Response:
+    thread = await owned_thread(request, request.path_params["thread_id"])
+    return reply(await state_of(request, thread, request.path_params["checkpoint_id"]))
+
+
 async def history(request: Request) -> Response:
     thread = await owned_thread(request, request.path_params["thread_id"])
     body = await parse_body(request, HistoryRequest)
@@ -139,5 +153,6 @@ ROUTES = [
     Route("/threads/{thread_id}", patch, methods=["PATCH"]),
     Route("/threads/{thread_id}", delete, methods=["DELETE"]),
     Route("/threads/{thread_id}/state", state, methods=["GET"]),
+    Route("/threads/{thread_id}/state/{checkpoint_id}", state_at, methods=["GET"]),
     Route("/threads/{thread_id}/history", history, methods=["POST"]),
 ]

@@ -67,10 +67,16 @@ def state_json(thread_id: str, snapshot: StateSnapshot) -> dict[str, Any]:
     }
 
 
-async def thread_state(runner: Runner, thread_id: str, owner: str) -> dict[str, Any]:
-    snapshot = await runner.graph.aget_state(run_config(runner, thread_id, owner))
+async def thread_state(
+    runner: Runner, thread_id: str, owner: str, *, checkpoint_id: str | None = None
+) -> dict[str, Any] | None:
+    """The latest state, or the one at ``checkpoint_id`` (None when there is no such one)."""
+    config = run_config(runner, thread_id, owner)
+    if checkpoint_id is not None:
+        config["configurable"] = {**config["configurable"], "checkpoint_id": checkpoint_id}
+    snapshot = await runner.graph.aget_state(config)
     if not snapshot.config or not snapshot.values:
-        return empty_state(thread_id)
+        return None if checkpoint_id is not None else empty_state(thread_id)
     return state_json(thread_id, snapshot)
 
 

@@ -137,6 +137,10 @@ async def test_a_react_run_streams_every_mode_and_runs_its_tool_once(
     assert state["next"] == [] and state["interrupts"] == []
     history = await alice.threads.get_history(thread["thread_id"], limit=2)
     assert len(history) == 2 and history[0]["checkpoint"] == state["checkpoint"]
+    earlier = await alice.threads.get_state(
+        thread["thread_id"], checkpoint_id=history[1]["checkpoint"]["checkpoint_id"]
+    )
+    assert earlier == history[1] and earlier["next"] == ["model"]
     got = await alice.threads.get(thread["thread_id"])
     assert got["status"] == "idle" and got["metadata"]["topic"] == name
     assert got["metadata"]["graph_id"] == "react"
