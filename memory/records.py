@@ -152,6 +152,10 @@ class KeySpace:
         """ZSET copy of ``ids`` that one forgetting sweep walks through (expires if left)."""
         return f"{self.prefix}:sweep:{{{_segment(user_id)}}}:{token}"
 
+    def graveyard(self, user_id: str) -> str:
+        """LIST of the keys of forgotten memories whose hashes are still to be deleted."""
+        return f"{self.prefix}:forgotten:{{{_segment(user_id)}}}"
+
     def summary_days(self, user_id: str) -> str:
         """SET of the user's day keys that have daily summaries."""
         return f"{self.prefix}:sumdays:{{{_segment(user_id)}}}"

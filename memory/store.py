@@ -42,6 +42,7 @@ from hanlin.memory.inputs import (
     check_texts,
     check_time,
 )
+from hanlin.memory.reclaim import HashReclaimer
 from hanlin.memory.records import (
     FORGETTABLE_KINDS,
     HASH_FIELDS,
@@ -74,7 +75,6 @@ from hanlin.memory.vector_index import (
 T = TypeVar("T")
 TimeBound = float | dt.datetime | None
 _SEARCH_ROUNDS = 4  # KNN queries per search at most, when forgotten memories crowd the first
-_FORGOTTEN_EXPIRE_MS = 1  # a forgotten memory's hash expires this long after the sweep
 _SNAPSHOT_TTL_MS = 600_000  # a sweep's copy of the memory list, renewed on every step
 
 
@@ -114,6 +114,7 @@ class MemoryStore:
         self._clock = clock
         self._owns_client = owns_client
         self._keys = KeySpace(config.prefix)
+        self._reclaimer = HashReclaimer(client, self._keys)
         self._zone = ZoneInfo(config.timezone)
         self._scripts = {
             name: client.register_script(body)
@@ -159,6 +160,8 @@ class MemoryStore:
                    owns_client=owns)
 
     async def close(self) -> None:
+        """Finish deleting what a sweep forgot, then let the connection go."""
+        await self._reclaimer.drain()
         if self._owns_client:
             await self._client.aclose()
 
@@ -268,8 +271,8 @@ class MemoryStore:
         results: list[ScoredMemory] = []
         seen: set[str] = set()
         fetch = k
-        # A just-forgotten memory stays in the vector index until Redis reclaims its hash, so
-        # a KNN query may return some; then ask for more, and recall only as many as needed.
+        # A just-forgotten memory stays in the vector index until its hash is deleted, so a
+        # KNN query may return some; then ask for more, and recall only as many as needed.
         for _ in range(_SEARCH_ROUNDS):
             hits = await self._redis(f"searching the memories of user {user_id!r}",
                                      lambda f=fetch: self._index.search(vector, f, where))
@@ -383,8 +386,8 @@ class MemoryStore:
         Each user's memories are walked inside Redis, in atomic steps of ``sweep_batch`` over a
         copy of the user's memory list taken at the start (memories written after the sweep
         started are not looked at), so only what is forgotten travels back. Reads and writes
-        go on between steps. A forgotten memory is gone for every read at once; its hash
-        expires right after, and Redis drops it from the vector index in its own cycle.
+        go on between steps. A forgotten memory is gone for every read at once; its hash is
+        deleted after the sweep returns, a few at a time (``reclaimed`` waits for that).
         """
         started = time.perf_counter()
         now = self._clock.now()
@@ -394,29 +397,14 @@ class MemoryStore:
         rng = numpy.random.default_rng(seed)
         users = [user_id] if user_id is not None else await self.users()
         examined = kept = 0
+        buried: list[str] = []  # users with hashes to delete
         forgotten: list[str] = []
         removed: list[str] = []
         for user in users:
-            snapshot = self._keys.sweep_snapshot(user, uuid.uuid4().hex)
-            size = await self._redis(f"sweeping user {user!r}",
-                                     partial(self._snapshot, user, snapshot))
-            # One cutoff per memory in creation order, so a seed replays a sweep.
-            cutoffs = forget_cutoffs(mode, size, threshold=threshold, rng=rng)
-            examined += size
-            for first in range(0, size, self._config.sweep_batch):
-                last = min(size, first + self._config.sweep_batch) - 1
-                tail = ([repr(threshold)] if mode == "threshold" else
-                        [repr(float(c)) for c in cutoffs[first : last + 1]])
-                gone, version, turns = await self._redis(
-                    f"sweeping user {user!r}",
-                    partial(self._forget, user, snapshot, [first, last, *tail], now))
-                kept += int(turns) - len(gone)
-                if gone:
-                    gone_keys = [g.decode("utf-8") for g in gone]
-                    forgotten += [g.rsplit(":", 1)[1] for g in gone_keys]
-                    await self._index.note_removed(user, gone_keys, int(version))
-            # Left behind only if a step failed; then it expires by itself.
-            await self._redis(f"sweeping user {user!r}", lambda k=snapshot: self._client.unlink(k))
+            size, turns, gone, queued = await self._sweep_user(user, mode, threshold, rng, now)
+            examined, kept, forgotten = examined + size, kept + turns - len(gone), forgotten + gone
+            if gone or queued:  # hashes an earlier process left queued are deleted too
+                buried.append(user)
             dropped, version = await self._redis(
                 f"dropping emptied days of user {user!r}",
                 lambda u=user: self._scripts["drop_days"](
@@ -428,17 +416,54 @@ class MemoryStore:
                 await self._index.note_removed(user, dropped_keys, int(version))
         if forgotten or removed:
             await self._durable("sweeping forgotten memories")
+        for user in buried:
+            self._reclaimer.schedule(user)
         return SweepReport(mode=mode, now=now, users=len(users), examined=examined,
                            forgotten_turns=forgotten, removed_summaries=removed, kept_turns=kept,
                            elapsed_s=time.perf_counter() - started)
 
-    async def _snapshot(self, user: str, snapshot: str) -> int:
-        """Copy the user's memory list for one sweep to walk; returns how many it holds."""
+    async def _sweep_user(
+        self, user: str, mode: SweepMode, threshold: float, rng: numpy.random.Generator,
+        now: float,
+    ) -> tuple[int, int, list[str], int]:
+        """One user's turns: (memories looked at, turns among them, ids forgotten, hashes that
+        were already waiting in the graveyard)."""
+        snapshot = self._keys.sweep_snapshot(user, uuid.uuid4().hex)
+        size, queued = await self._redis(f"sweeping user {user!r}",
+                                         partial(self._snapshot, user, snapshot))
+        # One cutoff per memory in creation order, so a seed replays a sweep.
+        cutoffs = forget_cutoffs(mode, size, threshold=threshold, rng=rng)
+        turns = 0
+        forgotten: list[str] = []
+        for first in range(0, size, self._config.sweep_batch):
+            last = min(size, first + self._config.sweep_batch) - 1
+            tail = ([repr(threshold)] if mode == "threshold" else
+                    [repr(float(c)) for c in cutoffs[first : last + 1]])
+            gone, version, seen = await self._redis(
+                f"sweeping user {user!r}",
+                partial(self._forget, user, snapshot, [first, last, *tail], now))
+            turns += int(seen)
+            if gone:
+                gone_keys = [g.decode("utf-8") for g in gone]
+                forgotten += [g.rsplit(":", 1)[1] for g in gone_keys]
+                await self._index.note_removed(user, gone_keys, int(version))
+        # Left behind only if a step failed; then it expires by itself.
+        await self._redis(f"sweeping user {user!r}", lambda: self._client.unlink(snapshot))
+        return size, turns, forgotten, queued
+
+    async def reclaimed(self) -> None:
+        """Wait until the hashes of the memories that sweeps forgot are deleted."""
+        await self._reclaimer.drain()
+
+    async def _snapshot(self, user: str, snapshot: str) -> tuple[int, int]:
+        """Copy the user's memory list for one sweep to walk; returns how many it holds and
+        how many hashes wait in the user's graveyard."""
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.zrangestore(snapshot, self._keys.ids(user), 0, -1)
             pipe.pexpire(snapshot, _SNAPSHOT_TTL_MS)
-            size, _ = await pipe.execute()
-        return int(size)
+            pipe.llen(self._keys.graveyard(user))
+            size, _, queued = await pipe.execute()
+        return int(size), int(queued)
 
     async def _forget(self, user: str, snapshot: str, ranks_and_cutoffs: Sequence[Any],
                       now: float) -> Any:
@@ -446,9 +471,9 @@ class MemoryStore:
         first, last, *cutoffs = ranks_and_cutoffs
         return await self._scripts["sweep"](
             keys=[self._keys.strength(user), self._keys.recalled(user), self._keys.ids(user),
-                  self._keys.version(user), snapshot],
-            args=[repr(now), repr(self.curve.unit_seconds), _FORGOTTEN_EXPIRE_MS, first, last,
-                  _SNAPSHOT_TTL_MS, *cutoffs])
+                  self._keys.version(user), snapshot, self._keys.graveyard(user)],
+            args=[repr(now), repr(self.curve.unit_seconds), first, last, _SNAPSHOT_TTL_MS,
+                  *cutoffs])
 
     async def _write(self, batch: list[tuple[MemoryRecord, numpy.ndarray]]) -> list[Any]:
         async with self._client.pipeline(transaction=False) as pipe:
@@ -478,7 +503,7 @@ class MemoryStore:
             *rows, strengths, recalls, listed = await pipe.execute()
         records = (record_from_values(*values) if score is not None else None
                    for *values, score in zip(rows, strengths, recalls, listed, strict=True))
-        return [record for record in records if record is not None]  # a forgotten hash expires
+        return [record for record in records if record is not None]  # forgotten: not listed
 
     async def _embed_documents(self, texts: list[str]) -> numpy.ndarray:
         vectors = await self._embed(f"embedding {len(texts)} memories with {self._embedder.name}",

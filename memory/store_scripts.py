@@ -6,10 +6,10 @@ ZSET of memory keys (``ids``), version counter (``ver``), ``strength`` / ``recal
 hash's ``day_key`` field names its day's sets, ``<day_key>:turns`` and ``<day_key>:summaries``.
 
 A memory exists while its key is in the ``ids`` ZSET. Forgetting takes it out of the ZSET and
-the state hashes at once but leaves the hash to expire a millisecond later: deleting a hash
-makes the Query Engine repair its HNSW graph on the spot (0.2-0.5 ms per memory, all inside
-the script), while Redis reclaims expired keys in short slices of its own, between clients.
-So every script that reads a memory by key checks the ZSET first.
+the state hashes at once but only queues the hash in the user's ``graveyard`` LIST, deleted a
+few at a time after the sweep (memory/reclaim.py): deleting a hash makes the Query Engine
+repair its HNSW graph on the spot, which inside a sweep script held every other client up. So
+every script that reads a memory by key checks the ZSET first.
 """
 
 from __future__ import annotations
@@ -75,35 +75,34 @@ redis.call('SREM', v[1] .. ':summaries', KEYS[1])
 return {1, redis.call('INCR', KEYS[3])}
 """
 
-# KEYS: strength, recalled, ids, ver, snapshot (a copy of ids taken when the sweep began).
-# ARGV: now, unit_seconds, expire_ms, first rank, last rank, snapshot_ttl_ms, then one cutoff
+# KEYS: strength, recalled, ids, ver, snapshot (a copy of ids taken when the sweep began),
+# graveyard. ARGV: now, unit_seconds, first rank, last rank, snapshot_ttl_ms, then one cutoff
 # for all or one per rank. Looks at the snapshot's memories at those ranks: a turn is forgotten
 # when exp(-dt / S) < its cutoff, with S and dt read here (other kinds have no S and stay).
-# Forgetting removes it from ids, the state hashes and its day's turns, and lets its hash
-# expire (see the module docstring). Returns {forgotten keys, version, turns looked at}.
+# Forgetting removes it from ids, the state hashes and its day's turns, and queues its hash in
+# the graveyard (see the module docstring). Returns {forgotten keys, version, turns looked at}.
 SWEEP = """
 local now, unit = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[5], ARGV[6])
-local keys = redis.call('ZRANGE', KEYS[5], ARGV[4], ARGV[5])
+redis.call('PEXPIRE', KEYS[5], ARGV[5])
+local keys = redis.call('ZRANGE', KEYS[5], ARGV[3], ARGV[4])
 local version = tonumber(redis.call('GET', KEYS[4]) or '0')
 if #keys == 0 then return {{}, version, 0} end
 local ids = {}
 for i, key in ipairs(keys) do ids[i] = string.match(key, '[^:]+$') end
 local strength = redis.call('HMGET', KEYS[1], unpack(ids))
 local recalled = redis.call('HMGET', KEYS[2], unpack(ids))
-local single = #ARGV == 7
+local single = #ARGV == 6
 local gone, gone_ids, turns = {}, {}, 0
 for i = 1, #keys do
   if strength[i] and recalled[i] then
     turns = turns + 1
-    local cutoff = tonumber(ARGV[single and 7 or (6 + i)])
+    local cutoff = tonumber(ARGV[single and 6 or (5 + i)])
     local elapsed = math.max(0, now - tonumber(recalled[i])) / unit
     if math.exp(-elapsed / tonumber(strength[i])) < cutoff then
       local key = keys[i]
       local day_key = redis.call('HGET', key, 'day_key')
       redis.call('ZREM', KEYS[3], key)
       if day_key then redis.call('SREM', day_key .. ':turns', key) end
-      redis.call('PEXPIRE', key, ARGV[3])
       gone[#gone + 1] = key
       gone_ids[#gone_ids + 1] = ids[i]
     end
@@ -112,9 +111,18 @@ end
 if #gone > 0 then
   redis.call('HDEL', KEYS[1], unpack(gone_ids))
   redis.call('HDEL', KEYS[2], unpack(gone_ids))
+  redis.call('RPUSH', KEYS[6], unpack(gone))
   version = redis.call('INCR', KEYS[4])
 end
 return {gone, version, turns}
+"""
+
+# KEYS: graveyard. ARGV: count. Deletes up to count queued hashes, oldest first; returns how
+# many are still queued.
+RECLAIM = """
+local keys = redis.call('LPOP', KEYS[1], ARGV[1])
+if keys then redis.call('UNLINK', unpack(keys)) end
+return redis.call('LLEN', KEYS[1])
 """
 
 # KEYS: summary days (SET of day keys that have daily summaries). ARGV: ids, ver.
