@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from hanlin.tools.mcp_source import McpServer, McpToolSource
     from hanlin.tools.registry import ToolRegistry, ToolResult
     from hanlin.tools.rest_plugin import RestAuth, RestPlugin, http_tool
+    from hanlin.tools.schema_limits import SchemaLimits
     from hanlin.tools.tool import Tool, tool
     from hanlin.tools.toolkit import Toolkit
 
@@ -153,6 +154,7 @@ _EXPORTS: dict[str, str] = {
     "ScratchFiles": "hanlin.tools.builtin.scratch_files",
     "ScriptedModel": "hanlin.llm.scripted",
     "ServiceApp": "hanlin.service.app_registry",
+    "SchemaLimits": "hanlin.tools.schema_limits",
     "ShellTool": "hanlin.tools.builtin.python_tool",
     "ShortTermMemory": "hanlin.memory.short_term",
     "Supervisor": "hanlin.agents.supervisor",
@@ -242,6 +244,7 @@ __all__ = [
     "SandboxWorkspace",
     "ScratchFiles",
     "ScriptedModel",
+    "SchemaLimits",
     "ServiceApp",
     "ShellTool",
     "ShortTermMemory",
