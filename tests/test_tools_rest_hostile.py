@@ -113,6 +113,13 @@ def load(source: Any, **kwargs: Any) -> tuple[RestPlugin, list[str]]:
 _CHILD = textwrap.dedent("""
     import json, resource, sys, time, warnings
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    def peak_mb():
+        # VmHWM belongs to this program's own memory; ru_maxrss would also count the
+        # parent's memory copied at fork, before this interpreter was started.
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     from hanlin.tools.openapi import OpenAPIError
     from hanlin.tools.rest_plugin import RestPlugin
     started = time.perf_counter()
@@ -127,7 +134,7 @@ _CHILD = textwrap.dedent("""
     print(json.dumps({"names": names, "error": error, "shown_chars": shown,
                       "warnings": [str(w.message) for w in caught],
                       "seconds": time.perf_counter() - started,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_mb": peak_mb()}))
 """)
 
 
