@@ -182,7 +182,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     url = args.redis_url
     if url is None:
-        from hanlin.runtime.redis_connection import resolve_redis_url
+        from hanlin.redis_stack.connection import resolve_redis_url
 
         url = resolve_redis_url()
     asyncio.run(main(args.runs, url))

@@ -68,9 +68,9 @@ def _build_runner(
     )
     if memory_only:
         return Runner(agent)
-    from hanlin.runtime.redis_connection import resolve_redis_url
+    from hanlin.redis_stack.connection import resolve_redis_url
+    from hanlin.redis_stack.server import RedisServerConfig
     from hanlin.runtime.redis_runtime import redis_feature_report, redis_runner
-    from hanlin.runtime.redis_server import RedisServerConfig
 
     server = RedisServerConfig(
         port=settings.redis.port,

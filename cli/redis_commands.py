@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from hanlin.runtime.redis_install import install_redis_stack
-from hanlin.runtime.redis_server import (
+from hanlin.redis_stack.install import install_redis_stack
+from hanlin.redis_stack.server import (
     RedisServerConfig,
     ensure_redis_server,
     redis_server_status,

@@ -6,8 +6,8 @@ from __future__ import annotations
 def service_redis_url(explicit: str | None) -> str:
     """``--redis-url``, else the configured one (``HANLIN_REDIS_URL``), else the managed local
     Redis (started if needed), exactly as the other commands choose."""
-    from hanlin.runtime.redis_connection import resolve_redis_url
-    from hanlin.runtime.redis_server import RedisServerConfig
+    from hanlin.redis_stack.connection import resolve_redis_url
+    from hanlin.redis_stack.server import RedisServerConfig
     from hanlin.runtime.settings import load_settings
 
     settings = load_settings()

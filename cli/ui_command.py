@@ -66,9 +66,9 @@ def ui(
 
 
 def _redis_url() -> str:
-    from hanlin.runtime.redis_connection import resolve_redis_url
+    from hanlin.redis_stack.connection import resolve_redis_url
+    from hanlin.redis_stack.server import RedisServerConfig
     from hanlin.runtime.redis_runtime import redis_feature_report
-    from hanlin.runtime.redis_server import RedisServerConfig
     from hanlin.runtime.settings import load_settings
 
     settings = load_settings()

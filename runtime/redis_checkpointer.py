@@ -27,6 +27,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from hanlin.redis_stack.connection import redact_url
 from hanlin.runtime.redis_checkpoint_commands import (
     Batch,
     CheckpointCommands,
@@ -34,7 +35,6 @@ from hanlin.runtime.redis_checkpoint_commands import (
     CommandProtocol,
     Emit,
 )
-from hanlin.runtime.redis_connection import redact_url
 
 DEFAULT_PREFIX = "hanlin:ckpt"
 

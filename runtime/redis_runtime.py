@@ -5,8 +5,8 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from hanlin.contract.target import RunTarget
+from hanlin.redis_stack.connection import describe_missing_modules, detect_capabilities
 from hanlin.runtime.redis_checkpointer import RedisCheckpointSaver
-from hanlin.runtime.redis_connection import describe_missing_modules, detect_capabilities
 from hanlin.runtime.runner import Runner
 from hanlin.runtime.tool_journal import RedisToolJournal
 

@@ -11,8 +11,8 @@ import pytest
 import redis
 from tests_support import free_port
 
-from hanlin.runtime.redis_install import install_redis_stack
-from hanlin.runtime.redis_server import RedisServerConfig, ensure_redis_server, stop_redis_server
+from hanlin.redis_stack.install import install_redis_stack
+from hanlin.redis_stack.server import RedisServerConfig, ensure_redis_server, stop_redis_server
 
 
 @pytest.fixture(scope="session")

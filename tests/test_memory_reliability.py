@@ -16,7 +16,7 @@ from memory_support import HashedBagOfWords
 from tests_support import free_port
 
 from hanlin.memory import ManualClock, MemoryStore, MemoryStoreConfig, MemoryStoreError
-from hanlin.runtime.redis_server import (
+from hanlin.redis_stack.server import (
     RedisServerConfig,
     ensure_redis_server,
     redis_server_status,
@@ -48,7 +48,9 @@ def crash(config: RedisServerConfig) -> None:
 async def test_acknowledged_memories_survive_a_redis_crash(own_redis: RedisServerConfig) -> None:
     conf = MemoryStoreConfig(prefix="crash")
     store = await MemoryStore.open(own_redis.url, HashedBagOfWords(), config=conf)
-    singles = await asyncio.gather(*(store.add("vi", f"agent{i % 3}", f"vi fact {i}") for i in range(60)))
+    singles = await asyncio.gather(
+        *(store.add("vi", f"agent{i % 3}", f"vi fact {i}") for i in range(60))
+    )
     batch = await store.add_many("vi", "bot", [f"vi batch fact {i}" for i in range(300)])
     summary = await store.add("vi", "bot", "vi summary", kind="daily_summary")
     hit = (await store.search("vi", "vi fact 7", k=1))[0]
@@ -62,17 +64,24 @@ async def test_acknowledged_memories_survive_a_redis_crash(own_redis: RedisServe
         assert {view.record.id for view in await store.list("vi")} == acknowledged
         recalled = await store.get("vi", hit.record.agent_id, hit.record.id)
         assert recalled is not None and recalled.strength == hit.record.strength == 2
-        assert (await store.search("vi", "vi batch fact 123", k=1))[0].record.text == "vi batch fact 123"
+        assert (await store.search("vi", "vi batch fact 123", k=1))[
+            0
+        ].record.text == "vi batch fact 123"
 
 
-async def test_an_outage_gives_a_clear_error_after_bounded_retries(own_redis: RedisServerConfig) -> None:
+async def test_an_outage_gives_a_clear_error_after_bounded_retries(
+    own_redis: RedisServerConfig,
+) -> None:
     conf = MemoryStoreConfig(prefix="outage", retries=3, backoff_s=0.05, max_backoff_s=0.2)
     async with await MemoryStore.open(own_redis.url, HashedBagOfWords(), config=conf) as store:
         kept = await store.add("wu", "bot", "written before the outage")
         stop_redis_server(own_redis)
         started = time.monotonic()
-        with pytest.raises(MemoryStoreError, match=r"storing 1 memories of user 'wu' failed: Redis did "
-                                                   r"not answer after 4 attempts"):
+        with pytest.raises(
+            MemoryStoreError,
+            match=r"storing 1 memories of user 'wu' failed: Redis did "
+            r"not answer after 4 attempts",
+        ):
             await store.add("wu", "bot", "written during the outage")
         assert time.monotonic() - started < 5  # 0.05 + 0.1 + 0.2 of backoff plus refused connects
         with pytest.raises(MemoryStoreError, match="searching the memories of user 'wu' failed"):
@@ -89,8 +98,10 @@ async def test_sweep_concurrent_with_writes_loses_no_new_write(redis_url: str) -
     clock = ManualClock()
     conf = MemoryStoreConfig(prefix=f"test:{uuid.uuid4().hex[:10]}", sweep_batch=50)
     old_days = [clock.now() - (10 + d) * DAY for d in range(5)]
-    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=conf, clock=clock) as store, \
-            await MemoryStore.open(redis_url, HashedBagOfWords(), config=conf, clock=clock) as writer:
+    async with (
+        await MemoryStore.open(redis_url, HashedBagOfWords(), config=conf, clock=clock) as store,
+        await MemoryStore.open(redis_url, HashedBagOfWords(), config=conf, clock=clock) as writer,
+    ):
         for at in old_days:
             await store.add_many("xu", "bot", [f"old turn {at} {i}" for i in range(200)], at=at)
             await store.add("xu", "bot", f"summary of {at}", kind="daily_summary", at=at)
@@ -99,8 +110,12 @@ async def test_sweep_concurrent_with_writes_loses_no_new_write(redis_url: str) -
         async def keep_writing() -> None:
             for i in range(150):  # fresh turns, some on the old days whose turns are fading
                 day = old_days[i % 5] if i % 2 else None
-                record = await writer.add("xu", "bot", f"new turn {i}",
-                                          day=None if day is None else time.strftime("%Y-%m-%d", time.gmtime(day)))
+                record = await writer.add(
+                    "xu",
+                    "bot",
+                    f"new turn {i}",
+                    day=None if day is None else time.strftime("%Y-%m-%d", time.gmtime(day)),
+                )
                 new_ids.append(record.id)
                 await asyncio.sleep(0)
 

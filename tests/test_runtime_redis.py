@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from hanlin.runtime.redis_connection import (
+from hanlin.redis_stack.connection import (
     REDIS_URL_ENV,
     RedisCapabilities,
     RedisUnavailableError,
@@ -24,12 +24,12 @@ from hanlin.runtime.redis_connection import (
     detect_capabilities,
     resolve_redis_url,
 )
-from hanlin.runtime.redis_install import (
+from hanlin.redis_stack.install import (
     RedisStackBinaries,
     RedisStackInstallError,
     install_redis_stack,
 )
-from hanlin.runtime.redis_server import (
+from hanlin.redis_stack.server import (
     RedisPortInUseError,
     RedisServerConfig,
     RedisServerError,
@@ -200,7 +200,7 @@ def test_processes_calling_ensure_at_once_share_one_server(
     config = make_config()
     script = (
         "import sys\n"
-        "from hanlin.runtime.redis_server import *\n"
+        "from hanlin.redis_stack.server import *\n"
         "config = RedisServerConfig.model_validate_json(sys.argv[1])\n"
         "ensure_redis_server(config)\n"
         "print(redis_server_status(config).pid)\n"

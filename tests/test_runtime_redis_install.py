@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hanlin.runtime.redis_install import (
+from hanlin.redis_stack.install import (
     STACK_DIR_ENV,
     RedisStackBinaries,
     RedisStackInstallError,

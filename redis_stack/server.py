@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from hanlin.runtime.redis_install import RedisStackBinaries, install_redis_stack
+from hanlin.redis_stack.install import RedisStackBinaries, install_redis_stack
 
 LOOPBACK_HOST = "127.0.0.1"
 DEFAULT_PORT = 6390

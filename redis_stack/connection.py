@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from hanlin.runtime.redis_server import RedisServerConfig, ensure_redis_server
+from hanlin.redis_stack.server import RedisServerConfig, ensure_redis_server
 
 REDIS_URL_ENV = "HANLIN_REDIS_URL"
 SEARCH_MODULE_NAMES = frozenset({"search", "ft", "searchlight", "valkey-search"})
