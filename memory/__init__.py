@@ -34,8 +34,8 @@ from hanlin.memory.short_term import (
     TokenCounter,
     token_counter_for,
 )
-from hanlin.memory.summarizer import MemorySummarizer
 from hanlin.memory.store import MemoryStore, MemoryStoreConfig, MemoryStoreError
+from hanlin.memory.summarizer import MemorySummarizer
 from hanlin.memory.vector_index import (
     RedisVectorIndex,
     VectorFilter,

@@ -36,8 +36,14 @@ class MemoryContext(BaseModel):
 
 
 async def build_memory_context(
-    store: MemoryStore, user_id: str, query: str, *, k: int = 3, language: Language = "en",
-    agent_id: str | None = None, kinds: Sequence[MemoryKind] = RECALLED_KINDS,
+    store: MemoryStore,
+    user_id: str,
+    query: str,
+    *,
+    k: int = 3,
+    language: Language = "en",
+    agent_id: str | None = None,
+    kinds: Sequence[MemoryKind] = RECALLED_KINDS,
     min_score: float | None = None,
 ) -> MemoryContext:
     """Recall the ``k`` memories closest to ``query`` and build the prompt section.
@@ -56,14 +62,21 @@ async def build_memory_context(
     portrait = await _latest_text(store, user_id, agent_id, "portrait")
     chronological = sorted(recalled, key=lambda m: (m.record.day, m.record.created_at))
     text = memory_system_section(
-        [RetrievedMemory(day=m.record.day, kind=m.record.kind, text=m.record.text)
-         for m in chronological],
-        global_summary=global_summary, portrait=portrait, language=language)
-    return MemoryContext(text=text, recalled=recalled, global_summary=global_summary,
-                         portrait=portrait)
+        [
+            RetrievedMemory(day=m.record.day, kind=m.record.kind, text=m.record.text)
+            for m in chronological
+        ],
+        global_summary=global_summary,
+        portrait=portrait,
+        language=language,
+    )
+    return MemoryContext(
+        text=text, recalled=recalled, global_summary=global_summary, portrait=portrait
+    )
 
 
-async def _latest_text(store: MemoryStore, user_id: str, agent_id: str | None,
-                       kind: MemoryKind) -> str | None:
+async def _latest_text(
+    store: MemoryStore, user_id: str, agent_id: str | None, kind: MemoryKind
+) -> str | None:
     views = await store.list(user_id, agent_id=agent_id, kinds=[kind], limit=1)
     return views[0].record.text if views else None

@@ -90,7 +90,9 @@ class ForgettingCurve(BaseModel):
             raise ValueError(f"the forgetting threshold must be in (0, 1), got {threshold}")
         return last_recall_at - strength * math.log(threshold) * self.unit_seconds
 
-    def curve(self, strength: float, horizon_units: float, points: int = 50) -> list[tuple[float, float]]:
+    def curve(
+        self, strength: float, horizon_units: float, points: int = 50
+    ) -> list[tuple[float, float]]:
         """(Δt, R) samples from 0 to ``horizon_units``, for plotting a forgetting curve."""
         if points < 2:
             raise ValueError(f"a curve needs at least 2 points, got {points}")

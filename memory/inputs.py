@@ -35,8 +35,10 @@ def check_text(text: object, *, what: str, max_chars: int) -> str:
             "(MemoryStoreConfig.max_text_chars); split it or summarize it first"
         )
     if not text.strip():
-        raise MemoryInputError(f"{what} is empty or only whitespace; there is nothing to "
-                               + ("search for" if what.startswith("the query") else "remember"))
+        raise MemoryInputError(
+            f"{what} is empty or only whitespace; there is nothing to "
+            + ("search for" if what.startswith("the query") else "remember")
+        )
     _check_unicode(text, what)
     return text
 
@@ -45,11 +47,13 @@ def check_texts(texts: object, *, max_chars: int) -> list[str]:
     """Every text of an ``add_many`` batch, checked before any of them is embedded."""
     if isinstance(texts, str | bytes | bytearray):
         raise MemoryInputError(
-            f"add_many takes a sequence of texts, not one {type(texts).__name__}; use add()")
+            f"add_many takes a sequence of texts, not one {type(texts).__name__}; use add()"
+        )
     if not isinstance(texts, Sequence):
         raise MemoryInputError(f"texts must be a sequence of str, got {type(texts).__name__}")
-    return [check_text(text, what=f"texts[{i}]", max_chars=max_chars)
-            for i, text in enumerate(texts)]
+    return [
+        check_text(text, what=f"texts[{i}]", max_chars=max_chars) for i, text in enumerate(texts)
+    ]
 
 
 def check_id(value: object, what: str) -> str:
@@ -59,8 +63,9 @@ def check_id(value: object, what: str) -> str:
     if not value:
         raise MemoryInputError(f"{what} must not be empty")
     if len(value) > MAX_ID_CHARS:
-        raise MemoryInputError(f"{what} is {len(value):,} characters long, over the limit of "
-                               f"{MAX_ID_CHARS} for ids")
+        raise MemoryInputError(
+            f"{what} is {len(value):,} characters long, over the limit of {MAX_ID_CHARS} for ids"
+        )
     _check_unicode(value, what)
     return value
 

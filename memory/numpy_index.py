@@ -44,7 +44,9 @@ class _UserVectors:
     created: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, numpy.float64))
     agent_codes: dict[str, int] = field(default_factory=dict)
 
-    def add(self, key: str, vector: numpy.ndarray, agent_id: str, kind: str, created: float) -> None:
+    def add(
+        self, key: str, vector: numpy.ndarray, agent_id: str, kind: str, created: float
+    ) -> None:
         if key in self.position:
             return
         if self.size == len(self.alive):
@@ -173,7 +175,8 @@ class NumpyVectorIndex:
                 vector = numpy.frombuffer(blob, dtype=numpy.float32)
                 if vector.size != self._dim:
                     raise ValueError(
-                        f"memory {key} has a {vector.size}-dim vector but the store uses {self._dim}"
+                        f"memory {key} has a {vector.size}-dim vector "
+                        f"but the store uses {self._dim}"
                     )
                 vectors.add(key, vector, _text(agent), _text(kind), float(_text(created)))
         vectors.version = version

@@ -58,9 +58,12 @@ class HashReclaimer:
             try:
                 left = await self._script(keys=[self._keys.graveyard(user)], args=[self._chunk])
             except (RedisError, OSError) as error:
-                logger.warning("deleting the forgotten memories of %d users stopped (%s); they "
-                               "stay queued in Redis until each user's next sweep",
-                               len(self._users), error)
+                logger.warning(
+                    "deleting the forgotten memories of %d users stopped (%s); they "
+                    "stay queued in Redis until each user's next sweep",
+                    len(self._users),
+                    error,
+                )
                 self._users.clear()
                 return
             if int(left) == 0:

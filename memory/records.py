@@ -170,7 +170,14 @@ class KeySpace:
 # the Query Engine re-indexes a hash, vector included, on any write to it, so keeping the
 # fields that every recall changes outside makes a recall a cheap HINCRBY, not an HNSW update.
 HASH_FIELDS: tuple[str, ...] = (
-    "id", "user_id", "agent_id", "kind", "text", "created_at", "day", "metadata",
+    "id",
+    "user_id",
+    "agent_id",
+    "kind",
+    "text",
+    "created_at",
+    "day",
+    "metadata",
 )
 
 
@@ -207,5 +214,7 @@ def record_from_values(
     fields: dict[str, Any] = dict(zip(HASH_FIELDS, text, strict=True))
     fields["metadata"] = json.loads(fields["metadata"] or "{}")
     fields["strength"] = 1 if strength is None else int(strength)
-    fields["last_recall_at"] = float(fields["created_at"] if last_recall_at is None else last_recall_at)
+    fields["last_recall_at"] = float(
+        fields["created_at"] if last_recall_at is None else last_recall_at
+    )
     return MemoryRecord.model_validate(fields)

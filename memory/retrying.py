@@ -18,7 +18,11 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 T = TypeVar("T")
-REDIS_TRANSIENT: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+)
 
 
 class MemoryStoreError(RuntimeError):
@@ -69,7 +73,12 @@ async def redis_call(what: str, operation: Callable[[], Awaitable[T]], policy: R
 
 # What an embedder raises for input it cannot take: the same input fails the same way again.
 EMBEDDER_REFUSALS: tuple[type[BaseException], ...] = (
-    TypeError, ValueError, LookupError, AttributeError, NotImplementedError, ImportError,
+    TypeError,
+    ValueError,
+    LookupError,
+    AttributeError,
+    NotImplementedError,
+    ImportError,
 )
 
 
@@ -79,12 +88,14 @@ async def embedder_call(what: str, call: Callable[[], T], policy: RetryPolicy) -
     A refusal of the input (``EMBEDDER_REFUSALS``) is reported at once; anything else (a model
     server restarting, a timeout) counts as transient and is retried.
     """
+
     async def attempt() -> T:
         try:
             return await asyncio.to_thread(call)
         except EMBEDDER_REFUSALS as error:
             raise MemoryStoreError(
                 f"{what}: the embedder refused the input, which retrying cannot change "
-                f"({type(error).__name__}: {error})") from error
+                f"({type(error).__name__}: {error})"
+            ) from error
 
     return await with_retries(what, attempt, policy, (Exception,), "the embedder failed")

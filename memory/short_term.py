@@ -44,11 +44,14 @@ class TokenCounter(Protocol):
 
 # Scripts whose characters cost at least one token each in any vocabulary: CJK ideographs,
 # kana, Hangul, CJK punctuation and full-width forms.
-_WIDE = (r"\u1100-\u11ff\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3200-\u4dbf"
-         r"\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-         r"\U00020000-\U0003ffff")
+_WIDE = (
+    r"\u1100-\u11ff\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3200-\u4dbf"
+    r"\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+    r"\U00020000-\U0003ffff"
+)
 _PIECES = re.compile(
-    rf"(?P<wide>[{_WIDE}])|(?P<word> ?[A-Za-z]+)|(?P<space>\s+)|(?P<other>.)", re.DOTALL)
+    rf"(?P<wide>[{_WIDE}])|(?P<word> ?[A-Za-z]+)|(?P<space>\s+)|(?P<other>.)", re.DOTALL
+)
 
 
 class EstimatedTokenCounter:
@@ -105,8 +108,10 @@ def token_counter_for(model: object) -> TokenCounter:
 def wire_text(message: Message) -> str:
     """A message as chat templates put it into the prompt, tool calls in Hermes form."""
     if isinstance(message, AssistantMessage):
-        return "\n".join([message.content] * bool(message.content)
-                         + [render_tool_call(call) for call in message.tool_calls])
+        return "\n".join(
+            [message.content] * bool(message.content)
+            + [render_tool_call(call) for call in message.tool_calls]
+        )
     if isinstance(message, ToolMessage):
         return render_tool_result(message)
     if isinstance(message, UserMessage):
@@ -152,15 +157,23 @@ class ShortTermMemory:
     """
 
     def __init__(
-        self, model: ChatModel, *, max_tokens: int, counter: TokenCounter | None = None,
-        summary_max_tokens: int | None = None, fold_to: float = 0.6,
-        language: Language = "en", message_overhead: int = 6,
+        self,
+        model: ChatModel,
+        *,
+        max_tokens: int,
+        counter: TokenCounter | None = None,
+        summary_max_tokens: int | None = None,
+        fold_to: float = 0.6,
+        language: Language = "en",
+        message_overhead: int = 6,
         state: ShortTermState | None = None,
     ) -> None:
         summary_room = max_tokens // 4 if summary_max_tokens is None else summary_max_tokens
         if summary_room < 1 or max_tokens - summary_room < 1:
-            raise ValueError(f"max_tokens ({max_tokens}) must leave room for both the summary "
-                             f"({summary_room} tokens) and the recent messages")
+            raise ValueError(
+                f"max_tokens ({max_tokens}) must leave room for both the summary "
+                f"({summary_room} tokens) and the recent messages"
+            )
         if not 0 < fold_to <= 1:
             raise ValueError(f"fold_to must be in (0, 1], got {fold_to}")
         self.model = model
@@ -228,8 +241,9 @@ class ShortTermMemory:
         return head + self.messages
 
     def state(self) -> ShortTermState:
-        return ShortTermState(summary=self._summary, messages=self.messages,
-                              folded_count=self._folded_count)
+        return ShortTermState(
+            summary=self._summary, messages=self.messages, folded_count=self._folded_count
+        )
 
     async def add(self, *messages: Message) -> list[Fold]:
         """Append messages in order, folding old exchanges when over budget; returns the folds.
@@ -260,28 +274,41 @@ class ShortTermMemory:
             raise ShortTermOverflow(
                 f"a {message.role} message of {tokens} tokens cannot fit the window's "
                 f"{self.message_room} tokens for messages (max_tokens {self.max_tokens} less "
-                f"{self.summary_max_tokens} for the summary); shorten it or raise max_tokens")
+                f"{self.summary_max_tokens} for the summary); shorten it or raise max_tokens"
+            )
         self._messages.append((message, tokens))
 
     def _check_order(self, message: Message) -> None:
         if isinstance(message, SystemMessage):  # a valid message, in the wrong place
             raise ValueError(  # noqa: TRY004
                 "system messages are not part of the conversation window; put them in the "
-                "system prompt (see summary_section())")
+                "system prompt (see summary_section())"
+            )
         if not isinstance(message, (UserMessage, AssistantMessage, ToolMessage)):
             raise TypeError(f"expected a chat message, got {type(message).__name__}")
         if isinstance(message, ToolMessage):
             starts = self._unit_starts()
             opener = self._messages[starts[-1]][0] if starts else None
-            call_ids = ({call.id for call in opener.tool_calls}
-                        if isinstance(opener, AssistantMessage) else set())
-            answered = {m.tool_call_id for m, _ in self._messages[starts[-1]:]
-                        if isinstance(m, ToolMessage)} if starts else set()
+            call_ids = (
+                {call.id for call in opener.tool_calls}
+                if isinstance(opener, AssistantMessage)
+                else set()
+            )
+            answered = (
+                {
+                    m.tool_call_id
+                    for m, _ in self._messages[starts[-1] :]
+                    if isinstance(m, ToolMessage)
+                }
+                if starts
+                else set()
+            )
             if message.tool_call_id not in call_ids or message.tool_call_id in answered:
                 raise ValueError(
                     f"tool result for call {message.tool_call_id!r} ({message.name}) does not "
                     "answer an open call of the latest assistant message; results must follow "
-                    "the message that called the tool, once each")
+                    "the message that called the tool, once each"
+                )
 
     def _unit_starts(self) -> list[int]:
         """Index of the first message of each exchange (tool results join their caller)."""
@@ -308,14 +335,17 @@ class ShortTermMemory:
         return Fold(folded=folded, summary=summary, tokens_before=before, tokens_after=self.tokens)
 
     async def _summarize(self, folded: Sequence[Message]) -> str:
-        prompt = conversation_fold_prompt(self._summary, render_transcript(folded, self.language),
-                                          language=self.language)
+        prompt = conversation_fold_prompt(
+            self._summary, render_transcript(folded, self.language), language=self.language
+        )
         result = await self.model.chat(
             summary_request(prompt, self.language),
-            options=ChatOptions(temperature=0.0, max_tokens=self.summary_max_tokens))
+            options=ChatOptions(temperature=0.0, max_tokens=self.summary_max_tokens),
+        )
         summary = result.message.content.strip()
         if not summary:
             raise ShortTermFoldError(
                 f"{self.model.name} returned an empty summary for {len(folded)} messages; "
-                "they stay in the window unfolded")
+                "they stay in the window unfolded"
+            )
         return summary

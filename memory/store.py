@@ -63,13 +63,13 @@ from hanlin.memory.retrying import (
     redis_call,
 )
 from hanlin.memory.store_scripts import ADD, DELETE, DROP_EMPTY_DAYS, RECALL, SWEEP
+from hanlin.memory.vector_choice import open_vector_index
 from hanlin.memory.vector_index import (
     IndexedVector,
     VectorFilter,
     VectorHit,
     VectorIndex,
     VectorIndexConfig,
-    open_vector_index,
 )
 
 T = TypeVar("T")
@@ -118,8 +118,13 @@ class MemoryStore:
         self._zone = ZoneInfo(config.timezone)
         self._scripts = {
             name: client.register_script(body)
-            for name, body in {"add": ADD, "recall": RECALL, "delete": DELETE,
-                               "sweep": SWEEP, "drop_days": DROP_EMPTY_DAYS}.items()
+            for name, body in {
+                "add": ADD,
+                "recall": RECALL,
+                "delete": DELETE,
+                "sweep": SWEEP,
+                "drop_days": DROP_EMPTY_DAYS,
+            }.items()
         }
 
     @classmethod
@@ -131,7 +136,7 @@ class MemoryStore:
         config: MemoryStoreConfig | None = None,
         clock: Clock | None = None,
     ) -> MemoryStore:
-        """Connect (URL or an existing client with ``decode_responses=False``) and pick the index."""
+        """Connect (a URL, or a client with ``decode_responses=False``) and pick the index."""
         config = config or MemoryStoreConfig()
         if isinstance(redis, str):
             client = aioredis.Redis.from_url(
@@ -140,24 +145,32 @@ class MemoryStore:
             owns = True
         else:
             if redis.get_connection_kwargs().get("decode_responses"):
-                raise ValueError("MemoryStore needs a Redis client with decode_responses=False "
-                                 "(vectors are stored as raw float32 bytes)")
+                raise ValueError(
+                    "MemoryStore needs a Redis client with decode_responses=False "
+                    "(vectors are stored as raw float32 bytes)"
+                )
             client, owns = redis, False
         keys = KeySpace(config.prefix)
         try:
-            await redis_call("checking the store's embedder",
-                             lambda: _check_embedder(client, keys, embedder), config)
+            await redis_call(
+                "checking the store's embedder",
+                lambda: _check_embedder(client, keys, embedder),
+                config,
+            )
             index = await redis_call(
                 "opening the vector index",
-                lambda: open_vector_index(client, keys, embedder.dim, config.index), config)
+                lambda: open_vector_index(client, keys, embedder.dim, config.index),
+                config,
+            )
         except BaseException as error:
             if owns:
                 await client.aclose()
             if isinstance(error, RuntimeError) and not isinstance(error, MemoryStoreError):
                 raise MemoryStoreError(f"opening the vector index: {error}") from error
             raise
-        return cls(client, embedder, index, config=config, clock=clock or SystemClock(),
-                   owns_client=owns)
+        return cls(
+            client, embedder, index, config=config, clock=clock or SystemClock(), owns_client=owns
+        )
 
     async def close(self) -> None:
         """Finish deleting what a sweep forgot, then let the connection go."""
@@ -189,17 +202,32 @@ class MemoryStore:
         return self._config.max_text_chars
 
     async def add(
-        self, user_id: str, agent_id: str, text: str, kind: MemoryKind = "turn",
-        at: float | None = None, *, day: str | None = None, metadata: dict[str, Any] | None = None,
+        self,
+        user_id: str,
+        agent_id: str,
+        text: str,
+        kind: MemoryKind = "turn",
+        at: float | None = None,
+        *,
+        day: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> MemoryRecord:
         """Embed and store one memory; returns once Redis has acknowledged it."""
         check_text(text, what="the text", max_chars=self._config.max_text_chars)
-        return (await self.add_many(user_id, agent_id, [text], kind, at, day=day,
-                                    metadata=metadata))[0]
+        return (
+            await self.add_many(user_id, agent_id, [text], kind, at, day=day, metadata=metadata)
+        )[0]
 
     async def add_many(
-        self, user_id: str, agent_id: str, texts: Sequence[str], kind: MemoryKind = "turn",
-        at: float | None = None, *, day: str | None = None, metadata: dict[str, Any] | None = None,
+        self,
+        user_id: str,
+        agent_id: str,
+        texts: Sequence[str],
+        kind: MemoryKind = "turn",
+        at: float | None = None,
+        *,
+        day: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> list[MemoryRecord]:
         """Embed ``texts`` in one batch and store them in pipelined atomic writes.
 
@@ -221,33 +249,51 @@ class MemoryStore:
         try:
             records = [
                 MemoryRecord(
-                    id=f"{stamp:015x}{i:05x}{uuid.uuid4().hex[:12]}", user_id=user_id,
-                    agent_id=agent_id, kind=kind, text=text, created_at=now, last_recall_at=now,
-                    strength=1, day=day, metadata=dict(extra),
+                    id=f"{stamp:015x}{i:05x}{uuid.uuid4().hex[:12]}",
+                    user_id=user_id,
+                    agent_id=agent_id,
+                    kind=kind,
+                    text=text,
+                    created_at=now,
+                    last_recall_at=now,
+                    strength=1,
+                    day=day,
+                    metadata=dict(extra),
                 )
                 for i, text in enumerate(texts)
             ]
         except ValidationError as error:  # the day; the rest was checked above
-            problems = "; ".join(str(item["msg"]).removeprefix("Value error, ")
-                                 for item in error.errors())
+            problems = "; ".join(
+                str(item["msg"]).removeprefix("Value error, ") for item in error.errors()
+            )
             raise MemoryInputError(f"cannot store these memories: {problems}") from error
         vectors = await self._embed_documents(texts)
         for start in range(0, len(records), 1_000):
-            batch = list(zip(records[start : start + 1_000], vectors[start : start + 1_000],
-                             strict=True))
-            replies = await self._redis(f"storing {len(batch)} memories of user {user_id!r}",
-                                        lambda b=batch: self._write(b))
+            batch = list(
+                zip(records[start : start + 1_000], vectors[start : start + 1_000], strict=True)
+            )
+            replies = await self._redis(
+                f"storing {len(batch)} memories of user {user_id!r}", lambda b=batch: self._write(b)
+            )
             for (record, vector), (_, version) in zip(batch, replies, strict=True):
                 key = self._keys.record(user_id, agent_id, record.id)
                 await self._index.note_added(
-                    user_id, IndexedVector(key, vector, agent_id, kind, now), int(version))
+                    user_id, IndexedVector(key, vector, agent_id, kind, now), int(version)
+                )
         await self._durable(f"storing memories of user {user_id!r}")
         return records
 
     async def search(
-        self, user_id: str, query: str | numpy.ndarray, *, k: int = 5,
-        kinds: Sequence[MemoryKind] | None = None, since: TimeBound = None,
-        until: TimeBound = None, agent_id: str | None = None, recall: bool = True,
+        self,
+        user_id: str,
+        query: str | numpy.ndarray,
+        *,
+        k: int = 5,
+        kinds: Sequence[MemoryKind] | None = None,
+        since: TimeBound = None,
+        until: TimeBound = None,
+        agent_id: str | None = None,
+        recall: bool = True,
     ) -> list[ScoredMemory]:
         """The ``k`` memories most similar to ``query``, best first.
 
@@ -258,15 +304,24 @@ class MemoryStore:
         if kinds is not None and not kinds:
             return []  # no kind allowed, nothing to find
         if isinstance(query, str):
-            vector = await self._embed(f"embedding the query with {self._embedder.name}",
-                                       lambda: self._embedder.embed_query(query))
+            vector = await self._embed(
+                f"embedding the query with {self._embedder.name}",
+                lambda: self._embedder.embed_query(query),
+            )
         else:
             vector = query
-        vector = _unit_rows(numpy.asarray(vector, dtype=numpy.float32).reshape(1, -1),
-                            self._embedder.dim, "query vector")[0]
-        where = VectorFilter(user_id=user_id, agent_id=agent_id,
-                             kinds=tuple(kinds) if kinds is not None else None,
-                             since=_epoch(since), until=_epoch(until))
+        vector = _unit_rows(
+            numpy.asarray(vector, dtype=numpy.float32).reshape(1, -1),
+            self._embedder.dim,
+            "query vector",
+        )[0]
+        where = VectorFilter(
+            user_id=user_id,
+            agent_id=agent_id,
+            kinds=tuple(kinds) if kinds is not None else None,
+            since=_epoch(since),
+            until=_epoch(until),
+        )
         now = self._clock.now()
         results: list[ScoredMemory] = []
         seen: set[str] = set()
@@ -274,8 +329,10 @@ class MemoryStore:
         # A just-forgotten memory stays in the vector index until its hash is deleted, so a
         # KNN query may return some; then ask for more, and recall only as many as needed.
         for _ in range(_SEARCH_ROUNDS):
-            hits = await self._redis(f"searching the memories of user {user_id!r}",
-                                     lambda f=fetch: self._index.search(vector, f, where))
+            hits = await self._redis(
+                f"searching the memories of user {user_id!r}",
+                lambda f=fetch: self._index.search(vector, f, where),
+            )
             fresh = [hit for hit in hits if hit.key not in seen]
             while fresh and len(results) < k:
                 batch, fresh = fresh[: k - len(results)], fresh[k - len(results) :]
@@ -289,15 +346,25 @@ class MemoryStore:
         return sorted(results, key=lambda found: -found.score)
 
     async def _recall(
-        self, user_id: str, hits: list[VectorHit], now: float, recall: bool,
+        self,
+        user_id: str,
+        hits: list[VectorHit],
+        now: float,
+        recall: bool,
     ) -> list[ScoredMemory]:
         """Read (and, with ``recall``, strengthen) the hits that are still memories."""
-        state = [self._keys.strength(user_id), self._keys.recalled(user_id),
-                 self._keys.ids(user_id)]
+        state = [
+            self._keys.strength(user_id),
+            self._keys.recalled(user_id),
+            self._keys.ids(user_id),
+        ]
         rows = await self._redis(
             f"recalling memories of user {user_id!r}",
-            lambda: self._scripts["recall"](keys=[*state, *(hit.key for hit in hits)],
-                                            args=[repr(now) if recall else "", *HASH_FIELDS]))
+            lambda: self._scripts["recall"](
+                keys=[*state, *(hit.key for hit in hits)],
+                args=[repr(now) if recall else "", *HASH_FIELDS],
+            ),
+        )
         results = []
         n = len(HASH_FIELDS)
         for hit, row in zip(hits, rows, strict=True):
@@ -312,9 +379,15 @@ class MemoryStore:
         return results
 
     async def list(
-        self, user_id: str, *, agent_id: str | None = None,
-        kinds: Sequence[MemoryKind] | None = None, since: TimeBound = None,
-        until: TimeBound = None, limit: int | None = None, newest_first: bool = True,
+        self,
+        user_id: str,
+        *,
+        agent_id: str | None = None,
+        kinds: Sequence[MemoryKind] | None = None,
+        since: TimeBound = None,
+        until: TimeBound = None,
+        limit: int | None = None,
+        newest_first: bool = True,
     ) -> list[MemoryView]:
         """Memories with their strength, retention now and when they will fade (for a UI)."""
         check_id(user_id, "user_id")
@@ -323,9 +396,12 @@ class MemoryStore:
         high_s = "+inf" if high is None else repr(high)
         keys = await self._redis(
             f"listing the memories of user {user_id!r}",
-            lambda: (self._client.zrevrangebyscore(self._keys.ids(user_id), high_s, low_s)
-                     if newest_first else
-                     self._client.zrangebyscore(self._keys.ids(user_id), low_s, high_s)))
+            lambda: (
+                self._client.zrevrangebyscore(self._keys.ids(user_id), high_s, low_s)
+                if newest_first
+                else self._client.zrangebyscore(self._keys.ids(user_id), low_s, high_s)
+            ),
+        )
         now = self._clock.now()
         views: list[MemoryView] = []
         for start in range(0, len(keys), 1_000):
@@ -343,10 +419,15 @@ class MemoryStore:
         now = self._clock.now() if now is None else now
         fades = record.kind in FORGETTABLE_KINDS
         return MemoryView(
-            record=record, retention=self.curve.record_retention(record, now),
-            elapsed_units=self.curve.elapsed_units(record.last_recall_at, now), fades=fades,
-            forget_at=self.curve.forget_at(record.strength, record.last_recall_at,
-                                           self._config.forget_threshold) if fades else None,
+            record=record,
+            retention=self.curve.record_retention(record, now),
+            elapsed_units=self.curve.elapsed_units(record.last_recall_at, now),
+            fades=fades,
+            forget_at=self.curve.forget_at(
+                record.strength, record.last_recall_at, self._config.forget_threshold
+            )
+            if fades
+            else None,
         )
 
     async def get(self, user_id: str, agent_id: str, memory_id: str) -> MemoryRecord | None:
@@ -354,7 +435,9 @@ class MemoryStore:
         check_id(agent_id, "agent_id")
         check_id(memory_id, "memory_id")
         key = self._keys.record(user_id, agent_id, memory_id)
-        found = await self._redis(f"reading memory {memory_id}", lambda: self._fetch(user_id, [key]))
+        found = await self._redis(
+            f"reading memory {memory_id}", lambda: self._fetch(user_id, [key])
+        )
         return found[0] if found else None
 
     async def delete(self, user_id: str, agent_id: str, memory_id: str) -> bool:
@@ -366,20 +449,33 @@ class MemoryStore:
         deleted, version = await self._redis(
             f"deleting memory {memory_id}",
             lambda: self._scripts["delete"](
-                keys=[key, self._keys.ids(user_id), self._keys.version(user_id),
-                      self._keys.strength(user_id), self._keys.recalled(user_id)]))
+                keys=[
+                    key,
+                    self._keys.ids(user_id),
+                    self._keys.version(user_id),
+                    self._keys.strength(user_id),
+                    self._keys.recalled(user_id),
+                ]
+            ),
+        )
         if deleted:
             await self._index.note_removed(user_id, [key], int(version))
             await self._durable(f"deleting memory {memory_id}")
         return bool(deleted)
 
     async def users(self) -> list[str]:
-        members = await self._redis("listing users", lambda: self._client.smembers(self._keys.users))
+        members = await self._redis(
+            "listing users", lambda: self._client.smembers(self._keys.users)
+        )
         return sorted(m.decode("utf-8") for m in members)
 
     async def sweep(
-        self, user_id: str | None = None, *, mode: SweepMode = "threshold",
-        threshold: float | None = None, seed: int | None = None,
+        self,
+        user_id: str | None = None,
+        *,
+        mode: SweepMode = "threshold",
+        threshold: float | None = None,
+        seed: int | None = None,
     ) -> SweepReport:
         """Forget turns whose retention fell below their cutoff, then the summaries of empty days.
 
@@ -409,7 +505,9 @@ class MemoryStore:
                 f"dropping emptied days of user {user!r}",
                 lambda u=user: self._scripts["drop_days"](
                     keys=[self._keys.summary_days(u)],
-                    args=[self._keys.ids(u), self._keys.version(u)]))
+                    args=[self._keys.ids(u), self._keys.version(u)],
+                ),
+            )
             if dropped:
                 dropped_keys = [d.decode("utf-8") for d in dropped]
                 removed += [d.rsplit(":", 1)[1] for d in dropped_keys]
@@ -418,30 +516,46 @@ class MemoryStore:
             await self._durable("sweeping forgotten memories")
         for user in buried:
             self._reclaimer.schedule(user)
-        return SweepReport(mode=mode, now=now, users=len(users), examined=examined,
-                           forgotten_turns=forgotten, removed_summaries=removed, kept_turns=kept,
-                           elapsed_s=time.perf_counter() - started)
+        return SweepReport(
+            mode=mode,
+            now=now,
+            users=len(users),
+            examined=examined,
+            forgotten_turns=forgotten,
+            removed_summaries=removed,
+            kept_turns=kept,
+            elapsed_s=time.perf_counter() - started,
+        )
 
     async def _sweep_user(
-        self, user: str, mode: SweepMode, threshold: float, rng: numpy.random.Generator,
+        self,
+        user: str,
+        mode: SweepMode,
+        threshold: float,
+        rng: numpy.random.Generator,
         now: float,
     ) -> tuple[int, int, list[str], int]:
         """One user's turns: (memories looked at, turns among them, ids forgotten, hashes that
         were already waiting in the graveyard)."""
         snapshot = self._keys.sweep_snapshot(user, uuid.uuid4().hex)
-        size, queued = await self._redis(f"sweeping user {user!r}",
-                                         partial(self._snapshot, user, snapshot))
+        size, queued = await self._redis(
+            f"sweeping user {user!r}", partial(self._snapshot, user, snapshot)
+        )
         # One cutoff per memory in creation order, so a seed replays a sweep.
         cutoffs = forget_cutoffs(mode, size, threshold=threshold, rng=rng)
         turns = 0
         forgotten: list[str] = []
         for first in range(0, size, self._config.sweep_batch):
             last = min(size, first + self._config.sweep_batch) - 1
-            tail = ([repr(threshold)] if mode == "threshold" else
-                    [repr(float(c)) for c in cutoffs[first : last + 1]])
+            tail = (
+                [repr(threshold)]
+                if mode == "threshold"
+                else [repr(float(c)) for c in cutoffs[first : last + 1]]
+            )
             gone, version, seen = await self._redis(
                 f"sweeping user {user!r}",
-                partial(self._forget, user, snapshot, [first, last, *tail], now))
+                partial(self._forget, user, snapshot, [first, last, *tail], now),
+            )
             turns += int(seen)
             if gone:
                 gone_keys = [g.decode("utf-8") for g in gone]
@@ -465,15 +579,29 @@ class MemoryStore:
             size, _, queued = await pipe.execute()
         return int(size), int(queued)
 
-    async def _forget(self, user: str, snapshot: str, ranks_and_cutoffs: Sequence[Any],
-                      now: float) -> Any:
+    async def _forget(
+        self, user: str, snapshot: str, ranks_and_cutoffs: Sequence[Any], now: float
+    ) -> Any:
         """One atomic sweep step; returns [forgotten keys, version, turns looked at]."""
         first, last, *cutoffs = ranks_and_cutoffs
         return await self._scripts["sweep"](
-            keys=[self._keys.strength(user), self._keys.recalled(user), self._keys.ids(user),
-                  self._keys.version(user), snapshot, self._keys.graveyard(user)],
-            args=[repr(now), repr(self.curve.unit_seconds), first, last, _SNAPSHOT_TTL_MS,
-                  *cutoffs])
+            keys=[
+                self._keys.strength(user),
+                self._keys.recalled(user),
+                self._keys.ids(user),
+                self._keys.version(user),
+                snapshot,
+                self._keys.graveyard(user),
+            ],
+            args=[
+                repr(now),
+                repr(self.curve.unit_seconds),
+                first,
+                last,
+                _SNAPSHOT_TTL_MS,
+                *cutoffs,
+            ],
+        )
 
     async def _write(self, batch: list[tuple[MemoryRecord, numpy.ndarray]]) -> list[Any]:
         async with self._client.pipeline(transaction=False) as pipe:
@@ -481,12 +609,25 @@ class MemoryStore:
                 user = record.user_id
                 fields = record_to_hash(record, vector, self._keys)
                 await self._scripts["add"](
-                    keys=[self._keys.record(user, record.agent_id, record.id), self._keys.ids(user),
-                          self._keys.version(user), self._keys.users, self._keys.strength(user),
-                          self._keys.recalled(user), self._keys.summary_days(user)],
-                    args=[repr(record.created_at), user, record.kind, record.id, fields["day_key"],
-                          *(item for pair in fields.items() for item in pair)],
-                    client=pipe)
+                    keys=[
+                        self._keys.record(user, record.agent_id, record.id),
+                        self._keys.ids(user),
+                        self._keys.version(user),
+                        self._keys.users,
+                        self._keys.strength(user),
+                        self._keys.recalled(user),
+                        self._keys.summary_days(user),
+                    ],
+                    args=[
+                        repr(record.created_at),
+                        user,
+                        record.kind,
+                        record.id,
+                        fields["day_key"],
+                        *(item for pair in fields.items() for item in pair),
+                    ],
+                    client=pipe,
+                )
             return await pipe.execute()
 
     async def _fetch(self, user_id: str, keys: Sequence[bytes | str]) -> list[MemoryRecord]:
@@ -501,17 +642,23 @@ class MemoryStore:
             pipe.hmget(self._keys.recalled(user_id), ids)
             pipe.zmscore(self._keys.ids(user_id), names)
             *rows, strengths, recalls, listed = await pipe.execute()
-        records = (record_from_values(*values) if score is not None else None
-                   for *values, score in zip(rows, strengths, recalls, listed, strict=True))
+        records = (
+            record_from_values(*values) if score is not None else None
+            for *values, score in zip(rows, strengths, recalls, listed, strict=True)
+        )
         return [record for record in records if record is not None]  # forgotten: not listed
 
     async def _embed_documents(self, texts: list[str]) -> numpy.ndarray:
-        vectors = await self._embed(f"embedding {len(texts)} memories with {self._embedder.name}",
-                                    lambda: self._embedder.embed_documents(texts))
+        vectors = await self._embed(
+            f"embedding {len(texts)} memories with {self._embedder.name}",
+            lambda: self._embedder.embed_documents(texts),
+        )
         vectors = numpy.asarray(vectors, dtype=numpy.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(texts):
-            raise MemoryStoreError(f"embedder {self._embedder.name} returned shape {vectors.shape} "
-                                   f"for {len(texts)} texts")
+            raise MemoryStoreError(
+                f"embedder {self._embedder.name} returned shape {vectors.shape} "
+                f"for {len(texts)} texts"
+            )
         return _unit_rows(vectors, self._embedder.dim, f"embedder {self._embedder.name}")
 
     async def _embed(self, what: str, call: Callable[[], numpy.ndarray]) -> numpy.ndarray:
@@ -523,11 +670,15 @@ class MemoryStore:
     async def _durable(self, what: str) -> None:
         if not self._config.wait_for_fsync:
             return
-        local, _ = await self._redis(what, lambda: self._client.execute_command(
-            "WAITAOF", 1, 0, self._config.fsync_timeout_ms))
+        local, _ = await self._redis(
+            what,
+            lambda: self._client.execute_command("WAITAOF", 1, 0, self._config.fsync_timeout_ms),
+        )
         if int(local) < 1:
-            raise MemoryStoreError(f"{what}: Redis did not confirm the AOF fsync within "
-                                   f"{self._config.fsync_timeout_ms} ms")
+            raise MemoryStoreError(
+                f"{what}: Redis did not confirm the AOF fsync within "
+                f"{self._config.fsync_timeout_ms} ms"
+            )
 
 
 async def _check_embedder(client: aioredis.Redis, keys: KeySpace, embedder: Embedder) -> None:
@@ -543,8 +694,14 @@ async def _check_embedder(client: aioredis.Redis, keys: KeySpace, embedder: Embe
         )
 
 
-def _check_search(user_id: str, query: object, k: int, kinds: Sequence[str] | None,
-                  agent_id: str | None, max_chars: int) -> None:
+def _check_search(
+    user_id: str,
+    query: object,
+    k: int,
+    kinds: Sequence[str] | None,
+    agent_id: str | None,
+    max_chars: int,
+) -> None:
     check_id(user_id, "user_id")
     if agent_id is not None:
         check_id(agent_id, "agent_id")
@@ -555,7 +712,8 @@ def _check_search(user_id: str, query: object, k: int, kinds: Sequence[str] | No
     elif not isinstance(query, numpy.ndarray):
         raise MemoryInputError(
             f"the query must be a str or a numpy vector, got {type(query).__name__}"
-            + (" (decode it to str first)" if isinstance(query, bytes | bytearray) else ""))
+            + (" (decode it to str first)" if isinstance(query, bytes | bytearray) else "")
+        )
     for kind in kinds or ():
         if kind not in MEMORY_KINDS:
             raise ValueError(f"unknown memory kind {kind!r}; use one of {', '.join(MEMORY_KINDS)}")

@@ -66,8 +66,13 @@ class MemorySummarizer:
     """Writes MemoryBank's daily and global summaries and personality records with ``model``."""
 
     def __init__(
-        self, store: MemoryStore, model: ChatModel, language: Language = "en", *,
-        speakers: Speakers | None = None, options: ChatOptions | None = None,
+        self,
+        store: MemoryStore,
+        model: ChatModel,
+        language: Language = "en",
+        *,
+        speakers: Speakers | None = None,
+        options: ChatOptions | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -95,7 +100,11 @@ class MemorySummarizer:
         return await self.close_day(user_id, agent_id, day)
 
     async def close_missing_days(
-        self, user_id: str, agent_id: str, *, before: str | None = None,
+        self,
+        user_id: str,
+        agent_id: str,
+        *,
+        before: str | None = None,
     ) -> list[ClosedDay]:
         """Close every day that has turns but no daily summary yet (earlier than ``before``).
 
@@ -114,14 +123,17 @@ class MemorySummarizer:
         return closed
 
     async def refresh_globals(
-        self, user_id: str, agent_id: str,
+        self,
+        user_id: str,
+        agent_id: str,
     ) -> tuple[MemoryRecord | None, MemoryRecord | None]:
         """Rebuild the global event summary and the portrait from the daily records."""
         summary, portrait, _ = await self._refresh_globals(user_id, agent_id)
         return summary, portrait
 
-    async def _close(self, user_id: str, agent_id: str, day: str, *,
-                     refresh_globals: bool) -> ClosedDay:
+    async def _close(
+        self, user_id: str, agent_id: str, day: str, *, refresh_globals: bool
+    ) -> ClosedDay:
         turns = [r for r in await self._records(user_id, agent_id, ["turn"]) if r.day == day]
         turns.sort(key=lambda r: (r.created_at, r.id))
         result = ClosedDay(user_id=user_id, agent_id=agent_id, day=day, turns=len(turns))
@@ -129,17 +141,25 @@ class MemorySummarizer:
             return result
         texts = [r.text for r in turns]
         event = await self._ask(daily_event_summary_prompt(day, texts, language=self.language))
-        personality = await self._ask(daily_personality_prompt(
-            day, texts, language=self.language, speakers=self.speakers))
-        metadata = {"language": self.language, "turns": len(turns),
-                    "turn_ids": [r.id for r in turns]}
-        old = [r for r in await self._records(user_id, agent_id,
-                                              ["daily_summary", "daily_personality"])
-               if r.day == day]
+        personality = await self._ask(
+            daily_personality_prompt(day, texts, language=self.language, speakers=self.speakers)
+        )
+        metadata = {
+            "language": self.language,
+            "turns": len(turns),
+            "turn_ids": [r.id for r in turns],
+        }
+        old = [
+            r
+            for r in await self._records(user_id, agent_id, ["daily_summary", "daily_personality"])
+            if r.day == day
+        ]
         result.daily_summary = await self.store.add(
-            user_id, agent_id, event, kind="daily_summary", day=day, metadata=metadata)
+            user_id, agent_id, event, kind="daily_summary", day=day, metadata=metadata
+        )
         result.daily_personality = await self.store.add(
-            user_id, agent_id, personality, kind="daily_personality", day=day, metadata=metadata)
+            user_id, agent_id, personality, kind="daily_personality", day=day, metadata=metadata
+        )
         result.replaced = await self._delete(old)
         if refresh_globals:
             summary, portrait, replaced = await self._refresh_globals(user_id, agent_id)
@@ -148,7 +168,9 @@ class MemorySummarizer:
         return result
 
     async def _refresh_globals(
-        self, user_id: str, agent_id: str,
+        self,
+        user_id: str,
+        agent_id: str,
     ) -> tuple[MemoryRecord | None, MemoryRecord | None, list[str]]:
         daily = await self._dated(user_id, agent_id, "daily_summary")
         analyses = await self._dated(user_id, agent_id, "daily_personality")
@@ -157,21 +179,37 @@ class MemorySummarizer:
         summary_text = portrait_text = None
         if daily:
             summary_text = await self._ask(
-                global_event_summary_prompt(daily, language=self.language))
+                global_event_summary_prompt(daily, language=self.language)
+            )
         if analyses:
-            portrait_text = await self._ask(global_portrait_prompt(
-                analyses, language=self.language, speakers=self.speakers))
+            portrait_text = await self._ask(
+                global_portrait_prompt(analyses, language=self.language, speakers=self.speakers)
+            )
         if summary_text is not None:
             summary = await self.store.add(
-                user_id, agent_id, summary_text, kind="global_summary", day=daily[-1].day,
-                metadata={"language": self.language, "days": [d.day for d in daily]})
+                user_id,
+                agent_id,
+                summary_text,
+                kind="global_summary",
+                day=daily[-1].day,
+                metadata={"language": self.language, "days": [d.day for d in daily]},
+            )
         if portrait_text is not None:
             portrait = await self.store.add(
-                user_id, agent_id, portrait_text, kind="portrait", day=analyses[-1].day,
-                metadata={"language": self.language, "days": [d.day for d in analyses]})
+                user_id,
+                agent_id,
+                portrait_text,
+                kind="portrait",
+                day=analyses[-1].day,
+                metadata={"language": self.language, "days": [d.day for d in analyses]},
+            )
         # Only what was rebuilt is replaced: with no daily analyses left, the portrait stays.
-        stale = [r for r in old if (r.kind == "global_summary" and summary is not None)
-                 or (r.kind == "portrait" and portrait is not None)]
+        stale = [
+            r
+            for r in old
+            if (r.kind == "global_summary" and summary is not None)
+            or (r.kind == "portrait" and portrait is not None)
+        ]
         return summary, portrait, await self._delete(stale)
 
     async def _dated(self, user_id: str, agent_id: str, kind: MemoryKind) -> list[DatedText]:
@@ -179,10 +217,12 @@ class MemorySummarizer:
         records.sort(key=lambda r: (r.day, r.created_at, r.id))
         return [DatedText(day=r.day, text=r.text) for r in records]
 
-    async def _records(self, user_id: str, agent_id: str,
-                       kinds: Sequence[MemoryKind]) -> list[MemoryRecord]:
-        views = await self.store.list(user_id, agent_id=agent_id, kinds=list(kinds),
-                                      newest_first=False)
+    async def _records(
+        self, user_id: str, agent_id: str, kinds: Sequence[MemoryKind]
+    ) -> list[MemoryRecord]:
+        views = await self.store.list(
+            user_id, agent_id=agent_id, kinds=list(kinds), newest_first=False
+        )
         return [view.record for view in views]
 
     async def _delete(self, records: Sequence[MemoryRecord]) -> list[str]:
@@ -198,13 +238,15 @@ class MemorySummarizer:
         if not text:
             raise MemorySummarizerError(
                 f"{self.model.name} returned an empty answer to a memory summary request; "
-                "nothing was stored for this step")
+                "nothing was stored for this step"
+            )
         limit = self.store.max_text_chars
         if len(text) > limit:
             raise MemorySummarizerError(
                 f"{self.model.name} answered a memory summary request with {len(text):,} "
                 f"characters, over the store's limit of {limit:,}; nothing was stored for this "
-                "step (lower max_tokens in the summarizer's options, or raise max_text_chars)")
+                "step (lower max_tokens in the summarizer's options, or raise max_text_chars)"
+            )
         try:
             return check_text(text, what=f"{self.model.name}'s summary", max_chars=limit)
         except MemoryInputError as error:

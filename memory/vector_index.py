@@ -8,7 +8,8 @@ it once it has indexed every document, so searches never see a half-built index.
 
 Redis servers without the search module (many hosted ones) get the in-process
 :class:`hanlin.memory.numpy_index.NumpyVectorIndex` over the same hashes instead, with the
-same results; ``open_vector_index`` picks one from what the server answers, or from config.
+same results; ``hanlin.memory.vector_choice.open_vector_index`` picks one from what the server
+answers, or from config.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class VectorIndex(Protocol):
 
     async def prepare(self) -> None: ...
 
-    async def search(self, vector: numpy.ndarray, k: int, where: VectorFilter) -> list[VectorHit]: ...
+    async def search(
+        self, vector: numpy.ndarray, k: int, where: VectorFilter
+    ) -> list[VectorHit]: ...
 
     async def note_added(self, user_id: str, item: IndexedVector, version: int) -> None: ...
 
@@ -97,30 +100,6 @@ async def server_has_search(client: aioredis.Redis) -> bool:
         message = str(error).lower()
         return not ("unknown command" in message or "noperm" in message)
     return True
-
-
-async def open_vector_index(
-    client: aioredis.Redis, keys: KeySpace, dim: int, config: VectorIndexConfig
-) -> VectorIndex:
-    """The index for this server: Redis when it has search (or config says so), else numpy."""
-    backend = config.backend
-    if backend == "auto":
-        backend = "redis" if await server_has_search(client) else "numpy"
-    elif backend == "redis" and not await server_has_search(client):
-        raise RuntimeError(
-            "the memory vector index was configured with backend='redis', but this Redis server "
-            "has no search module (FT.* commands); use Redis Stack or Redis 8+, or set "
-            "backend='auto' or 'numpy' to search in process"
-        )
-    index: VectorIndex
-    if backend == "redis":
-        index = RedisVectorIndex(client, keys, dim, config)
-    else:
-        from hanlin.memory.numpy_index import NumpyVectorIndex  # it builds on this module's types
-
-        index = NumpyVectorIndex(client, keys, dim, config)
-    await index.prepare()
-    return index
 
 
 def _text(value: Any) -> str:
@@ -204,15 +183,20 @@ class RedisVectorIndex:
         try:
             return await self._query(vector, k, where)
         except ResponseError as error:
-            if "no such index" not in str(error).lower() and "unknown index" not in str(error).lower():
+            if (
+                "no such index" not in str(error).lower()
+                and "unknown index" not in str(error).lower()
+            ):
                 raise
             await self.prepare()  # another process switched FLAT -> HNSW under us
             return await self._query(vector, k, where)
 
     async def note_added(self, user_id: str, item: IndexedVector, version: int) -> None:
         self._adds_since_check += 1
-        if self._config.algorithm == "auto" and self.algorithm == "flat" and (
-            self._adds_since_check >= self._config.size_check_every
+        if (
+            self._config.algorithm == "auto"
+            and self.algorithm == "flat"
+            and (self._adds_since_check >= self._config.size_check_every)
         ):
             self._adds_since_check = 0
             await self.prepare()
@@ -238,13 +222,30 @@ class RedisVectorIndex:
         query = f"({' '.join(filters)})=>[KNN {k} @embedding $vec{ef} AS dist]"
         blob = numpy.ascontiguousarray(vector, dtype=numpy.float32).tobytes()
         reply = await self._client.execute_command(
-            "FT.SEARCH", self.index_name, query, "PARAMS", 2, "vec", blob,
-            "SORTBY", "dist", "ASC", "RETURN", 1, "dist", "LIMIT", 0, k, "DIALECT", 2,
+            "FT.SEARCH",
+            self.index_name,
+            query,
+            "PARAMS",
+            2,
+            "vec",
+            blob,
+            "SORTBY",
+            "dist",
+            "ASC",
+            "RETURN",
+            1,
+            "dist",
+            "LIMIT",
+            0,
+            k,
+            "DIALECT",
+            2,
         )
         return _parse_hits(reply)
 
     async def _user_owns_much(self, user_id: str) -> bool:
-        """Whether the user's memories are many and a large share of the index (counts cached 10 s)."""
+        """Whether the user's memories are many and a large share of the index (counts are
+        cached for 10 s)."""
         counted = self._user_docs.get(user_id)
         if counted is None or time.monotonic() - counted[1] > 10.0:
             counted = (int(await self._client.zcard(self._keys.ids(user_id))), time.monotonic())
@@ -259,14 +260,36 @@ class RedisVectorIndex:
     async def _create(self, algorithm: Literal["flat", "hnsw"]) -> None:
         vector_args: list[Any] = ["TYPE", "FLOAT32", "DIM", self._dim, "DISTANCE_METRIC", "COSINE"]
         if algorithm == "hnsw":
-            vector_args += ["M", self._config.hnsw_m, "EF_CONSTRUCTION", self._config.hnsw_ef_construction]
+            vector_args += [
+                "M",
+                self._config.hnsw_m,
+                "EF_CONSTRUCTION",
+                self._config.hnsw_ef_construction,
+            ]
         try:
             await self._client.execute_command(
-                "FT.CREATE", self._keys.index_name(algorithm), "ON", "HASH",
-                "PREFIX", 1, self._keys.record_prefix, "SCHEMA",
-                "user_key", "TAG", "agent_key", "TAG", "kind", "TAG",
-                "created_at", "NUMERIC", "SORTABLE",
-                "embedding", "VECTOR", algorithm.upper(), len(vector_args), *vector_args,
+                "FT.CREATE",
+                self._keys.index_name(algorithm),
+                "ON",
+                "HASH",
+                "PREFIX",
+                1,
+                self._keys.record_prefix,
+                "SCHEMA",
+                "user_key",
+                "TAG",
+                "agent_key",
+                "TAG",
+                "kind",
+                "TAG",
+                "created_at",
+                "NUMERIC",
+                "SORTABLE",
+                "embedding",
+                "VECTOR",
+                algorithm.upper(),
+                len(vector_args),
+                *vector_args,
             )
         except ResponseError as error:
             if "already exists" not in str(error).lower():
@@ -276,7 +299,10 @@ class RedisVectorIndex:
         try:  # without DD: the hashes stay, only this index goes
             await self._client.execute_command("FT.DROPINDEX", self._keys.index_name(algorithm))
         except ResponseError as error:
-            if "unknown index" not in str(error).lower() and "no such index" not in str(error).lower():
+            if (
+                "unknown index" not in str(error).lower()
+                and "no such index" not in str(error).lower()
+            ):
                 raise
 
     async def _info(self, algorithm: str) -> Any:

@@ -88,12 +88,16 @@ def by_text(views: list) -> dict[str, object]:  # type: ignore[type-arg]
     return {view.record.text: view for view in views}
 
 
-async def test_retention_over_simulated_days_with_recall(store: MemoryStore, clock: ManualClock) -> None:
+async def test_retention_over_simulated_days_with_recall(
+    store: MemoryStore, clock: ManualClock
+) -> None:
     await store.add("ann", "bot", "ann keeps bees on her roof in Lyon")
     await store.add("ann", "bot", "ann bought a red bicycle")
     clock.advance(days=1)
     views = by_text(await store.list("ann"))
-    assert views["ann keeps bees on her roof in Lyon"].retention == pytest.approx(math.exp(-1), abs=1e-12)
+    assert views["ann keeps bees on her roof in Lyon"].retention == pytest.approx(
+        math.exp(-1), abs=1e-12
+    )
     assert views["ann keeps bees on her roof in Lyon"].elapsed_units == pytest.approx(1.0)
 
     hits = await store.search("ann", "bees on the roof", k=1)
@@ -109,19 +113,27 @@ async def test_retention_over_simulated_days_with_recall(store: MemoryStore, clo
     assert bees.forget_at == pytest.approx(clock.now() - DAY - 2 * math.log(0.1) * DAY)
 
 
-async def test_recalled_memories_outlive_unrecalled_ones(store: MemoryStore, clock: ManualClock) -> None:
+async def test_recalled_memories_outlive_unrecalled_ones(
+    store: MemoryStore, clock: ManualClock
+) -> None:
     await store.add("bo", "bot", "bo plays the violin in an orchestra")
     await store.add("bo", "bot", "bo once visited Reykjavik")
     for _ in range(3):  # the violin comes up every day
         clock.advance(days=1)
-        assert (await store.search("bo", "violin orchestra", k=1))[0].record.text.startswith("bo plays")
+        assert (await store.search("bo", "violin orchestra", k=1))[0].record.text.startswith(
+            "bo plays"
+        )
     clock.advance(days=2)
     report = await store.sweep("bo", threshold=0.2)
-    assert [v.record.text for v in await store.list("bo")] == ["bo plays the violin in an orchestra"]
+    assert [v.record.text for v in await store.list("bo")] == [
+        "bo plays the violin in an orchestra"
+    ]
     assert len(report.forgotten_turns) == 1 and report.kept_turns == 1
 
 
-async def test_threshold_sweep_forgets_exactly_the_turns_below_it(store: MemoryStore, clock: ManualClock) -> None:
+async def test_threshold_sweep_forgets_exactly_the_turns_below_it(
+    store: MemoryStore, clock: ManualClock
+) -> None:
     expected_gone: set[str] = set()
     for age_days, recalls in [(0.5, 0), (1.0, 0), (1.6, 0), (3.0, 0), (3.0, 1), (3.0, 2), (5.0, 4)]:
         text = f"cy fact aged {age_days} recalled {recalls} times"
@@ -131,15 +143,25 @@ async def test_threshold_sweep_forgets_exactly_the_turns_below_it(store: MemoryS
             await store._client.hset(store.keys.strength("cy"), record.id, strength)
         if math.exp(-age_days / strength) < 0.25:
             expected_gone.add(text)
-    kept_kinds = ["daily_summary", "global_summary", "daily_personality", "portrait", "reflection", "experience"]
+    kept_kinds = [
+        "daily_summary",
+        "global_summary",
+        "daily_personality",
+        "portrait",
+        "reflection",
+        "experience",
+    ]
     for kind in kept_kinds:  # on the day of the half-day-old turn, which stays
         await store.add("cy", "bot", f"cy {kind}", kind=kind, at=clock.now() - 0.5 * DAY)
     await store.add("dee", "bot", "someone else's old turn", at=clock.now() - 30 * DAY)
 
     report = await store.sweep("cy", mode="threshold", threshold=0.25)
     remaining = {v.record.text for v in await store.list("cy")}
-    assert expected_gone == {"cy fact aged 1.6 recalled 0 times", "cy fact aged 3.0 recalled 0 times",
-                             "cy fact aged 3.0 recalled 1 times"}
+    assert expected_gone == {
+        "cy fact aged 1.6 recalled 0 times",
+        "cy fact aged 3.0 recalled 0 times",
+        "cy fact aged 3.0 recalled 1 times",
+    }
     assert not expected_gone & remaining
     assert {f"cy {kind}" for kind in kept_kinds} <= remaining
     assert len(remaining) == 7 - len(expected_gone) + len(kept_kinds)
@@ -175,18 +197,29 @@ async def test_stochastic_sweep_replays_for_a_seed(any_redis: str) -> None:
     assert 100 < len(forgotten_texts[0]) < 150  # about 1 - e^-1 = 63% of 200
 
 
-async def test_a_days_summary_goes_when_its_last_turn_is_forgotten(store: MemoryStore, clock: ManualClock) -> None:
+async def test_a_days_summary_goes_when_its_last_turn_is_forgotten(
+    store: MemoryStore, clock: ManualClock
+) -> None:
     old = clock.now() - 10 * DAY
     await store.add("fay", "bot", "fay talked about her exam", at=old)
     await store.add("fay", "bot", "fay was nervous about the exam", at=old + 60)
-    await store.add("fay", "bot", "old day summary: exam stress", kind="daily_summary", at=old + 120)
-    await store.add("fay", "bot", "old day personality: anxious", kind="daily_personality", at=old + 120)
+    await store.add(
+        "fay", "bot", "old day summary: exam stress", kind="daily_summary", at=old + 120
+    )
+    await store.add(
+        "fay", "bot", "old day personality: anxious", kind="daily_personality", at=old + 120
+    )
     await store.add("fay", "bot", "global: a student", kind="global_summary", at=old + 120)
     await store.add("fay", "bot", "portrait: careful planner", kind="portrait", at=old + 120)
     await store.add("fay", "bot", "fay passed the exam", at=clock.now())
     await store.add("fay", "bot", "today summary: passed", kind="daily_summary", at=clock.now())
-    await store.add("fay", "bot", "summary of a day whose turns the user deleted", kind="daily_summary",
-                    at=old - DAY)
+    await store.add(
+        "fay",
+        "bot",
+        "summary of a day whose turns the user deleted",
+        kind="daily_summary",
+        at=old - DAY,
+    )
     await store.add("fay", "tutor", "other agent, same old day", at=old)
     await store.add("fay", "tutor", "tutor summary of the old day", kind="daily_summary", at=old)
     recent = await store.search("fay", "other agent same old day", k=1, agent_id="tutor")
@@ -195,8 +228,12 @@ async def test_a_days_summary_goes_when_its_last_turn_is_forgotten(store: Memory
     report = await store.sweep("fay", threshold=0.1)
     remaining = {v.record.text for v in await store.list("fay")}
     assert remaining == {
-        "old day personality: anxious", "global: a student", "portrait: careful planner",
-        "fay passed the exam", "today summary: passed", "other agent, same old day",
+        "old day personality: anxious",
+        "global: a student",
+        "portrait: careful planner",
+        "fay passed the exam",
+        "today summary: passed",
+        "other agent, same old day",
         "tutor summary of the old day",
     }
     assert len(report.forgotten_turns) == 2 and len(report.removed_summaries) == 2
@@ -209,4 +246,5 @@ async def test_sweep_of_all_users(store: MemoryStore, clock: ManualClock) -> Non
     report = await store.sweep()
     assert report.users == 3 and len(report.forgotten_turns) == 3 and report.kept_turns == 3
     assert [v.record.text for v in await store.list("ivy:with{odd} 名字")] == [
-        "ivy:with{odd} 名字 said something today"]
+        "ivy:with{odd} 名字 said something today"
+    ]

@@ -25,8 +25,9 @@ DAY1 = "2023-04-27"
 
 def config(**fields: object) -> MemoryStoreConfig:
     # Backoff long enough that five attempts would show in the embedder's call count.
-    return MemoryStoreConfig(prefix=f"test:in:{uuid.uuid4().hex[:10]}", retries=4,
-                             backoff_s=0.01, **fields)  # type: ignore[arg-type]
+    return MemoryStoreConfig(
+        prefix=f"test:in:{uuid.uuid4().hex[:10]}", retries=4, backoff_s=0.01, **fields
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -52,29 +53,38 @@ async def test_blank_texts_are_refused_and_nothing_is_stored(store: MemoryStore)
 async def test_text_length_is_capped_with_a_configurable_limit(redis_url: str) -> None:
     async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config()) as store:
         assert store.max_text_chars == 32_000
-        with pytest.raises(MemoryInputError,
-                           match=r"text is 1,000,000 characters long, over the limit of 32,000"):
+        with pytest.raises(
+            MemoryInputError, match=r"text is 1,000,000 characters long, over the limit of 32,000"
+        ):
             await store.add("bo", "bot", "x" * 1_000_000)
         with pytest.raises(MemoryInputError, match=r"the query is 40,000 characters long"):
             await store.search("bo", "y" * 40_000)
         assert embedder_calls(store) == 0
-    async with await MemoryStore.open(redis_url, HashedBagOfWords(),
-                                      config=config(max_text_chars=50)) as store:
+    async with await MemoryStore.open(
+        redis_url, HashedBagOfWords(), config=config(max_text_chars=50)
+    ) as store:
         kept = await store.add("bo", "bot", "z" * 50)
         with pytest.raises(MemoryInputError, match=r"texts\[0\] is 51 characters long.*of 50"):
             await store.add_many("bo", "bot", ["z" * 51, "fine"])
         assert [view.record.id for view in await store.list("bo")] == [kept.id]
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    (b"bytes from a socket", r"must be a str, got bytes \(decode it to str first\)"),
-    (None, "must be a str, got NoneType"),
-    (42, "must be a str, got int"),
-    ("half a pair \udc8f of surrogates",
-     r"not valid Unicode text: it holds a lone surrogate U\+DC8F at position 12"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b"bytes from a socket", r"must be a str, got bytes \(decode it to str first\)"),
+        (None, "must be a str, got NoneType"),
+        (42, "must be a str, got int"),
+        (
+            "half a pair \udc8f of surrogates",
+            r"not valid Unicode text: it holds a lone surrogate U\+DC8F at position 12",
+        ),
+    ],
+)
 async def test_bad_texts_fail_at_the_boundary_not_after_retries(
-    store: MemoryStore, bad: object, message: str,
+    store: MemoryStore,
+    bad: object,
+    message: str,
 ) -> None:
     with pytest.raises(MemoryInputError, match=message):
         await store.add("cy", "bot", bad)  # type: ignore[arg-type]
@@ -145,17 +155,20 @@ def at(hour: int) -> float:
 
 async def summarizer_store(redis_url: str) -> MemoryStore:
     clock = ManualClock(at(23))
-    return await MemoryStore.open(redis_url, HashedBagOfWords(), clock=clock,
-                                  config=config(max_text_chars=200))
+    return await MemoryStore.open(
+        redis_url, HashedBagOfWords(), clock=clock, config=config(max_text_chars=200)
+    )
 
 
 async def test_an_overlong_daily_answer_stores_nothing_of_the_day(redis_url: str) -> None:
     async with await summarizer_store(redis_url) as store:
         await store.add("gu", "companion", "User: hi\nAI: hello", at=at(9))
         model = ScriptedModel(["A short summary.", "p" * 201])
-        with pytest.raises(MemorySummarizerError,
-                           match=r"answered a memory summary request with 201 characters, over "
-                                 r"the store's limit of 200; nothing was stored"):
+        with pytest.raises(
+            MemorySummarizerError,
+            match=r"answered a memory summary request with 201 characters, over "
+            r"the store's limit of 200; nothing was stored",
+        ):
             await MemorySummarizer(store, model).close_day("gu", "companion", DAY1)
         assert {view.record.kind for view in await store.list("gu")} == {"turn"}
 

@@ -25,7 +25,9 @@ def embedder():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("url_fixture", ["redis_url", "plain_redis_url"])
 async def test_bilingual_questions_find_their_memory(
-    url_fixture: str, embedder, request: pytest.FixtureRequest  # type: ignore[no-untyped-def]
+    url_fixture: str,
+    embedder,
+    request: pytest.FixtureRequest,  # type: ignore[no-untyped-def]
 ) -> None:
     """The store returns exactly the model's own top 5, and the model finds most answers.
 

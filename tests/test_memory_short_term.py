@@ -54,8 +54,10 @@ def conversation(lines: list[str], reply: str) -> list[Message]:
 
 def tool_round(call_ids: list[str], result: str) -> list[Message]:
     calls = [ToolCall(id=c, name="weather", arguments={"city": "Lisbon"}) for c in call_ids]
-    return [AssistantMessage(tool_calls=calls),
-            *(ToolMessage(tool_call_id=c, name="weather", content=result) for c in call_ids)]
+    return [
+        AssistantMessage(tool_calls=calls),
+        *(ToolMessage(tool_call_id=c, name="weather", content=result) for c in call_ids),
+    ]
 
 
 def test_estimate_counts_cjk_per_character_and_latin_per_word_piece() -> None:
@@ -73,7 +75,9 @@ def test_estimate_counts_cjk_per_character_and_latin_per_word_piece() -> None:
 
 
 async def test_folds_oldest_exchanges_and_keeps_the_recent_ones_verbatim() -> None:
-    model = ScriptedModel(["Ana, a night-shift nurse in Lisbon with two cats, visits Kenji in Tokyo."])
+    model = ScriptedModel(
+        ["Ana, a night-shift nurse in Lisbon with two cats, visits Kenji in Tokyo."]
+    )
     memory = ShortTermMemory(model, max_tokens=200, counter=EstimatedTokenCounter())
     messages = conversation(ENGLISH, "Noted, thank you for telling me.")
     folds = []
@@ -92,14 +96,18 @@ async def test_folds_oldest_exchanges_and_keeps_the_recent_ones_verbatim() -> No
     assert memory.folded_count == cut and cut % 2 == 0  # whole user/assistant exchanges
     assert fold.tokens_before > 200 >= fold.tokens_after
     # The model was asked exactly this: the summarizer's role, then the fold prompt.
-    expected_prompt = conversation_fold_prompt("", render_transcript(messages[:cut], "en"),
-                                               language="en")
-    assert model.calls[0] == [SystemMessage(content=SUMMARIZER_ROLE["en"]),
-                              UserMessage(content=expected_prompt)]
+    expected_prompt = conversation_fold_prompt(
+        "", render_transcript(messages[:cut], "en"), language="en"
+    )
+    assert model.calls[0] == [
+        SystemMessage(content=SUMMARIZER_ROLE["en"]),
+        UserMessage(content=expected_prompt),
+    ]
     assert "User: My name is Ana" in expected_prompt and "Assistant: Noted" in expected_prompt
     window = memory.window()
-    assert window[0] == SystemMessage(content="Summary of the earlier part of this conversation:\n"
-                                      + fold.summary)
+    assert window[0] == SystemMessage(
+        content="Summary of the earlier part of this conversation:\n" + fold.summary
+    )
     assert window[1:] == messages[cut:]
 
 
@@ -129,11 +137,12 @@ async def test_chinese_conversation_folds_with_chinese_prompt() -> None:
     assert system == SystemMessage(content=SUMMARIZER_ROLE["zh"])
     cut = len(folds[0].folded)
     assert prompt.content == conversation_fold_prompt(
-        "", render_transcript(messages[:cut], "zh"), language="zh")
+        "", render_transcript(messages[:cut], "zh"), language="zh"
+    )
     assert "用户：我叫李雷" in prompt.content and "助手：好的，我记住了。 0" in prompt.content
     assert "目前的摘要：\n（暂无）" in prompt.content
     assert memory.summary_section().startswith("本次对话较早部分的摘要：\n")
-    assert memory.messages == messages[memory.folded_count:]
+    assert memory.messages == messages[memory.folded_count :]
 
 
 async def test_a_tool_call_is_never_separated_from_its_results() -> None:
@@ -141,8 +150,10 @@ async def test_a_tool_call_is_never_separated_from_its_results() -> None:
     memory = ShortTermMemory(model, max_tokens=150, counter=EstimatedTokenCounter())
     script: list[Message] = [UserMessage(content="What is the weather in Lisbon and Porto today?")]
     script += tool_round(["c1", "c2"], "Sunny, 24 degrees, light wind from the north-west.")
-    script += [AssistantMessage(content="Both cities are sunny today, around 24 degrees."),
-               UserMessage(content="And tomorrow?")]
+    script += [
+        AssistantMessage(content="Both cities are sunny today, around 24 degrees."),
+        UserMessage(content="And tomorrow?"),
+    ]
     script += tool_round(["c3"], "Cloudy, 19 degrees, rain expected in the evening hours.")
     script += [AssistantMessage(content="Tomorrow turns cloudy with evening rain.")]
     folds = []
@@ -154,7 +165,9 @@ async def test_a_tool_call_is_never_separated_from_its_results() -> None:
         results = {m.tool_call_id for m in fold.folded if isinstance(m, ToolMessage)}
         assert calls == results  # every folded call has its results folded with it
     assert not isinstance(memory.messages[0], ToolMessage)
-    kept_calls = {c.id for m in memory.messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
+    kept_calls = {
+        c.id for m in memory.messages if isinstance(m, AssistantMessage) for c in m.tool_calls
+    }
     kept_results = {m.tool_call_id for m in memory.messages if isinstance(m, ToolMessage)}
     assert kept_calls == kept_results
     folded_text = "\n".join(m.content for call in model.calls for m in call[1:])
@@ -191,11 +204,13 @@ async def test_model_failure_folds_nothing_and_the_next_add_retries() -> None:
     memory.model = ScriptedModel(["recovered summary"])
     await memory.add(*messages[kept:])
     assert memory.summary == "recovered summary" and not memory.over_budget
-    assert memory.messages + [] == messages[memory.folded_count:]
+    assert memory.messages + [] == messages[memory.folded_count :]
 
 
 async def test_empty_summary_is_refused_and_nothing_is_folded() -> None:
-    memory = ShortTermMemory(ScriptedModel(["   "]), max_tokens=120, counter=EstimatedTokenCounter())
+    memory = ShortTermMemory(
+        ScriptedModel(["   "]), max_tokens=120, counter=EstimatedTokenCounter()
+    )
     messages = conversation(ENGLISH, "Noted.")
     with pytest.raises(ShortTermFoldError, match="empty summary"):
         for message in messages:
@@ -214,8 +229,9 @@ async def test_bad_input_is_rejected_with_a_reason() -> None:
     with pytest.raises(ValueError, match="does not answer an open call"):
         await memory.add(ToolMessage(tool_call_id="nope", name="weather", content="?"))
     with pytest.raises(ValueError, match="does not answer an open call"):  # all or nothing
-        await memory.add(UserMessage(content="hi"),
-                         ToolMessage(tool_call_id="nope", name="weather", content="?"))
+        await memory.add(
+            UserMessage(content="hi"), ToolMessage(tool_call_id="nope", name="weather", content="?")
+        )
     assert memory.messages == []
     await memory.add(*tool_round(["c1"], "ok"))
     with pytest.raises(ValueError, match="once each"):
@@ -262,15 +278,19 @@ async def test_budget_holds_under_the_local_models_own_tokenizer() -> None:
     only_system = await local.chat([system], options=ChatOptions(max_tokens=1))
     for lines, language in ((ENGLISH, "en"), (CHINESE, "zh")):
         summary = "Ana lives in Lisbon." if language == "en" else "李雷住在杭州。"
-        memory = ShortTermMemory(ScriptedModel([summary] * 10), max_tokens=200, counter=counter,
-                                 language=language)
-        messages = [*conversation(lines[:3], "OK"), UserMessage(content=lines[3]),
-                    *tool_round(["c1", "c2"], "Sunny, 24 degrees."),
-                    *conversation(lines[4:], "好的" if language == "zh" else "Sure")]
+        memory = ShortTermMemory(
+            ScriptedModel([summary] * 10), max_tokens=200, counter=counter, language=language
+        )
+        messages = [
+            *conversation(lines[:3], "OK"),
+            UserMessage(content=lines[3]),
+            *tool_round(["c1", "c2"], "Sunny, 24 degrees."),
+            *conversation(lines[4:], "好的" if language == "zh" else "Sure"),
+        ]
         for message in messages:
             await memory.add(message)
             assert memory.tokens <= 200
-        assert memory.folded_count > 0 and memory.messages == messages[memory.folded_count:]
+        assert memory.folded_count > 0 and memory.messages == messages[memory.folded_count :]
         sent = await local.chat([system, *memory.window()], options=ChatOptions(max_tokens=1))
         window_share = sent.usage.prompt_tokens - only_system.usage.prompt_tokens
         assert 0.8 * memory.tokens <= window_share <= memory.tokens

@@ -34,12 +34,22 @@ FACTS = [
     "我每天早上喝一杯绿茶",
     "周末我喜欢在公园里骑自行车",
 ]
-QUERIES = ["what pet do I have", "food allergy", "travel plans", "what do I drink in the morning",
-           "bread baking", "programming language at work", "骑自行车", "car maintenance"]
+QUERIES = [
+    "what pet do I have",
+    "food allergy",
+    "travel plans",
+    "what do I drink in the morning",
+    "bread baking",
+    "programming language at work",
+    "骑自行车",
+    "car maintenance",
+]
 
 
 def config(**index: object) -> MemoryStoreConfig:
-    return MemoryStoreConfig(prefix=f"test:{uuid.uuid4().hex[:10]}", index=VectorIndexConfig(**index))
+    return MemoryStoreConfig(
+        prefix=f"test:{uuid.uuid4().hex[:10]}", index=VectorIndexConfig(**index)
+    )
 
 
 @pytest.fixture(params=["redis_url", "plain_redis_url"])
@@ -60,9 +70,18 @@ async def test_backend_follows_the_servers_modules(redis_url: str, plain_redis_u
 
 async def test_add_get_list_delete_round_trip(any_redis: str) -> None:
     clock = ManualClock()
-    async with await MemoryStore.open(any_redis, HashedBagOfWords(), config=config(), clock=clock) as store:
-        record = await store.add("u1", "bot", "remember the milk", metadata={"turn": 3, "lang": "en"})
-        assert (record.kind, record.strength, record.created_at, record.day) == ("turn", 1, clock.now(), "2023-11-14")
+    async with await MemoryStore.open(
+        any_redis, HashedBagOfWords(), config=config(), clock=clock
+    ) as store:
+        record = await store.add(
+            "u1", "bot", "remember the milk", metadata={"turn": 3, "lang": "en"}
+        )
+        assert (record.kind, record.strength, record.created_at, record.day) == (
+            "turn",
+            1,
+            clock.now(),
+            "2023-11-14",
+        )
         assert await store.get("u1", "bot", record.id) == record
         assert await store.get("u1", "other-agent", record.id) is None
         assert [v.record for v in await store.list("u1")] == [record]
@@ -78,10 +97,14 @@ async def test_add_get_list_delete_round_trip(any_redis: str) -> None:
 async def test_filters_by_user_agent_kind_and_time(any_redis: str) -> None:
     clock = ManualClock()
     t0 = clock.now()
-    async with await MemoryStore.open(any_redis, HashedBagOfWords(), config=config(), clock=clock) as store:
+    async with await MemoryStore.open(
+        any_redis, HashedBagOfWords(), config=config(), clock=clock
+    ) as store:
         await store.add("kim", "chef", "kim cooks ramen on sundays", at=t0)
         await store.add("kim", "coach", "kim ran ramen-fuelled marathon", at=t0 + DAY)
-        await store.add("kim", "chef", "ramen summary of the week", kind="daily_summary", at=t0 + 2 * DAY)
+        await store.add(
+            "kim", "chef", "ramen summary of the week", kind="daily_summary", at=t0 + 2 * DAY
+        )
         await store.add("kim:ramen", "chef", "another user who also loves ramen", at=t0)
         await store.add("lee", "chef", "lee hates ramen", at=t0)
 
@@ -89,29 +112,43 @@ async def test_filters_by_user_agent_kind_and_time(any_redis: str) -> None:
             return {hit.record.text for hit in hits}
 
         everything = await store.search("kim", "ramen", k=10, recall=False)
-        assert texts(everything) == {"kim cooks ramen on sundays", "kim ran ramen-fuelled marathon",
-                                     "ramen summary of the week"}
+        assert texts(everything) == {
+            "kim cooks ramen on sundays",
+            "kim ran ramen-fuelled marathon",
+            "ramen summary of the week",
+        }
         assert texts(await store.search("kim", "ramen", k=10, agent_id="chef")) == {
-            "kim cooks ramen on sundays", "ramen summary of the week"}
+            "kim cooks ramen on sundays",
+            "ramen summary of the week",
+        }
         assert texts(await store.search("kim", "ramen", k=10, kinds=["daily_summary"])) == {
-            "ramen summary of the week"}
+            "ramen summary of the week"
+        }
         assert texts(await store.search("kim", "ramen", k=10, since=t0 + DAY)) == {
-            "kim ran ramen-fuelled marathon", "ramen summary of the week"}
+            "kim ran ramen-fuelled marathon",
+            "ramen summary of the week",
+        }
         assert texts(await store.search("kim", "ramen", k=10, since=t0 + DAY, until=t0 + DAY)) == {
-            "kim ran ramen-fuelled marathon"}
+            "kim ran ramen-fuelled marathon"
+        }
         assert texts(await store.search("kim", "ramen", k=1, agent_id="nobody")) == set()
         assert texts(await store.search("kim", "ramen", k=3, kinds=[])) == set()
         listed = await store.list("kim", agent_id="chef", kinds=["turn"])
         assert [v.record.text for v in listed] == ["kim cooks ramen on sundays"]
-        assert [v.record.text for v in await store.list("kim", since=t0 + DAY, newest_first=False)] == [
-            "kim ran ramen-fuelled marathon", "ramen summary of the week"]
+        assert [
+            v.record.text for v in await store.list("kim", since=t0 + DAY, newest_first=False)
+        ] == ["kim ran ramen-fuelled marathon", "ramen summary of the week"]
 
 
 async def test_search_strengthens_only_returned_turns(redis_url: str) -> None:
     clock = ManualClock()
-    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config(), clock=clock) as store:
+    async with await MemoryStore.open(
+        redis_url, HashedBagOfWords(), config=config(), clock=clock
+    ) as store:
         turn = await store.add("mo", "bot", "mo collects vinyl records")
-        summary = await store.add("mo", "bot", "mo talked about vinyl records", kind="daily_summary")
+        summary = await store.add(
+            "mo", "bot", "mo talked about vinyl records", kind="daily_summary"
+        )
         other = await store.add("mo", "bot", "mo has a sore knee")
         clock.advance(hours=5)
         hits = await store.search("mo", "vinyl records", k=2)
@@ -125,21 +162,29 @@ async def test_search_strengthens_only_returned_turns(redis_url: str) -> None:
 
 
 async def ranked(store: MemoryStore, user: str) -> list[list[tuple[str, float]]]:
-    return [[(hit.record.text, hit.score) for hit in await store.search(user, query, k=5, recall=False)]
-            for query in QUERIES]
+    return [
+        [(hit.record.text, hit.score) for hit in await store.search(user, query, k=5, recall=False)]
+        for query in QUERIES
+    ]
 
 
-def assert_same_ranking(left: list[list[tuple[str, float]]], right: list[list[tuple[str, float]]]) -> None:
+def assert_same_ranking(
+    left: list[list[tuple[str, float]]], right: list[list[tuple[str, float]]]
+) -> None:
     for a, b in zip(left, right, strict=True):
         assert [text for text, _ in a] == [text for text, _ in b]
         assert numpy.allclose([s for _, s in a], [s for _, s in b], atol=1e-5)
 
 
-async def test_redis_and_in_process_indexes_rank_alike(redis_url: str, plain_redis_url: str) -> None:
+async def test_redis_and_in_process_indexes_rank_alike(
+    redis_url: str, plain_redis_url: str
+) -> None:
     clock = ManualClock()
     results = []
     for url in (redis_url, plain_redis_url):
-        async with await MemoryStore.open(url, HashedBagOfWords(), config=config(), clock=clock) as store:
+        async with await MemoryStore.open(
+            url, HashedBagOfWords(), config=config(), clock=clock
+        ) as store:
             await store.add_many("nia", "bot", FACTS)
             await store.add_many("nia", "other-agent", ["I have a cat too", "Rust at work"])
             results.append(await ranked(store, "nia"))
@@ -148,25 +193,35 @@ async def test_redis_and_in_process_indexes_rank_alike(redis_url: str, plain_red
 
     # The same data in one Redis Stack, read through the Query Engine and in process.
     same = config()
-    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=same, clock=clock) as store:
+    async with await MemoryStore.open(
+        redis_url, HashedBagOfWords(), config=same, clock=clock
+    ) as store:
         await store.add_many("nia", "bot", FACTS)
         via_redis = await ranked(store, "nia")
     forced = same.model_copy(update={"index": VectorIndexConfig(backend="numpy")})
-    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=forced, clock=clock) as store:
+    async with await MemoryStore.open(
+        redis_url, HashedBagOfWords(), config=forced, clock=clock
+    ) as store:
         assert store.index.backend == "numpy"
         assert_same_ranking(via_redis, await ranked(store, "nia"))
 
 
 async def test_in_process_index_sees_other_clients_writes(plain_redis_url: str) -> None:
     shared = config()
-    async with await MemoryStore.open(plain_redis_url, HashedBagOfWords(), config=shared) as reader, \
-            await MemoryStore.open(plain_redis_url, HashedBagOfWords(), config=shared) as writer:
+    async with (
+        await MemoryStore.open(plain_redis_url, HashedBagOfWords(), config=shared) as reader,
+        await MemoryStore.open(plain_redis_url, HashedBagOfWords(), config=shared) as writer,
+    ):
         await writer.add("oz", "bot", "oz grows orchids")
-        assert [h.record.text for h in await reader.search("oz", "orchids", k=3)] == ["oz grows orchids"]
+        assert [h.record.text for h in await reader.search("oz", "orchids", k=3)] == [
+            "oz grows orchids"
+        ]
         added = await writer.add("oz", "bot", "oz repairs old clocks")
         assert (await reader.search("oz", "repairs old clocks", k=1))[0].record.id == added.id
         await writer.delete("oz", "bot", added.id)
-        assert [h.record.text for h in await reader.search("oz", "clocks", k=3)] == ["oz grows orchids"]
+        assert [h.record.text for h in await reader.search("oz", "clocks", k=3)] == [
+            "oz grows orchids"
+        ]
         await reader.add("oz", "bot", "oz speaks Welsh")  # its own write: applied to its cache
         assert len(await reader.search("oz", "Welsh orchids", k=5)) == 2
 
@@ -199,7 +254,10 @@ async def test_flat_until_the_threshold_then_hnsw(redis_url: str) -> None:
         assert store.index.describe()["algorithm"] == "hnsw"
         assert len(hits) == 5
         indexes = await ft_indexes(redis_url, conf.prefix)
-        assert list(indexes) == [f"{conf.prefix}:idx:hnsw"] and "HNSW" in indexes[f"{conf.prefix}:idx:hnsw"]
+        assert (
+            list(indexes) == [f"{conf.prefix}:idx:hnsw"]
+            and "HNSW" in indexes[f"{conf.prefix}:idx:hnsw"]
+        )
     async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=conf) as reopened:
         assert reopened.index.describe()["algorithm"] == "hnsw"
         assert len(await reopened.list("pat")) == 35
@@ -214,7 +272,10 @@ async def test_forced_algorithm_and_high_threshold(redis_url: str) -> None:
     async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=forced) as store:
         await store.add("quin", "bot", "quin note")
         indexes = await ft_indexes(redis_url, forced.prefix)
-        assert list(indexes) == [f"{forced.prefix}:idx:hnsw"] and "HNSW" in indexes[f"{forced.prefix}:idx:hnsw"]
+        assert (
+            list(indexes) == [f"{forced.prefix}:idx:hnsw"]
+            and "HNSW" in indexes[f"{forced.prefix}:idx:hnsw"]
+        )
         assert (await store.search("quin", "quin note", k=1))[0].record.text == "quin note"
 
 
@@ -222,7 +283,9 @@ async def test_one_store_one_embedder(any_redis: str) -> None:
     conf = config()
     async with await MemoryStore.open(any_redis, HashedBagOfWords(dim=64), config=conf) as store:
         await store.add("ray", "bot", "hello")
-    with pytest.raises(MemoryStoreError, match="embedded with 'hashed-bow-64'.*not 'hashed-bow-32'"):
+    with pytest.raises(
+        MemoryStoreError, match="embedded with 'hashed-bow-64'.*not 'hashed-bow-32'"
+    ):
         await MemoryStore.open(any_redis, HashedBagOfWords(dim=32), config=conf)
 
 
@@ -235,8 +298,11 @@ async def test_embedding_failures_are_retried_then_reported(redis_url: str) -> N
     broken = FailingEmbedder(failures=100)
     conf = config().model_copy(update={"retries": 2, "backoff_s": 0.01})
     async with await MemoryStore.open(redis_url, broken, config=conf) as store:
-        with pytest.raises(MemoryStoreError, match=r"embedding 1 memories with hashed-bow-64 failed: "
-                                                   r"the embedder failed after 3 attempts.*unavailable"):
+        with pytest.raises(
+            MemoryStoreError,
+            match=r"embedding 1 memories with hashed-bow-64 failed: "
+            r"the embedder failed after 3 attempts.*unavailable",
+        ):
             await store.add("sam", "bot", "never stored")
         assert await store.list("sam") == []
 

@@ -18,8 +18,11 @@ DAY = 86_400.0
 
 
 async def open_store(url: str, clock: ManualClock, algorithm: str = "hnsw") -> MemoryStore:
-    config = MemoryStoreConfig(prefix=f"test:sr:{uuid.uuid4().hex[:10]}", sweep_batch=7,
-                               index=VectorIndexConfig(algorithm=algorithm))  # type: ignore[arg-type]
+    config = MemoryStoreConfig(
+        prefix=f"test:sr:{uuid.uuid4().hex[:10]}",
+        sweep_batch=7,
+        index=VectorIndexConfig(algorithm=algorithm),
+    )  # type: ignore[arg-type]
     return await MemoryStore.open(url, HashedBagOfWords(), config=config, clock=clock)
 
 
@@ -42,7 +45,9 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 async def test_forgotten_memories_are_gone_before_their_hashes_are(
-    redis_url: str, client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    client: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     held: list[str] = []
     monkeypatch.setattr(HashReclaimer, "schedule", lambda self, user: held.append(user))
@@ -70,18 +75,24 @@ async def test_forgotten_memories_are_gone_before_their_hashes_are(
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
         # Only the memories returned were strengthened.
         strengths = [v.record.strength for v in await store.list("jo") if v.record.kind == "turn"]
-        assert sorted(strengths) == sorted([2] * sum(h.record.kind == "turn" for h in hits)
-                                           + [1] * (5 - sum(h.record.kind == "turn" for h in hits)))
+        assert sorted(strengths) == sorted(
+            [2] * sum(h.record.kind == "turn" for h in hits)
+            + [1] * (5 - sum(h.record.kind == "turn" for h in hits))
+        )
 
 
 @pytest.mark.parametrize("algorithm", ["hnsw", "flat"])
 async def test_hashes_are_deleted_after_the_sweep_oldest_first_in_small_calls(
-    redis_url: str, client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch, algorithm: str,
+    redis_url: str,
+    client: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    algorithm: str,
 ) -> None:
     clock = ManualClock()
     async with await open_store(redis_url, clock, algorithm) as store:
-        old = await store.add_many("ky", "bot", [f"ky old note {i}" for i in range(70)],
-                                   at=clock.now() - 5 * DAY)
+        old = await store.add_many(
+            "ky", "bot", [f"ky old note {i}" for i in range(70)], at=clock.now() - 5 * DAY
+        )
         kept = await store.add("ky", "bot", "ky new note")
         keys = [store.keys.record("ky", "bot", r.id).encode() for r in old]
         async with client.monitor() as monitor:  # what the deleting steps ran, in order
@@ -102,7 +113,8 @@ async def test_hashes_are_deleted_after_the_sweep_oldest_first_in_small_calls(
 
 
 async def test_closing_the_store_finishes_the_deletions(
-    redis_url: str, client: aioredis.Redis,
+    redis_url: str,
+    client: aioredis.Redis,
 ) -> None:
     clock = ManualClock()
     store = await open_store(redis_url, clock)
@@ -114,13 +126,16 @@ async def test_closing_the_store_finishes_the_deletions(
 
 
 async def test_what_a_stopped_process_left_queued_goes_after_the_next_sweep(
-    redis_url: str, client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    client: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = ManualClock()
     store = await open_store(redis_url, clock)
-    await store.add_many("mo", "bot", [f"mo old note {i}" for i in range(40)],
-                         at=clock.now() - 5 * DAY)
+    await store.add_many(
+        "mo", "bot", [f"mo old note {i}" for i in range(40)], at=clock.now() - 5 * DAY
+    )
     kept = await store.add("mo", "bot", "mo new note")
     with monkeypatch.context() as patch:  # this process loses Redis before it deletes anything
         nowhere = aioredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
@@ -131,8 +146,9 @@ async def test_what_a_stopped_process_left_queued_goes_after_the_next_sweep(
         await nowhere.aclose()
     assert "they stay queued in Redis until each user's next sweep" in caplog.text
     assert await client.llen(store.keys.graveyard("mo")) == 40
-    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=store._config,
-                                      clock=clock) as later:
+    async with await MemoryStore.open(
+        redis_url, HashedBagOfWords(), config=store._config, clock=clock
+    ) as later:
         report = await later.sweep("mo", threshold=0.1)
         assert report.forgotten_turns == []
     assert await record_keys(client, store) == {store.keys.record("mo", "bot", kept.id).encode()}
