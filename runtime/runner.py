@@ -8,12 +8,12 @@ or when a person answers an approval hours later.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
+from langgraph.types import Command, StreamMode
 from pydantic import BaseModel, Field
 
 from hanlin.contract.approval import ApprovalDecision
@@ -56,7 +56,8 @@ class Runner:
         self.recursion_limit = recursion_limit
         self.user_id = user_id
 
-    def _config(self, thread_id: str, user_id: str | None = None) -> RunnableConfig:
+    def config(self, thread_id: str, user_id: str | None = None) -> RunnableConfig:
+        """The LangGraph config of a thread: its id, whose memory, the recursion limit."""
         return {
             "configurable": {"thread_id": thread_id, "user_id": user_id or self.user_id},
             "recursion_limit": self.recursion_limit,
@@ -73,12 +74,11 @@ class Runner:
     async def _start(
         self, user: UserMessage, thread_id: str, user_id: str | None
     ) -> AsyncIterator[Event]:
-        if isinstance(self.target, Perceiving):  # attachments become what the models can read
-            try:
-                user = await self.target.prepare(user)
-            except Exception as exc:  # a bad attachment fails this turn only; nothing is stored
-                yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="perception")
-                return
+        try:
+            user = await self.perceive(user)
+        except Exception as exc:  # a bad attachment fails this turn only; nothing is stored
+            yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="perception")
+            return
         start = initial_state([user])
         async for event in self._drive(start, thread_id, user_id):
             yield event
@@ -104,18 +104,48 @@ class Runner:
         async for event in self._drive(payload, thread_id, user_id):
             yield event
 
+    async def perceive(self, message: UserMessage) -> UserMessage:
+        """The turn's one perception step: the target's ``prepare`` turns attachments into what
+        its models can read. Raises what perception raises (a corrupt file, say)."""
+        if isinstance(self.target, Perceiving):
+            return await self.target.prepare(message)
+        return message
+
+    async def graph_stream(
+        self,
+        payload: Any,
+        thread_id: str,
+        user_id: str | None = None,
+        *,
+        values: bool = False,
+        durability: Literal["sync", "async", "exit"] | None = None,
+    ) -> AsyncIterator[tuple[Literal["custom", "updates", "values"], Any]]:
+        """The compiled graph's own stream for ``payload`` (an initial state, a
+        ``Command(resume=...)``, or None to continue): hanlin events and interrupts as
+        ``("custom", event)``, each node's ``("updates", dict)``, and with ``values`` the whole
+        state after each step. Errors propagate; the thread stays at its last checkpoint."""
+        modes: list[StreamMode] = ["custom", "updates"]
+        if values:
+            modes.append("values")
+        async for mode, chunk in self.graph.astream(
+            payload, self.config(thread_id, user_id), stream_mode=modes, durability=durability
+        ):
+            if mode == "custom":
+                yield "custom", event_adapter.validate_python(chunk)
+            elif mode == "updates":
+                yield "updates", chunk
+                for item in cast(dict[str, Any], chunk).get("__interrupt__", ()):
+                    yield "custom", interrupt_event(item)
+            else:
+                yield "values", chunk
+
     async def _drive(
         self, payload: Any, thread_id: str, user_id: str | None
     ) -> AsyncIterator[Event]:
         try:
-            async for mode, chunk in self.graph.astream(
-                payload, self._config(thread_id, user_id), stream_mode=["custom", "updates"]
-            ):
+            async for mode, item in self.graph_stream(payload, thread_id, user_id):
                 if mode == "custom":
-                    yield event_adapter.validate_python(chunk)
-                elif mode == "updates" and "__interrupt__" in chunk:
-                    for item in cast(dict[str, Any], chunk)["__interrupt__"]:
-                        yield _interrupt_event(item)
+                    yield item
         except Exception as exc:  # the thread stays at its last checkpoint and can be resumed
             yield ErrorEvent(message=f"{type(exc).__name__}: {exc}", category="run_failed")
 
@@ -134,25 +164,26 @@ class Runner:
         return await _collect(thread_id, self.resume_stream(thread_id, decision, user_id=user_id))
 
     async def pending(self, thread_id: str) -> list[InterruptEvent]:
-        snapshot = await self.graph.aget_state(self._config(thread_id))
-        return [_interrupt_event(i) for i in snapshot.interrupts]
+        snapshot = await self.graph.aget_state(self.config(thread_id))
+        return [interrupt_event(i) for i in snapshot.interrupts]
 
     async def messages(self, thread_id: str) -> list[Message]:
-        snapshot = await self.graph.aget_state(self._config(thread_id))
+        snapshot = await self.graph.aget_state(self.config(thread_id))
         return state_messages(cast(AgentState, snapshot.values)) if snapshot.values else []
 
     async def state(self, thread_id: str) -> dict[str, Any]:
         """The thread's current graph state (plain data), e.g. a team's stop reason."""
-        snapshot = await self.graph.aget_state(self._config(thread_id))
+        snapshot = await self.graph.aget_state(self.config(thread_id))
         return dict(snapshot.values or {})
 
     async def is_unfinished(self, thread_id: str) -> bool:
         """True when the thread stopped mid-run (crash, error) or waits for a person."""
-        snapshot = await self.graph.aget_state(self._config(thread_id))
+        snapshot = await self.graph.aget_state(self.config(thread_id))
         return bool(snapshot.next)
 
 
-def _interrupt_event(item: Any) -> InterruptEvent:
+def interrupt_event(item: Any) -> InterruptEvent:
+    """A LangGraph interrupt as hanlin's event: who asks, and what."""
     value = item.value if isinstance(item.value, dict) else {"value": item.value}
     return InterruptEvent(agent=value.get("agent"), interrupt_id=str(item.id), request=value)
 

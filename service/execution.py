@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hanlin.runtime import ErrorEvent, Runner
-from hanlin.service.driver import StartPlan, drive, run_config
+from hanlin.service.driver import StartPlan, drive
 from hanlin.service.inputs import RunInputError, approval_decision, user_message
 from hanlin.service.lease import Lease
 from hanlin.service.records import RunKwargs, RunRecord
@@ -32,7 +32,7 @@ class RunOutcome:
 
 
 async def plan_attempt(runner: Runner, run: RunRecord, lease: Lease) -> StartPlan:
-    snapshot = await runner.graph.aget_state(run_config(runner, run.thread_id, run.owner))
+    snapshot = await runner.graph.aget_state(runner.config(run.thread_id, run.owner))
     latest = str(snapshot.config.get("configurable", {}).get("checkpoint_id") or NO_CHECKPOINT)
     if run.start_checkpoint is None:
         await lease.set_field("start_checkpoint", latest)

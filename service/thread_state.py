@@ -13,7 +13,6 @@ from langgraph.types import StateSnapshot
 from pydantic_core import to_jsonable_python
 
 from hanlin.runtime import Runner
-from hanlin.service.driver import run_config
 from hanlin.service.wire import interrupts_json
 
 
@@ -71,7 +70,7 @@ async def thread_state(
     runner: Runner, thread_id: str, owner: str, *, checkpoint_id: str | None = None
 ) -> dict[str, Any] | None:
     """The latest state, or the one at ``checkpoint_id`` (None when there is no such one)."""
-    config = run_config(runner, thread_id, owner)
+    config = runner.config(thread_id, owner)
     if checkpoint_id is not None:
         config["configurable"] = {**config["configurable"], "checkpoint_id": checkpoint_id}
     snapshot = await runner.graph.aget_state(config)
@@ -83,7 +82,7 @@ async def thread_state(
 async def thread_history(
     runner: Runner, thread_id: str, owner: str, *, limit: int, before: str | None
 ) -> list[dict[str, Any]]:
-    config = run_config(runner, thread_id, owner)
+    config = runner.config(thread_id, owner)
     before_config: RunnableConfig | None = None
     if before:
         before_config = {
