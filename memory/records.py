@@ -148,10 +148,6 @@ class KeySpace:
         """HASH memory id -> last recall time (epoch seconds)."""
         return f"{self.prefix}:recalled:{{{_segment(user_id)}}}"
 
-    def sweep_snapshot(self, user_id: str, token: str) -> str:
-        """ZSET copy of ``ids`` that one forgetting sweep walks through (expires if left)."""
-        return f"{self.prefix}:sweep:{{{_segment(user_id)}}}:{token}"
-
     def graveyard(self, user_id: str) -> str:
         """LIST of the keys of forgotten memories whose hashes are still to be deleted."""
         return f"{self.prefix}:forgotten:{{{_segment(user_id)}}}"

@@ -75,7 +75,6 @@ from hanlin.memory.vector_index import (
 T = TypeVar("T")
 TimeBound = float | dt.datetime | None
 _SEARCH_ROUNDS = 4  # KNN queries per search at most, when forgotten memories crowd the first
-_SNAPSHOT_TTL_MS = 600_000  # a sweep's copy of the memory list, renewed on every step
 
 
 class MemoryStoreConfig(RetryPolicy):
@@ -479,10 +478,9 @@ class MemoryStore:
     ) -> SweepReport:
         """Forget turns whose retention fell below their cutoff, then the summaries of empty days.
 
-        Each user's memories are walked inside Redis, in atomic steps of ``sweep_batch`` over a
-        copy of the user's memory list taken at the start (memories written after the sweep
-        started are not looked at), so only what is forgotten travels back. Reads and writes
-        go on between steps. A forgotten memory is gone for every read at once; its hash is
+        Each user's memories are walked inside Redis in atomic steps of ``sweep_batch``, oldest
+        first, so only what is forgotten travels back; it looks at as many as there were when it
+        started. Reads and writes go on between steps. A forgotten memory is gone for every read at once; its hash is
         deleted after the sweep returns, a few at a time (``reclaimed`` waits for that).
         """
         started = time.perf_counter()
@@ -536,53 +534,55 @@ class MemoryStore:
         now: float,
     ) -> tuple[int, int, list[str], int]:
         """One user's turns: (memories looked at, turns among them, ids forgotten, hashes that
-        were already waiting in the graveyard)."""
-        snapshot = self._keys.sweep_snapshot(user, uuid.uuid4().hex)
+        were already waiting in the graveyard).
+
+        Walks the memory list by rank, ``sweep_batch`` at a time, up to the length it had at
+        the start; a step's forgotten memories leave the list, so the next step starts that
+        many ranks earlier. Other clients' writes and deletions meanwhile may make a step miss a
+        memory or see one twice, which only moves its fate to the next sweep.
+        """
         size, queued = await self._redis(
-            f"sweeping user {user!r}", partial(self._snapshot, user, snapshot)
+            f"sweeping user {user!r}", partial(self._sweep_sizes, user)
         )
         # One cutoff per memory in creation order, so a seed replays a sweep.
         cutoffs = forget_cutoffs(mode, size, threshold=threshold, rng=rng)
-        turns = 0
+        looked = rank = turns = 0
         forgotten: list[str] = []
-        for first in range(0, size, self._config.sweep_batch):
-            last = min(size, first + self._config.sweep_batch) - 1
+        while looked < size:
+            count = min(self._config.sweep_batch, size - looked)
             tail = (
                 [repr(threshold)]
                 if mode == "threshold"
-                else [repr(float(c)) for c in cutoffs[first : last + 1]]
+                else [repr(float(c)) for c in cutoffs[looked : looked + count]]
             )
-            gone, version, seen = await self._redis(
+            gone, version, seen_turns, seen = await self._redis(
                 f"sweeping user {user!r}",
-                partial(self._forget, user, snapshot, [first, last, *tail], now),
+                partial(self._forget, user, [rank, rank + count - 1, *tail], now),
             )
-            turns += int(seen)
+            if not seen:
+                break  # the list got shorter: other clients deleted memories meanwhile
+            looked, turns = looked + int(seen), turns + int(seen_turns)
+            rank += int(seen) - len(gone)
             if gone:
                 gone_keys = [g.decode("utf-8") for g in gone]
                 forgotten += [g.rsplit(":", 1)[1] for g in gone_keys]
                 await self._index.note_removed(user, gone_keys, int(version))
-        # Left behind only if a step failed; then it expires by itself.
-        await self._redis(f"sweeping user {user!r}", lambda: self._client.unlink(snapshot))
-        return size, turns, forgotten, queued
+        return looked, turns, forgotten, queued
 
     async def reclaimed(self) -> None:
         """Wait until the hashes of the memories that sweeps forgot are deleted."""
         await self._reclaimer.drain()
 
-    async def _snapshot(self, user: str, snapshot: str) -> tuple[int, int]:
-        """Copy the user's memory list for one sweep to walk; returns how many it holds and
-        how many hashes wait in the user's graveyard."""
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.zrangestore(snapshot, self._keys.ids(user), 0, -1)
-            pipe.pexpire(snapshot, _SNAPSHOT_TTL_MS)
+    async def _sweep_sizes(self, user: str) -> tuple[int, int]:
+        """How many memories the user has, and how many hashes wait in their graveyard."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.zcard(self._keys.ids(user))
             pipe.llen(self._keys.graveyard(user))
-            size, _, queued = await pipe.execute()
+            size, queued = await pipe.execute()
         return int(size), int(queued)
 
-    async def _forget(
-        self, user: str, snapshot: str, ranks_and_cutoffs: Sequence[Any], now: float
-    ) -> Any:
-        """One atomic sweep step; returns [forgotten keys, version, turns looked at]."""
+    async def _forget(self, user: str, ranks_and_cutoffs: Sequence[Any], now: float) -> Any:
+        """One atomic sweep step; returns [forgotten keys, version, turns, memories looked at]."""
         first, last, *cutoffs = ranks_and_cutoffs
         return await self._scripts["sweep"](
             keys=[
@@ -590,17 +590,9 @@ class MemoryStore:
                 self._keys.recalled(user),
                 self._keys.ids(user),
                 self._keys.version(user),
-                snapshot,
                 self._keys.graveyard(user),
             ],
-            args=[
-                repr(now),
-                repr(self.curve.unit_seconds),
-                first,
-                last,
-                _SNAPSHOT_TTL_MS,
-                *cutoffs,
-            ],
+            args=[repr(now), repr(self.curve.unit_seconds), first, last, *cutoffs],
         )
 
     async def _write(self, batch: list[tuple[MemoryRecord, numpy.ndarray]]) -> list[Any]:

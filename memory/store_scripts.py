@@ -75,33 +75,31 @@ redis.call('SREM', v[1] .. ':summaries', KEYS[1])
 return {1, redis.call('INCR', KEYS[3])}
 """
 
-# KEYS: strength, recalled, ids, ver, snapshot (a copy of ids taken when the sweep began),
-# graveyard. ARGV: now, unit_seconds, first rank, last rank, snapshot_ttl_ms, then one cutoff
-# for all or one per rank. Looks at the snapshot's memories at those ranks: a turn is forgotten
-# when exp(-dt / S) < its cutoff, with S and dt read here (other kinds have no S and stay).
-# Forgetting removes it from ids, the state hashes and its day's turns, and queues its hash in
-# the graveyard (see the module docstring). Returns {forgotten keys, version, turns looked at}.
+# KEYS: strength, recalled, ids, ver, graveyard. ARGV: now, unit_seconds, first rank, last
+# rank, then one cutoff for all or one per rank. Looks at the memories at those ranks of ids:
+# a turn is forgotten when exp(-dt / S) < its cutoff, with S and dt read here (other kinds have
+# no S and stay). Forgetting removes it from ids, the state hashes and its day's turns, and
+# queues its hash in the graveyard (see the module docstring).
+# Returns {forgotten keys, version, turns looked at, memories looked at}.
 SWEEP = """
 local now, unit = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[5], ARGV[5])
-local keys = redis.call('ZRANGE', KEYS[5], ARGV[3], ARGV[4])
+local keys = redis.call('ZRANGE', KEYS[3], ARGV[3], ARGV[4])
 local version = tonumber(redis.call('GET', KEYS[4]) or '0')
-if #keys == 0 then return {{}, version, 0} end
+if #keys == 0 then return {{}, version, 0, 0} end
 local ids = {}
 for i, key in ipairs(keys) do ids[i] = string.match(key, '[^:]+$') end
 local strength = redis.call('HMGET', KEYS[1], unpack(ids))
 local recalled = redis.call('HMGET', KEYS[2], unpack(ids))
-local single = #ARGV == 6
+local single = #ARGV == 5
 local gone, gone_ids, turns = {}, {}, 0
 for i = 1, #keys do
   if strength[i] and recalled[i] then
     turns = turns + 1
-    local cutoff = tonumber(ARGV[single and 6 or (5 + i)])
+    local cutoff = tonumber(ARGV[single and 5 or (4 + i)])
     local elapsed = math.max(0, now - tonumber(recalled[i])) / unit
     if math.exp(-elapsed / tonumber(strength[i])) < cutoff then
       local key = keys[i]
       local day_key = redis.call('HGET', key, 'day_key')
-      redis.call('ZREM', KEYS[3], key)
       if day_key then redis.call('SREM', day_key .. ':turns', key) end
       gone[#gone + 1] = key
       gone_ids[#gone_ids + 1] = ids[i]
@@ -109,12 +107,13 @@ for i = 1, #keys do
   end
 end
 if #gone > 0 then
+  redis.call('ZREM', KEYS[3], unpack(gone))
   redis.call('HDEL', KEYS[1], unpack(gone_ids))
   redis.call('HDEL', KEYS[2], unpack(gone_ids))
-  redis.call('RPUSH', KEYS[6], unpack(gone))
+  redis.call('RPUSH', KEYS[5], unpack(gone))
   version = redis.call('INCR', KEYS[4])
 end
-return {gone, version, turns}
+return {gone, version, turns, #keys}
 """
 
 # KEYS: graveyard. ARGV: count. Deletes up to count queued hashes, oldest first; returns how

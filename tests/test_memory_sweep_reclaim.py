@@ -153,3 +153,19 @@ async def test_what_a_stopped_process_left_queued_goes_after_the_next_sweep(
         assert report.forgotten_turns == []
     assert await record_keys(client, store) == {store.keys.record("mo", "bot", kept.id).encode()}
     assert await client.llen(store.keys.graveyard("mo")) == 0
+
+
+async def test_steps_that_forget_some_of_their_memories_skip_none(redis_url: str) -> None:
+    clock = ManualClock()
+    async with await open_store(redis_url, clock, "flat") as store:  # 7 memories per step
+        notes = await store.add_many(
+            "ny", "bot", [f"ny note {i}" for i in range(60)], at=clock.now() - 5 * DAY
+        )
+        strong = notes[1::2] + notes[:20:3]  # every other one, and a run at the start
+        for record in strong:
+            await store._client.hset(store.keys.strength("ny"), record.id, 100)  # type: ignore[attr-defined]
+        weak = [r.id for r in notes if r not in strong]
+        report = await store.sweep("ny", threshold=0.1)
+        assert report.forgotten_turns == weak
+        assert (report.examined, report.kept_turns) == (60, 60 - len(weak))
+        assert {v.record.id for v in await store.list("ny")} == {r.id for r in strong}
