@@ -26,6 +26,12 @@ def api(
         False, "--no-auth", help="Serve a non-loopback host without keys (one anonymous user)."
     ),
     max_request_kb: int = typer.Option(1024, min=1, help="Larger request bodies get 413."),
+    redis_connections: int = typer.Option(
+        2048,
+        min=2,
+        help="Redis connections this API process may hold; every open stream, wait or join "
+        "holds one, and a request beyond the limit waits for a free one.",
+    ),
 ) -> None:
     from hanlin.cli.service_options import service_redis_url
     from hanlin.service.api_auth import (
@@ -51,7 +57,10 @@ def api(
         raise typer.Exit(1) from exc
 
     settings = ApiSettings(
-        redis_url=service_redis_url(redis_url), prefix=prefix, max_body_bytes=max_request_kb * 1024
+        redis_url=service_redis_url(redis_url),
+        prefix=prefix,
+        max_body_bytes=max_request_kb * 1024,
+        redis_connections=redis_connections,
     )
     names = ", ".join(a.name for a in service_app.assistants())
     typer.echo(

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     )
     from hanlin.runtime.models import model_from_settings
     from hanlin.runtime.redis_runtime import redis_feature_report, redis_runner
-    from hanlin.runtime.runner import Runner, RunResult
+    from hanlin.runtime.runner import Runner, RunResult, has_work_left, interrupt_event
     from hanlin.runtime.settings import HanlinSettings, ModelSettings, RedisSettings, load_settings
     from hanlin.runtime.tool_journal import RedisToolJournal
 
@@ -65,7 +65,9 @@ _CONTRACT = [
     "dump",
     "emit",
     "event_adapter",
+    "has_work_left",
     "initial_state",
+    "interrupt_event",
     "require_run_target",
     "state_messages",
 ]
@@ -73,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(_CONTRACT, "hanlin.contract"),
     "Runner": "hanlin.runtime.runner",
     "RunResult": "hanlin.runtime.runner",
+    "has_work_left": "hanlin.runtime.runner",
+    "interrupt_event": "hanlin.runtime.runner",
     "redis_runner": "hanlin.runtime.redis_runtime",
     "redis_feature_report": "hanlin.runtime.redis_runtime",
     "RedisToolJournal": "hanlin.runtime.tool_journal",
@@ -110,7 +114,9 @@ __all__ = [
     "dump",
     "emit",
     "event_adapter",
+    "has_work_left",
     "initial_state",
+    "interrupt_event",
     "load_settings",
     "model_from_settings",
     "redis_feature_report",

@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command, StreamMode
+from langgraph.types import Command, StateSnapshot, StreamMode
 from pydantic import BaseModel, Field
 
 from hanlin.contract.approval import ApprovalDecision
@@ -178,8 +178,14 @@ class Runner:
 
     async def is_unfinished(self, thread_id: str) -> bool:
         """True when the thread stopped mid-run (crash, error) or waits for a person."""
-        snapshot = await self.graph.aget_state(self.config(thread_id))
-        return bool(snapshot.next)
+        return has_work_left(await self.graph.aget_state(self.config(thread_id)))
+
+
+def has_work_left(snapshot: StateSnapshot) -> bool:
+    """Whether a thread's state still has steps to run. ``next`` alone misses a process that
+    died after a step's writes were saved but before the next checkpoint: LangGraph then
+    names no next node, while the saved step still shows among the pending ``tasks``."""
+    return bool(snapshot.next or snapshot.tasks)
 
 
 def interrupt_event(item: Any) -> InterruptEvent:

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -35,6 +35,10 @@ class ApiSettings:
     prefix: str = "hanlin"
     max_body_bytes: int = 1024 * 1024
     events_ttl_s: int = 86400
+    # Each open stream, wait or join holds a connection for its blocking read; past the limit
+    # a request waits for one (up to redis_wait_s) instead of failing at once.
+    redis_connections: int = 2048
+    redis_wait_s: float = 30.0
 
 
 async def ok(_request: Request) -> Response:
@@ -48,7 +52,13 @@ async def info(_request: Request) -> Response:
 
 
 def build_api(app: ServiceApp, settings: ApiSettings, policy: AuthPolicy) -> Starlette:
-    client = Redis.from_url(settings.redis_url, decode_responses=True)
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=settings.redis_connections,
+        timeout=settings.redis_wait_s,
+    )
+    client = Redis(connection_pool=pool)
     keys = ServiceKeys(settings.prefix)
     ctx = ApiContext(
         app=app,
@@ -62,6 +72,7 @@ def build_api(app: ServiceApp, settings: ApiSettings, policy: AuthPolicy) -> Sta
         await ensure_group(client, keys)  # runs queued before any worker starts are kept
         yield
         await client.aclose()
+        await pool.aclose()
 
     api = Starlette(
         routes=[

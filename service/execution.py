@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hanlin.runtime import ErrorEvent, Runner
+from hanlin.runtime import ErrorEvent, Runner, has_work_left
 from hanlin.service.driver import StartPlan, drive
 from hanlin.service.inputs import RunInputError, approval_decision, user_message
 from hanlin.service.lease import Lease
@@ -37,7 +37,7 @@ async def plan_attempt(runner: Runner, run: RunRecord, lease: Lease) -> StartPla
     if run.start_checkpoint is None:
         await lease.set_field("start_checkpoint", latest)
     elif latest != run.start_checkpoint:  # an earlier attempt got the run going
-        return StartPlan("continue") if snapshot.next else StartPlan("done")
+        return StartPlan("continue") if has_work_left(snapshot) else StartPlan("done")
     return first_plan(run.request, waiting=bool(snapshot.interrupts))
 
 
