@@ -10,7 +10,14 @@ so no embedding time is measured. Per size:
   recall script that fetches the memories and strengthens them);
 * recall@10 of each index against exact brute force;
 * the forgetting sweep (threshold mode) over all memories: once when nothing has faded yet
-  (the cost of looking), once a day later when about 19% have (a daily sweep).
+  (the cost of looking), once a day later when about 18% have (a daily sweep);
+* the same two sweeps the way the store swept before (every key sent back to Redis, each
+  fading hash deleted inside the script, ``memory_sweep_baseline.py``) over an identical
+  second copy of the memories in the same server, and the ratio of the two;
+* for both, the Redis CPU time used and the longest single event that held the server up
+  (Redis's latency monitor: a sweep step, a deletion call, ...), for the current sweep counted
+  until the store had deleted the forgotten hashes after it and the index had dropped them
+  (``reclaim_s`` after the sweep returned).
 
 The largest size also runs with a FLAT index (exact, cheaper writes and deletes, slower KNN).
 
@@ -30,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy
+import redis.asyncio as aioredis
 from common import percentiles, print_table, write_results
+from memory_sweep_baseline import per_key_sweep
 
 from hanlin.memory import (
     ManualClock,
@@ -39,7 +48,7 @@ from hanlin.memory import (
     VectorFilter,
     VectorIndexConfig,
 )
-from hanlin.runtime.redis_server import RedisServerConfig, ensure_redis_server, stop_redis_server
+from hanlin.redis_stack.server import RedisServerConfig, ensure_redis_server, stop_redis_server
 
 DIM = 384
 DAY = 86_400.0
@@ -101,6 +110,127 @@ def recall_at(found: list[list[str]], exact: list[list[str]]) -> float:
     return float(numpy.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)]))
 
 
+class LatencyWatch:
+    """The longest single event that held up the Redis server during a block, per kind (ms),
+    from Redis's own latency monitor: a script, a command, an active-expire cycle, ...
+    Measured inside the server, so a busy client machine does not inflate it."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self.longest: dict[str, int] = {}
+
+    async def __aenter__(self) -> LatencyWatch:
+        await self._client.config_set("latency-monitor-threshold", 1)
+        await self._client.execute_command("LATENCY", "RESET")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        latest = await self._client.execute_command("LATENCY", "LATEST")
+        self.longest = {_text(event): int(max_ms) for event, _, _, max_ms, *_ in latest}
+        await self._client.config_set("latency-monitor-threshold", 0)
+
+    @property
+    def max_ms(self) -> int:
+        return max(self.longest.values(), default=0)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def write_memories(store: MemoryStore, clock: ManualClock, n: int) -> list[str]:
+    """``n`` memories of one user, aged 0 to 1.6 days: a day on, ~18% are below R = 0.1."""
+    ids: list[str] = []
+    batches = range(0, n, 1_000)
+    for number, first in enumerate(batches):
+        at = clock.now() - 1.6 * DAY * number / len(batches)
+        texts = [f"m{i}" for i in range(first, min(n, first + 1_000))]
+        ids += [record.id for record in await store.add_many("bench", "bot", texts, at=at)]
+    return ids
+
+
+async def indexed_docs(client: aioredis.Redis, store: MemoryStore) -> int:
+    reply = await client.execute_command("FT.INFO", store.index.describe()["index"])
+    fields = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2], strict=True))
+    fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
+    return int(fields["num_docs"])
+
+
+async def redis_cpu_s(client: aioredis.Redis) -> float:
+    """CPU seconds the Redis server has used so far (all its threads)."""
+    cpu = await client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+async def wait_reclaimed(client: aioredis.Redis, store: MemoryStore, live: int) -> float:
+    """Seconds until the forgotten hashes are deleted and the index holds only ``live``."""
+    start = time.perf_counter()
+    await store.reclaimed()
+    while await indexed_docs(client, store) > live:
+        if time.perf_counter() - start > 600:
+            raise RuntimeError("the forgotten memories were not reclaimed within 10 minutes")
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - start
+
+
+async def mirror_recalls(client: aioredis.Redis, store: MemoryStore, ids: list[str],
+                         copy: MemoryStore, copy_ids: list[str]) -> None:
+    """Give the copy's memories the strength and last recall of the store's (the searches
+    above recalled some), so both sweeps see the same state."""
+    as_copy: dict[Any, bytes] = {a.encode(): b.encode() for a, b in zip(ids, copy_ids, strict=True)}
+    for name in ("strength", "recalled"):
+        values = await client.hgetall(getattr(store.keys, name)("bench"))
+        await client.hset(getattr(copy.keys, name)("bench"),
+                          mapping={as_copy[key]: value for key, value in values.items()})
+
+
+async def compare_sweeps(url: str, store: MemoryStore, ids: list[str], clock: ManualClock, n: int,
+                         algorithm: str, index: VectorIndexConfig) -> dict[str, Any]:
+    """Both sweeps, on two identical copies of the memories, a day after they were written."""
+    embedder = FixedRandomEmbedder(n)
+    copy_config = MemoryStoreConfig(prefix=f"bench{n}{algorithm}perkey", index=index)
+    copy = await MemoryStore.open(url, embedder, config=copy_config, clock=clock)
+    copy_ids = await write_memories(copy, clock, n)
+    await asyncio.sleep(1.0)  # let background indexing settle
+    client = aioredis.Redis.from_url(url)
+    try:
+        await mirror_recalls(client, store, ids, copy, copy_ids)
+        look_only = await store.sweep("bench", threshold=0.1)
+        _, per_key_look_s = await per_key_sweep(client, copy.keys, "bench", now=clock.now(),
+                                                unit_seconds=DAY, threshold=0.1)
+        clock.advance(days=1)
+        async with LatencyWatch(client) as during_sweep:
+            cpu_before = await redis_cpu_s(client)
+            report = await store.sweep("bench", threshold=0.1)
+            reclaim_s = await wait_reclaimed(client, store, n - len(report.forgotten_turns))
+            sweep_cpu_s = await redis_cpu_s(client) - cpu_before
+        async with LatencyWatch(client) as during_per_key:
+            cpu_before = await redis_cpu_s(client)
+            per_key_forgotten, per_key_s = await per_key_sweep(
+                client, copy.keys, "bench", now=clock.now(), unit_seconds=DAY, threshold=0.1)
+            per_key_cpu_s = await redis_cpu_s(client) - cpu_before
+        assert per_key_forgotten == len(report.forgotten_turns)
+        assert await indexed_docs(client, copy) == n - per_key_forgotten
+    finally:
+        await client.aclose()
+        await copy.close()
+    return {
+        "sweep_nothing_faded_s": look_only.elapsed_s,
+        "sweep_nothing_faded_forgotten": len(look_only.forgotten_turns),
+        "sweep_s": report.elapsed_s,
+        "sweep_forgotten": len(report.forgotten_turns),
+        "sweep_reclaim_s": reclaim_s,
+        "sweep_longest_event_ms": during_sweep.longest,  # the sweep and the reclaim after it
+        "sweep_redis_cpu_s": sweep_cpu_s,  # the sweep and the reclaim after it
+        "per_key_sweep_nothing_faded_s": per_key_look_s,
+        "per_key_sweep_s": per_key_s,
+        "per_key_sweep_longest_event_ms": during_per_key.longest,
+        "per_key_sweep_redis_cpu_s": per_key_cpu_s,
+        "sweep_speedup": per_key_s / report.elapsed_s,
+        "sweep_nothing_faded_speedup": per_key_look_s / look_only.elapsed_s,
+    }
+
+
 async def run_size(url: str, n: int, n_queries: int, algorithm: str | None = None) -> dict[str, Any]:
     """One size; the algorithm is what ``auto`` picks at that size unless given."""
     embedder = FixedRandomEmbedder(n)
@@ -109,13 +239,8 @@ async def run_size(url: str, n: int, n_queries: int, algorithm: str | None = Non
     index = VectorIndexConfig(algorithm=algorithm, hnsw_threshold=HNSW_THRESHOLD)
     config = MemoryStoreConfig(prefix=f"bench{n}{algorithm}", index=index)
     store = await MemoryStore.open(url, embedder, config=config, clock=clock)
-    ids: list[str] = []
     start = time.perf_counter()
-    batches = range(0, n, 1_000)
-    for number, first in enumerate(batches):  # ages 0 to 1.6 days: a day on, ~19% are below 0.1
-        at = clock.now() - 1.6 * DAY * number / len(batches)
-        records = await store.add_many("bench", "bot", [f"m{i}" for i in range(first, min(n, first + 1_000))], at=at)
-        ids += [record.id for record in records]
+    ids = await write_memories(store, clock, n)
     write_s = time.perf_counter() - start
     await asyncio.sleep(1.0)  # let background indexing settle before timing searches
 
@@ -143,10 +268,10 @@ async def run_size(url: str, n: int, n_queries: int, algorithm: str | None = Non
     numpy_ms, numpy_found = await timed_knn(in_process, queries, 10)
     await in_process.close()
 
-    look_only = await store.sweep("bench", threshold=0.1)
-    clock.advance(days=1)
-    report = await store.sweep("bench", threshold=0.1)
+    sweeps = await compare_sweeps(url, store, ids, clock, n, algorithm, index)
     await store.close()
+    async with aioredis.Redis.from_url(url) as client:
+        await client.flushdb()  # each size starts from an empty server
     return {
         "memories": n,
         "redis_algorithm": algorithm,
@@ -158,10 +283,7 @@ async def run_size(url: str, n: int, n_queries: int, algorithm: str | None = Non
         "redis_recall_at_1": recall_at([f[:1] for f in redis_found], [e[:1] for e in exact]),
         "redis_wider_beam": wide_recall,
         "numpy_recall_at_10": recall_at(numpy_found, exact),
-        "sweep_nothing_faded_s": look_only.elapsed_s,
-        "sweep_nothing_faded_forgotten": len(look_only.forgotten_turns),
-        "sweep_s": report.elapsed_s,
-        "sweep_forgotten": len(report.forgotten_turns),
+        **sweeps,
     }
 
 
@@ -186,12 +308,22 @@ async def main(sizes: list[int], n_queries: int, flat_at_largest: bool) -> None:
     path = write_results("memory", payload)
     print_table(
         ["memories", "redis index", "writes/s", "redis p50 ms", "redis p95 ms", "search p50 ms",
-         "numpy p50 ms", "numpy p95 ms", "redis recall@10", "scan sweep s", "daily sweep s",
-         "forgotten"],
+         "numpy p50 ms", "numpy p95 ms", "redis recall@10"],
         [[r["memories"], r["redis_algorithm"], round(r["write_per_s"]), r["redis_knn_ms"]["p50"],
           r["redis_knn_ms"]["p95"], r["store_search_ms"]["p50"], r["numpy_knn_ms"]["p50"],
-          r["numpy_knn_ms"]["p95"], r["redis_recall_at_10"], r["sweep_nothing_faded_s"],
-          r["sweep_s"], r["sweep_forgotten"]]
+          r["numpy_knn_ms"]["p95"], r["redis_recall_at_10"]]
+         for r in rows],
+    )
+    print()
+    print_table(
+        ["memories", "redis index", "forgotten", "scan sweep s", "per-key scan s", "daily sweep s",
+         "per-key daily s", "speed-up", "reclaim s", "redis cpu s", "per-key cpu s",
+         "longest event ms", "per-key longest ms"],
+        [[r["memories"], r["redis_algorithm"], r["sweep_forgotten"], r["sweep_nothing_faded_s"],
+          r["per_key_sweep_nothing_faded_s"], r["sweep_s"], r["per_key_sweep_s"],
+          round(r["sweep_speedup"], 1), r["sweep_reclaim_s"], r["sweep_redis_cpu_s"],
+          r["per_key_sweep_redis_cpu_s"], max(r["sweep_longest_event_ms"].values(), default=0),
+          max(r["per_key_sweep_longest_event_ms"].values(), default=0)]
          for r in rows],
     )
     print(f"\nwrote {path}")
