@@ -45,7 +45,7 @@ class AgentMemory:
         from hanlin.memory.prompts import dialogue_turn_text
 
         async def recall(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-            query = last_user_text(state)
+            query = fit(last_user_text(state), self.store.max_text_chars)
             if not query:
                 return {"context": None}
             context = await build_memory_context(
@@ -59,10 +59,18 @@ class AgentMemory:
             answer = state.get("final_answer")
             if self.remember_turns and answer:
                 text = dialogue_turn_text(last_user_text(state), answer, language=self.language)
-                await self.store.add(user_of(config), agent, text)
+                await self.store.add(user_of(config), agent, fit(text, self.store.max_text_chars))
             return {}
 
         return recall, remember
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` cut to a memory's length limit: a long turn (a pasted document) is still
+    remembered and searched by its beginning rather than refused."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def short_term_window(model: Any, max_tokens: int, language: Literal["en", "zh"] = "en") -> Any:

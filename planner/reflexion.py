@@ -90,18 +90,22 @@ class MemoryStoreReflections:
         self.min_score = min_score
 
     async def add(self, user_id: str, agent_id: str, question: str, reflection: str) -> None:
+        text = f"Question: {question}\nReflection: {reflection}"
+        limit = self.store.max_text_chars
+        if len(text) > limit:  # a very long question: keep the reflection, cut the question
+            room = max(0, limit - len(reflection) - len("Question: …\nReflection: "))
+            text = f"Question: {question[:room]}…\nReflection: {reflection}"[:limit]
         await self.store.add(
             user_id,
             agent_id,
-            f"Question: {question}\nReflection: {reflection}",
+            text,
             kind="reflection",
             metadata={"question": question, "reflection": reflection},
         )
 
     async def search(self, user_id: str, agent_id: str, question: str, k: int = 5) -> list[str]:
-        hits = await self.store.search(
-            user_id, f"Question: {question}", k=k, kinds=["reflection"], agent_id=agent_id
-        )
+        query = f"Question: {question}"[: self.store.max_text_chars]
+        hits = await self.store.search(user_id, query, k=k, kinds=["reflection"], agent_id=agent_id)
         kept = sorted(
             (h.record for h in hits if h.score >= self.min_score), key=lambda r: r.created_at
         )

@@ -58,3 +58,16 @@ async def test_short_term_window_folds_old_turns_and_keeps_the_history() -> None
     shown = [m for m in last_prompt if not isinstance(m, SystemMessage)]
     assert 0 < len(shown) < len(history)
     assert shown[-1].text().startswith("Message 5:")
+
+
+async def test_a_turn_longer_than_a_memory_is_cut_to_fit_not_refused(redis_url: str) -> None:
+    """A pasted document longer than the store's text limit still gets an answer; the turn
+    is remembered cut to the limit, and the recall query is cut the same way."""
+    config = MemoryStoreConfig(prefix=f"agentmem-{uuid.uuid4().hex[:8]}", max_text_chars=500)
+    async with await MemoryStore.open(redis_url, HashedBagOfWords(), config=config) as store:
+        model = ScriptedModel(["Read it."])
+        runner = Runner(Agent(name="helper", model=model, memory=AgentMemory(store, k=2)))
+        result = await runner.run("t", "lorem ipsum " * 400, user_id="ann")
+        assert result.error is None and result.final_answer == "Read it."
+        [stored] = [v.record.text for v in await store.list("ann")]
+        assert len(stored) <= 500 and stored.startswith("User: lorem ipsum")
