@@ -94,7 +94,9 @@ def near_queries(matrix: numpy.ndarray, count: int, seed: int = 1) -> numpy.ndar
     return (noisy / numpy.linalg.norm(noisy, axis=1, keepdims=True)).astype(numpy.float32)
 
 
-async def timed_knn(store: MemoryStore, queries: numpy.ndarray, k: int) -> tuple[list[float], list[list[str]]]:
+async def timed_knn(
+    store: MemoryStore, queries: numpy.ndarray, k: int
+) -> tuple[list[float], list[list[str]]]:
     where = VectorFilter(user_id="bench")
     await store.index.search(queries[0], k, where)  # warm-up (loads the numpy cache)
     samples, found = [], []
@@ -107,7 +109,9 @@ async def timed_knn(store: MemoryStore, queries: numpy.ndarray, k: int) -> tuple
 
 
 def recall_at(found: list[list[str]], exact: list[list[str]]) -> float:
-    return float(numpy.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)]))
+    return float(
+        numpy.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)])
+    )
 
 
 class LatencyWatch:
@@ -173,19 +177,33 @@ async def wait_reclaimed(client: aioredis.Redis, store: MemoryStore, live: int) 
     return time.perf_counter() - start
 
 
-async def mirror_recalls(client: aioredis.Redis, store: MemoryStore, ids: list[str],
-                         copy: MemoryStore, copy_ids: list[str]) -> None:
+async def mirror_recalls(
+    client: aioredis.Redis,
+    store: MemoryStore,
+    ids: list[str],
+    copy: MemoryStore,
+    copy_ids: list[str],
+) -> None:
     """Give the copy's memories the strength and last recall of the store's (the searches
     above recalled some), so both sweeps see the same state."""
     as_copy: dict[Any, bytes] = {a.encode(): b.encode() for a, b in zip(ids, copy_ids, strict=True)}
     for name in ("strength", "recalled"):
         values = await client.hgetall(getattr(store.keys, name)("bench"))
-        await client.hset(getattr(copy.keys, name)("bench"),
-                          mapping={as_copy[key]: value for key, value in values.items()})
+        await client.hset(
+            getattr(copy.keys, name)("bench"),
+            mapping={as_copy[key]: value for key, value in values.items()},
+        )
 
 
-async def compare_sweeps(url: str, store: MemoryStore, ids: list[str], clock: ManualClock, n: int,
-                         algorithm: str, index: VectorIndexConfig) -> dict[str, Any]:
+async def compare_sweeps(
+    url: str,
+    store: MemoryStore,
+    ids: list[str],
+    clock: ManualClock,
+    n: int,
+    algorithm: str,
+    index: VectorIndexConfig,
+) -> dict[str, Any]:
     """Both sweeps, on two identical copies of the memories, a day after they were written."""
     embedder = FixedRandomEmbedder(n)
     copy_config = MemoryStoreConfig(prefix=f"bench{n}{algorithm}perkey", index=index)
@@ -196,8 +214,9 @@ async def compare_sweeps(url: str, store: MemoryStore, ids: list[str], clock: Ma
     try:
         await mirror_recalls(client, store, ids, copy, copy_ids)
         look_only = await store.sweep("bench", threshold=0.1)
-        _, per_key_look_s = await per_key_sweep(client, copy.keys, "bench", now=clock.now(),
-                                                unit_seconds=DAY, threshold=0.1)
+        _, per_key_look_s = await per_key_sweep(
+            client, copy.keys, "bench", now=clock.now(), unit_seconds=DAY, threshold=0.1
+        )
         clock.advance(days=1)
         async with LatencyWatch(client) as during_sweep:
             cpu_before = await redis_cpu_s(client)
@@ -207,7 +226,8 @@ async def compare_sweeps(url: str, store: MemoryStore, ids: list[str], clock: Ma
         async with LatencyWatch(client) as during_per_key:
             cpu_before = await redis_cpu_s(client)
             per_key_forgotten, per_key_s = await per_key_sweep(
-                client, copy.keys, "bench", now=clock.now(), unit_seconds=DAY, threshold=0.1)
+                client, copy.keys, "bench", now=clock.now(), unit_seconds=DAY, threshold=0.1
+            )
             per_key_cpu_s = await redis_cpu_s(client) - cpu_before
         assert per_key_forgotten == len(report.forgotten_turns)
         assert await indexed_docs(client, copy) == n - per_key_forgotten
@@ -231,7 +251,9 @@ async def compare_sweeps(url: str, store: MemoryStore, ids: list[str], clock: Ma
     }
 
 
-async def run_size(url: str, n: int, n_queries: int, algorithm: str | None = None) -> dict[str, Any]:
+async def run_size(
+    url: str, n: int, n_queries: int, algorithm: str | None = None
+) -> dict[str, Any]:
     """One size; the algorithm is what ``auto`` picks at that size unless given."""
     embedder = FixedRandomEmbedder(n)
     clock = ManualClock()
@@ -251,11 +273,15 @@ async def run_size(url: str, n: int, n_queries: int, algorithm: str | None = Non
     wide_recall = None
     if algorithm == "hnsw":  # the same HNSW index, searched with a wider beam
         wide_index = index.model_copy(update={"hnsw_ef_runtime": 256})
-        wide = await MemoryStore.open(url, embedder, clock=clock,
-                                      config=config.model_copy(update={"index": wide_index}))
+        wide = await MemoryStore.open(
+            url, embedder, clock=clock, config=config.model_copy(update={"index": wide_index})
+        )
         wide_ms, wide_found = await timed_knn(wide, queries, 10)
-        wide_recall = {"ef_runtime": 256, "recall_at_10": recall_at(wide_found, exact),
-                       "knn_ms": percentiles(wide_ms)}
+        wide_recall = {
+            "ef_runtime": 256,
+            "recall_at_10": recall_at(wide_found, exact),
+            "knn_ms": percentiles(wide_ms),
+        }
         await wide.close()
     search_ms = []
     for vector in queries[:100]:
@@ -300,31 +326,78 @@ async def main(sizes: list[int], n_queries: int, flat_at_largest: bool) -> None:
     payload = {
         "dim": DIM,
         "queries": n_queries,
-        "hnsw": {"M": 16, "EF_CONSTRUCTION": 200, "EF_RUNTIME": VectorIndexConfig().hnsw_ef_runtime},
+        "hnsw": {
+            "M": 16,
+            "EF_CONSTRUCTION": 200,
+            "EF_RUNTIME": VectorIndexConfig().hnsw_ef_runtime,
+        },
         "embedder": "fixed random, clustered (~50 per topic); queries = stored vector + noise",
         "redis_appendfsync": server.appendfsync,
         "results": rows,
     }
     path = write_results("memory", payload)
     print_table(
-        ["memories", "redis index", "writes/s", "redis p50 ms", "redis p95 ms", "search p50 ms",
-         "numpy p50 ms", "numpy p95 ms", "redis recall@10"],
-        [[r["memories"], r["redis_algorithm"], round(r["write_per_s"]), r["redis_knn_ms"]["p50"],
-          r["redis_knn_ms"]["p95"], r["store_search_ms"]["p50"], r["numpy_knn_ms"]["p50"],
-          r["numpy_knn_ms"]["p95"], r["redis_recall_at_10"]]
-         for r in rows],
+        [
+            "memories",
+            "redis index",
+            "writes/s",
+            "redis p50 ms",
+            "redis p95 ms",
+            "search p50 ms",
+            "numpy p50 ms",
+            "numpy p95 ms",
+            "redis recall@10",
+        ],
+        [
+            [
+                r["memories"],
+                r["redis_algorithm"],
+                round(r["write_per_s"]),
+                r["redis_knn_ms"]["p50"],
+                r["redis_knn_ms"]["p95"],
+                r["store_search_ms"]["p50"],
+                r["numpy_knn_ms"]["p50"],
+                r["numpy_knn_ms"]["p95"],
+                r["redis_recall_at_10"],
+            ]
+            for r in rows
+        ],
     )
     print()
     print_table(
-        ["memories", "redis index", "forgotten", "scan sweep s", "per-key scan s", "daily sweep s",
-         "per-key daily s", "speed-up", "reclaim s", "redis cpu s", "per-key cpu s",
-         "longest event ms", "per-key longest ms"],
-        [[r["memories"], r["redis_algorithm"], r["sweep_forgotten"], r["sweep_nothing_faded_s"],
-          r["per_key_sweep_nothing_faded_s"], r["sweep_s"], r["per_key_sweep_s"],
-          round(r["sweep_speedup"], 1), r["sweep_reclaim_s"], r["sweep_redis_cpu_s"],
-          r["per_key_sweep_redis_cpu_s"], max(r["sweep_longest_event_ms"].values(), default=0),
-          max(r["per_key_sweep_longest_event_ms"].values(), default=0)]
-         for r in rows],
+        [
+            "memories",
+            "redis index",
+            "forgotten",
+            "scan sweep s",
+            "per-key scan s",
+            "daily sweep s",
+            "per-key daily s",
+            "speed-up",
+            "reclaim s",
+            "redis cpu s",
+            "per-key cpu s",
+            "longest event ms",
+            "per-key longest ms",
+        ],
+        [
+            [
+                r["memories"],
+                r["redis_algorithm"],
+                r["sweep_forgotten"],
+                r["sweep_nothing_faded_s"],
+                r["per_key_sweep_nothing_faded_s"],
+                r["sweep_s"],
+                r["per_key_sweep_s"],
+                round(r["sweep_speedup"], 1),
+                r["sweep_reclaim_s"],
+                r["sweep_redis_cpu_s"],
+                r["per_key_sweep_redis_cpu_s"],
+                max(r["sweep_longest_event_ms"].values(), default=0),
+                max(r["per_key_sweep_longest_event_ms"].values(), default=0),
+            ]
+            for r in rows
+        ],
     )
     print(f"\nwrote {path}")
 
@@ -333,7 +406,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--no-flat-at-largest", action="store_true",
-                        help="skip the extra FLAT run at the largest size")
+    parser.add_argument(
+        "--no-flat-at-largest",
+        action="store_true",
+        help="skip the extra FLAT run at the largest size",
+    )
     args = parser.parse_args()
     asyncio.run(main(args.sizes, args.queries, not args.no_flat_at_largest))

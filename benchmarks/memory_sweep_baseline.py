@@ -49,8 +49,14 @@ return {gone, version, kept}
 
 
 async def per_key_sweep(
-    client: aioredis.Redis, keys: KeySpace, user: str, *, now: float, unit_seconds: float,
-    threshold: float, batch: int = 2_000,
+    client: aioredis.Redis,
+    keys: KeySpace,
+    user: str,
+    *,
+    now: float,
+    unit_seconds: float,
+    threshold: float,
+    batch: int = 2_000,
 ) -> tuple[int, float]:
     """One user's threshold sweep the old way; returns (turns forgotten, seconds taken)."""
     started = time.perf_counter()

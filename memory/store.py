@@ -480,8 +480,9 @@ class MemoryStore:
 
         Each user's memories are walked inside Redis in atomic steps of ``sweep_batch``, oldest
         first, so only what is forgotten travels back; it looks at as many as there were when it
-        started. Reads and writes go on between steps. A forgotten memory is gone for every read at once; its hash is
-        deleted after the sweep returns, a few at a time (``reclaimed`` waits for that).
+        started. Reads and writes go on between steps. A forgotten memory is gone for every read
+        at once; its hash is deleted after the sweep returns, a few at a time (``reclaimed``
+        waits for that).
         """
         started = time.perf_counter()
         now = self._clock.now()

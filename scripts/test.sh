@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 # chromium: the browser the UI tests drive through Playwright (never a downloaded browser).
 HANLIN_APT_EXTRA=chromium HANLIN_EXTRAS=${HANLIN_EXTRAS:-local,serve,memory,perception,ui,train,test,lint} \
   bash scripts/setup.sh
-# bash scripts/check.sh
+bash scripts/check.sh
 exec "${HANLIN_VENV:-.venv}/bin/python" -m pytest "$@"

@@ -49,8 +49,13 @@ def echo(text: str) -> str:
 
 
 @server.tool()
-def search(query: str, mode: Literal["fast", "exact"] = "fast", limit: int = 5,
-           tags: list[str] | None = None, window: Window | None = None) -> str:
+def search(
+    query: str,
+    mode: Literal["fast", "exact"] = "fast",
+    limit: int = 5,
+    tags: list[str] | None = None,
+    window: Window | None = None,
+) -> str:
     """Pretend to search; reports how it understood the arguments."""
     SERVED["calls"] += 1
     span = f"{window.start}-{window.end}" if window else "all"

@@ -41,12 +41,21 @@ def create_app() -> FastAPI:
         return "alice"
 
     @app.get("/weather/{city}", operation_id="get_weather", summary="Current weather for a city")
-    def get_weather(city: str, units: Literal["metric", "imperial"] = "metric",
-                    days: Annotated[int, Query(ge=1, le=7)] = 1,
-                    x_request_id: Annotated[str | None, Header()] = None) -> dict[str, object]:
+    def get_weather(
+        city: str,
+        units: Literal["metric", "imperial"] = "metric",
+        days: Annotated[int, Query(ge=1, le=7)] = 1,
+        x_request_id: Annotated[str | None, Header()] = None,
+    ) -> dict[str, object]:
         temperature = 21 if units == "metric" else 70
-        return {"city": city, "units": units, "days": days, "temperature": temperature,
-                "sky": "sunny", "request_id": x_request_id}
+        return {
+            "city": city,
+            "units": units,
+            "days": days,
+            "temperature": temperature,
+            "sky": "sunny",
+            "request_id": x_request_id,
+        }
 
     @app.post("/todos", operation_id="create_todo", status_code=201, summary="Create a todo")
     def create_todo(todo: TodoIn) -> Todo:
@@ -76,15 +85,17 @@ def create_app() -> FastAPI:
     query_key = APIKeyQuery(name="key", auto_error=False)
 
     @app.get("/keyed/header", operation_id="keyed_header", summary="Needs an API key header")
-    def keyed_header(request: Request,
-                     key: Annotated[str | None, Depends(header_key)]) -> dict[str, str]:
+    def keyed_header(
+        request: Request, key: Annotated[str | None, Depends(header_key)]
+    ) -> dict[str, str]:
         if key != TOKEN:
             raise HTTPException(403, detail="bad api key")
         return {"user": "alice", "query": request.url.query}
 
     @app.get("/keyed/query", operation_id="keyed_query", summary="Needs an API key in the query")
-    def keyed_query(request: Request, limit: int = 10,
-                    key: Annotated[str | None, Depends(query_key)] = None) -> dict[str, str]:
+    def keyed_query(
+        request: Request, limit: int = 10, key: Annotated[str | None, Depends(query_key)] = None
+    ) -> dict[str, str]:
         if key != TOKEN:
             raise HTTPException(403, detail=f"bad api key in {request.url.query}")
         return {"user": "alice", "query": request.url.query}
@@ -112,6 +123,7 @@ def create_app() -> FastAPI:
         async def chunks():  # type: ignore[no-untyped-def]
             for _ in range(10_000):  # 640 MB: far more than any reader should take
                 yield b"x" * 65536
+
         return StreamingResponse(chunks(), media_type="text/plain")
 
     @app.get("/slow", operation_id="slow", summary="Answers after a while")
