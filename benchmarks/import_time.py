@@ -63,7 +63,7 @@ def main() -> None:
     for row in rows.values():
         p50 = float(row["p50"])  # type: ignore[arg-type]
         row["import_ms_p50"] = round(p50 - base, 1)
-        row["vs_langgraph_graph"] = round((p50 - base) / (graph_peer - base), 2)
+        row["vs_langgraph_graph"] = round((p50 - base) / (graph_peer - base), 3)
     write_results("import_time", {"repeats": args.repeats, "unit": "ms", "rows": rows})
     print_table(
         ["statement", "import ms (p50)", "× langgraph.graph", "heavy modules loaded"],
