@@ -441,7 +441,11 @@ async def measure(fleet: Fleet, args: argparse.Namespace) -> dict[str, Any]:
     fleet.stop_workers()  # enough slots that every stream carries events at the same time
     slots = -(-args.sse_clients // THROUGHPUT_WORKERS[-1])
     fleet.start_workers(THROUGHPUT_WORKERS[-1], lease_s=DEFAULT_LEASE_S, concurrency=slots)
-    sse = [await measure_sse(fleet, fleet.api_url, args.sse_clients, "redis-py default")]
+    sse = [
+        await measure_sse(
+            fleet, fleet.api_url, args.sse_clients, "as started (--redis-connections default)"
+        )
+    ]
     if args.sse_pool:  # the same, on a second API whose Redis URL raises the pool's size
         raised = f"max_connections={args.sse_pool}"
         url = fleet.start_api("api-pool", f"{fleet.redis_url}?{raised}")
