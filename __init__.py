@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from hanlin.llm.tool_errors import ToolErrorKind
     from hanlin.llm.transformers_model import TransformersModel
     from hanlin.memory.embeddings import default_embedder
+    from hanlin.memory.inputs import MemoryInputError
     from hanlin.memory.short_term import ShortTermMemory
     from hanlin.memory.store import MemoryStore, MemoryStoreConfig
     from hanlin.memory.summarizer import MemorySummarizer
@@ -128,6 +129,7 @@ _EXPORTS: dict[str, str] = {
     "McpServer": "hanlin.tools.mcp_source",
     "McpToolSource": "hanlin.tools.mcp_source",
     "MemoryRecallEvent": "hanlin.contract.events",
+    "MemoryInputError": "hanlin.memory.inputs",
     "MemoryStore": "hanlin.memory.store",
     "MemoryStoreConfig": "hanlin.memory.store",
     "MemorySummarizer": "hanlin.memory.summarizer",
@@ -219,6 +221,7 @@ __all__ = [
     "McpServer",
     "McpToolSource",
     "MemoryRecallEvent",
+    "MemoryInputError",
     "MemoryStore",
     "MemoryStoreConfig",
     "MemorySummarizer",

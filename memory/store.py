@@ -91,6 +91,9 @@ class MemoryStoreConfig(RetryPolicy):
     # Longest memory text or query accepted, in characters: about 8k tokens, more than a long
     # chat turn, far less than what would stall the embedder and bloat Redis.
     max_text_chars: int = Field(default=32_000, ge=1)
+    max_search_k: int = Field(
+        default=1_000, ge=1
+    )  # a search returns (and strengthens) at most this
 
 
 class MemoryStore:
@@ -300,6 +303,11 @@ class MemoryStore:
         (pass ``recall=False`` to look without strengthening, e.g. for a UI).
         """
         _check_search(user_id, query, k, kinds, agent_id, self._config.max_text_chars)
+        if k > self._config.max_search_k:
+            raise MemoryInputError(
+                f"k must be at most {self._config.max_search_k} (MemoryStoreConfig.max_search_k), "
+                f"got {k}"
+            )
         if kinds is not None and not kinds:
             return []  # no kind allowed, nothing to find
         if isinstance(query, str):
@@ -698,8 +706,8 @@ def _check_search(
     check_id(user_id, "user_id")
     if agent_id is not None:
         check_id(agent_id, "agent_id")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise MemoryInputError(f"k must be a whole number of at least 1, got {k!r}")
     if isinstance(query, str):
         check_text(query, what="the query", max_chars=max_chars)
     elif not isinstance(query, numpy.ndarray):

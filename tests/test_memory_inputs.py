@@ -181,3 +181,13 @@ async def test_an_overlong_portrait_keeps_the_old_global_records(redis_url: str)
             await MemorySummarizer(store, model).close_day("hu", "companion", DAY1)
         kinds = sorted(view.record.kind for view in await store.list("hu"))
         assert kinds == ["daily_personality", "daily_summary", "turn"]  # no half-made globals
+
+
+async def test_search_k_is_bounded_and_checked(store: MemoryStore) -> None:
+    """A huge ``k`` would read and strengthen a whole user's memories in one search."""
+    await store.add("ann", "bot", "ann grows tomatoes")
+    for bad in (0, -3, 2.5, True, 1_001, 10**9):
+        with pytest.raises(MemoryInputError, match="k must be"):
+            await store.search("ann", "tomatoes", k=bad)  # type: ignore[arg-type]
+    [hit] = await store.search("ann", "tomatoes", k=1_000)
+    assert hit.record.text == "ann grows tomatoes"

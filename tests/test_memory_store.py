@@ -90,7 +90,7 @@ async def test_add_get_list_delete_round_trip(any_redis: str) -> None:
         assert await store.list("u1") == [] and await store.search("u1", "milk") == []
         with pytest.raises(ValueError, match="unknown memory kind"):
             await store.add("u1", "bot", "x", kind="diary")  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="k must be at least 1"):
+        with pytest.raises(ValueError, match="k must be a whole number of at least 1"):
             await store.search("u1", "x", k=0)
 
 
