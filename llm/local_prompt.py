@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
@@ -93,9 +94,23 @@ def _user_text(message: UserMessage) -> str:
         if isinstance(part, TextPart):
             pieces.append(part.text)
         else:
-            where = getattr(part, "path", None) or getattr(part, "url", None) or ""
-            pieces.append(f"[{part.type} attachment {where} cannot be shown to this model]")
+            pieces.append(
+                f"[{part.type} attachment {_attachment_name(part)} cannot be shown to this model]"
+            )
     return "\n".join(pieces)
+
+
+def _attachment_name(part: Any) -> str:
+    """A short name for an attachment the model cannot read: the file name of a path (not
+    the folder it sits in), "inline data" for a data URL (never its bytes, which could fill
+    the context), or the start of a web address."""
+    path = getattr(part, "path", None)
+    if path:
+        return PurePath(path).name
+    url = getattr(part, "url", None) or ""
+    if url.startswith("data:"):
+        return "(inline data)"
+    return url if len(url) <= 120 else url[:117] + "..."
 
 
 def _system_prompt(

@@ -224,6 +224,20 @@ async def test_prompt_longer_than_the_context_is_a_clear_error() -> None:
         await small.chat(ask("word " * 200))
 
 
+def test_attachments_a_text_model_cannot_read_are_named_briefly() -> None:
+    """An image sent as a data URL must not put its bytes in the prompt (it would overflow
+    the context), and an uploaded file's server-side folder is nobody's business."""
+    from hanlin.llm.messages import ImagePart, TextPart, UserMessage
+
+    inline = ImagePart(url="data:image/png;base64," + "A" * 200_000, media_type="image/png")
+    saved = ImagePart(path="/tmp/hanlin-uploads/xyz/receipt.png")
+    message = UserMessage(content=[TextPart(text="What is this?"), inline, saved])
+    [turn] = to_template_messages([message], [], ChatOptions())
+    assert len(turn.content) < 300
+    assert "(inline data)" in turn.content and "receipt.png" in turn.content
+    assert "AAAA" not in turn.content and "hanlin-uploads" not in turn.content
+
+
 def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="no such model file .*never downloads"):
         LocalModel(str(tmp_path / "absent.gguf"))
