@@ -65,9 +65,7 @@ _CONTRACT = [
     "dump",
     "emit",
     "event_adapter",
-    "has_work_left",
     "initial_state",
-    "interrupt_event",
     "require_run_target",
     "state_messages",
 ]

@@ -84,3 +84,13 @@ def test_a_model_that_is_not_a_chat_model_is_refused_with_what_was_given() -> No
         Agent(name="helper", model="gpt-4")
     with pytest.raises(ValidationError, match="name"):
         Agent(name="bad/name", model=ScriptedModel([]))
+
+
+def test_the_runtime_re_exports_exactly_the_run_contract() -> None:
+    """``hanlin.runtime`` lists the contract's names itself, to stay lazy; they must agree."""
+    import hanlin.contract
+    import hanlin.runtime
+
+    contract_names = set(hanlin.contract.__all__)
+    assert set(hanlin.runtime._CONTRACT) == contract_names
+    assert contract_names <= set(hanlin.runtime.__all__)
