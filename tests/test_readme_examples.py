@@ -21,7 +21,7 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,26 +99,9 @@ def test_the_static_check_catches_a_deep_import() -> None:
 # --------------------------------------------------------------------------- running them
 
 
-class FixedReplyModel:
-    """Stands in for the README's vLLM model: one reply that ends every pattern (a plan
-    step, a boxed number, the role-play's done token) so each team finishes."""
-
-    REPLY = "1. Work it out. The answer is \\boxed{29}. <CAMEL_TASK_DONE>"
-
-    def __new__(cls) -> Any:
-        from hanlin import BaseChatModel, ChatResult
-        from hanlin.llm.chat_model import Completed, TextDelta
-
-        class _Model(BaseChatModel):
-            async def stream(
-                self, messages: Sequence[Any], *, tools: Sequence[Any] = (), options: Any = None
-            ) -> AsyncIterator[Any]:
-                from hanlin import AssistantMessage
-
-                yield TextDelta(text=cls.REPLY)
-                yield Completed(result=ChatResult(message=AssistantMessage(content=cls.REPLY)))
-
-        return _Model()
+# Stands in for the README's vLLM model: one reply that ends every pattern (a plan step, a
+# boxed number, the role-play's done token), so each team finishes.
+FIXED_REPLY = "1. Work it out. The answer is \\boxed{29}. <CAMEL_TASK_DONE>"
 
 
 def weather_service() -> Any:
@@ -162,9 +145,10 @@ def services(
     from PIL import Image, ImageDraw
     from tests_support import minimal_pdf
 
+    from hanlin import ScriptedModel
     from hanlin.serving.server import BackgroundServer, create_app
 
-    model = FixedReplyModel()
+    model = ScriptedModel([FIXED_REPLY] * 10_000)
     models = {"Qwen/Qwen2.5-7B-Instruct": model, "hanlin-local": model}
     (tmp_path / "my_server.py").write_text(MCP_SERVER)
     (tmp_path / "report.pdf").write_bytes(minimal_pdf(["Quarterly report", "Sales rose 4%."]))
@@ -199,7 +183,7 @@ CHECKS: list[tuple[str, Any]] = [
     ("Debate(agents=", lambda ns, out: ns["result"].error is None),
     ("Supervisor(model=", lambda ns, out: "[Document: report.pdf" in ns["seen"].text()),
     ("redis_runner(", lambda ns, out: ns["result"].error is None),
-    ("OpenAI(base_url", lambda ns, out: FixedReplyModel.REPLY in out),
+    ("OpenAI(base_url", lambda ns, out: FIXED_REPLY in out),
     ("class Lookup(Tool)", lambda ns, out: ns["registry"].names() == ["get_weather", "lookup"]),
     (
         "RestPlugin.from_openapi(",
