@@ -34,6 +34,12 @@ class ToolSpec(BaseModel):
         }
 
 
+# How an in-process model decides whether to call a tool when ``tool_choice="auto"``:
+# ``free`` lets it write whatever it likes (small models then almost never call); the others
+# are the decision policies in ``hanlin.llm.toolcalls.decision``.
+ToolDecision = Literal["free", "grammar", "yes_no", "likelihood", "few_shot"]
+
+
 class ChatOptions(BaseModel):
     temperature: float = 0.0
     max_tokens: int = 512
@@ -42,6 +48,11 @@ class ChatOptions(BaseModel):
     tool_choice: Literal["auto", "none", "required"] = "auto"
     json_schema: dict[str, Any] | None = Field(
         default=None, description="Constrain the output to this JSON schema where supported."
+    )
+    tool_decision: ToolDecision | None = Field(
+        default=None,
+        description="How a local model decides whether to call under tool_choice='auto' "
+        "(None: the backend's default; backends that decide natively ignore it).",
     )
 
 
