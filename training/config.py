@@ -44,6 +44,12 @@ class DataConfig(_Section):
     heldout_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     tools_per_query: tuple[int, int] = (3, 6)
     error_rate: float = Field(0.2, ge=0.0, le=1.0)
+    no_tool_rate: float = Field(0.1, ge=0.0, le=1.0)
+    multi_tool_rate: float = Field(0.25, ge=0.0, le=1.0)
+    # share drawn from the typed catalogue (numbers, flags, lists, nested objects), with
+    # typed_tools_per_query tools offered; 0 keeps the service catalogue's data unchanged
+    typed_rate: float = Field(0.0, ge=0.0, le=1.0)
+    typed_tools_per_query: tuple[int, int] = (1, 3)
     train_path: Path | None = None
     heldout_path: Path | None = None
     max_train_samples: int | None = Field(None, ge=1)

@@ -36,7 +36,14 @@ def load_split(data: DataConfig) -> DataSplit:
         )
     count = max(data.synthetic_count, data.heldout_count or 0)
     trajectories = generate_trajectories(
-        count, data.seed, tools_per_query=data.tools_per_query, error_rate=data.error_rate
+        count,
+        data.seed,
+        tools_per_query=data.tools_per_query,
+        error_rate=data.error_rate,
+        no_tool_rate=data.no_tool_rate,
+        multi_tool_rate=data.multi_tool_rate,
+        typed_rate=data.typed_rate,
+        typed_tools_per_query=data.typed_tools_per_query,
     )
     drawn = data.synthetic_count
     train, heldout = split_train_heldout(

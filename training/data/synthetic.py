@@ -23,15 +23,17 @@ from hanlin.agents.agent import Agent
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
 from hanlin.tools.registry import ToolRegistry
 from hanlin.training.data.error_steps import without_erroneous_steps
-from hanlin.training.data.query_templates import Phrasing
+from hanlin.training.data.query_templates import Phrasing, Task
 from hanlin.training.data.query_templates_compound import TASKS
 from hanlin.training.data.tool_catalogue import (
     CATALOGUE,
+    TYPED_CATALOGUE,
     catalogue_registry,
     catalogue_tool,
     siblings,
 )
 from hanlin.training.data.trajectory import Trajectory
+from hanlin.training.data.typed_templates_services import TYPED_TASKS
 
 ErrorType = Literal[
     "wrong_sibling",
@@ -49,6 +51,7 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 )
 SYSTEM_PROMPT: str = Agent.model_fields["instructions"].default  # what a default agent sends
 _ALL_NAMES = {tool.name for tool in CATALOGUE}
+_TYPED_NAMES = {tool.name for tool in TYPED_CATALOGUE}
 # Needs a model can meet from what it knows: never used as "no offered tool fits" cases,
 # where the gold reply is that no tool can help (live data and actions only).
 KNOWABLE = frozenset(
@@ -235,9 +238,10 @@ def _parsed(content: str) -> Any:
 
 
 def _arguments(phrasing: Phrasing, slots: dict[str, Any], tool: str) -> dict[str, Any]:
-    """Required parameters, plus optional ones the wording mentions or implies."""
+    """Required parameters, plus optional ones the wording mentions (as ``{key}``, or as
+    ``{key_text}`` for a value written out in words) or implies."""
     spec = catalogue_tool(tool).spec
-    mentioned = set(re.findall(r"{(\w+)}", phrasing.text))
+    mentioned = {m.removesuffix("_text") for m in re.findall(r"{(\w+)}", phrasing.text)}
     required = set(spec.parameters.get("required", []))
     args = {
         k: slots[k]
@@ -257,6 +261,26 @@ def _offer(gold: list[str], rng: Random, sizes: tuple[int, int], banned: set[str
     return chosen
 
 
+def _pick_typed(
+    rng: Random, sizes: tuple[int, int], no_tool_rate: float, multi_tool_rate: float
+) -> tuple[Task, list[str], bool]:
+    """A task for the typed tools, the tools offered, and whether the fitting tool is
+    withheld (then a request of either catalogue meets typed tools that cannot serve it)."""
+    draw = rng.random()
+    withheld = draw < no_tool_rate
+    kind = "parallel" if not withheld and draw < no_tool_rate + multi_tool_rate else "single"
+    pool = [t for t in TYPED_TASKS if t.kind == kind]
+    if withheld:
+        pool += [t for t in TASKS if t.kind == "single" and t.key not in KNOWABLE]
+    task = rng.choice(pool)
+    gold = [] if withheld else [task.steps[0].tool]
+    others = sorted(_TYPED_NAMES - {task.steps[0].tool})
+    wanted = max(rng.randint(*sizes) - len(gold), 1 if withheld else 0)
+    offered = gold + rng.sample(others, min(wanted, len(others)))
+    rng.shuffle(offered)
+    return task, offered, withheld
+
+
 def _withheld_answer(tool: str) -> str:
     need = catalogue_tool(tool).spec.description.rstrip(".")
     return (
@@ -272,35 +296,43 @@ async def _example(
     error_rate: float,
     no_tool_rate: float,
     multi_tool_rate: float,
+    typed_rate: float = 0.0,
+    typed_sizes: tuple[int, int] = (1, 3),
 ) -> SyntheticExample:
     rng = Random(f"{seed}:{index}")
-    draw = rng.random()
-    kind = (
-        "no_tool"
-        if draw < no_tool_rate
-        else "multi"
-        if draw < no_tool_rate + multi_tool_rate
-        else "single"
-    )
-    withheld = kind == "no_tool" and rng.random() < 0.5
-    kinds = {"no_tool": {"no_tool"}, "multi": {"chain", "parallel"}, "single": {"single"}}[kind]
-    pool = (
-        [t for t in TASKS if t.kind == "single" and t.key not in KNOWABLE]
-        if withheld
-        else [t for t in TASKS if t.kind in kinds]
-    )
-    task = rng.choice(pool)
-    number = rng.randrange(len(task.phrasings))
-    phrasing, slots = task.phrasings[number], task.slots(rng)
-    gold = [step.tool for step in task.steps]
-    banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
-    offered = _offer([] if withheld else gold, rng, sizes, banned)
+    typed = typed_rate > 0 and rng.random() < typed_rate  # no draw at all when off
+    if typed:
+        task, offered, withheld = _pick_typed(rng, typed_sizes, no_tool_rate, multi_tool_rate)
+        number = rng.randrange(len(task.phrasings))
+        phrasing, slots = task.phrasings[number], task.slots(rng)
+    else:
+        draw = rng.random()
+        kind = (
+            "no_tool"
+            if draw < no_tool_rate
+            else "multi"
+            if draw < no_tool_rate + multi_tool_rate
+            else "single"
+        )
+        withheld = kind == "no_tool" and rng.random() < 0.5
+        kinds = {"no_tool": {"no_tool"}, "multi": {"chain", "parallel"}, "single": {"single"}}
+        pool = (
+            [t for t in TASKS if t.kind == "single" and t.key not in KNOWABLE]
+            if withheld
+            else [t for t in TASKS if t.kind in kinds[kind]]
+        )
+        task = rng.choice(pool)
+        number = rng.randrange(len(task.phrasings))
+        phrasing, slots = task.phrasings[number], task.slots(rng)
+        gold = [step.tool for step in task.steps]
+        banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
+        offered = _offer([] if withheld else gold, rng, sizes, banned)
     builder = _Builder(
         catalogue_registry(offered),
         [SystemMessage(content=SYSTEM_PROMPT), UserMessage(content=phrasing.text.format(**slots))],
     )
     if withheld or task.kind == "no_tool":
-        answer = _withheld_answer(gold[0]) if withheld else phrasing.answer or ""
+        answer = _withheld_answer(task.steps[0].tool) if withheld else phrasing.answer or ""
     else:
         results: list[Any] = []
         for step in task.steps:
@@ -339,22 +371,34 @@ async def generate_examples_async(
     error_rate: float = 0.2,
     no_tool_rate: float = 0.1,
     multi_tool_rate: float = 0.25,
+    typed_rate: float = 0.0,
+    typed_tools_per_query: tuple[int, int] = (1, 3),
 ) -> list[SyntheticExample]:
     """Like ``generate_trajectories``, keeping each example's template, kind and injected errors."""
-    low, high = tools_per_query
-    if count < 0 or not 1 <= low <= high:
-        raise ValueError(f"need count >= 0 and 1 <= low <= high, got {count} and {tools_per_query}")
+    for sizes in (tools_per_query, typed_tools_per_query):
+        if count < 0 or not 1 <= sizes[0] <= sizes[1]:
+            raise ValueError(f"need count >= 0 and 1 <= low <= high, got {count} and {sizes}")
     for label, rate in (
         ("error_rate", error_rate),
         ("no_tool_rate", no_tool_rate),
         ("multi_tool_rate", multi_tool_rate),
+        ("typed_rate", typed_rate),
     ):
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{label} must be within [0, 1], got {rate}")
     if no_tool_rate + multi_tool_rate > 1.0:
         raise ValueError("no_tool_rate + multi_tool_rate must not exceed 1")
     return [
-        await _example(i, seed, tools_per_query, error_rate, no_tool_rate, multi_tool_rate)
+        await _example(
+            i,
+            seed,
+            tools_per_query,
+            error_rate,
+            no_tool_rate,
+            multi_tool_rate,
+            typed_rate,
+            typed_tools_per_query,
+        )
         for i in range(count)
     ]
 
@@ -379,9 +423,14 @@ def generate_trajectories(
     error_rate: float = 0.2,
     no_tool_rate: float = 0.1,
     multi_tool_rate: float = 0.25,
+    typed_rate: float = 0.0,
+    typed_tools_per_query: tuple[int, int] = (1, 3),
 ) -> list[Trajectory]:
     """``count`` trajectories, the same for the same ``seed`` (trajectory i does not depend
-    on ``count``). ``error_rate`` is the chance that a call step is first tried wrongly."""
+    on ``count``). ``error_rate`` is the chance that a call step is first tried wrongly.
+    ``typed_rate`` is the share drawn from the typed catalogue (numbers, flags, lists,
+    nested objects; ``typed_tools_per_query`` tools offered); at 0 the data is exactly
+    what it was before that catalogue existed."""
     return [
         e.trajectory
         for e in generate_examples(
@@ -391,6 +440,8 @@ def generate_trajectories(
             error_rate=error_rate,
             no_tool_rate=no_tool_rate,
             multi_tool_rate=multi_tool_rate,
+            typed_rate=typed_rate,
+            typed_tools_per_query=typed_tools_per_query,
         )
     ]
 

@@ -29,6 +29,8 @@ from hanlin.training.data.catalogue_data import (
     known,
     stable,
 )
+from hanlin.training.data.typed_services import SERVICE_TOOLS
+from hanlin.training.data.typed_tools import MATH_TOOLS
 
 
 def _in_units(temp: float, units: str) -> float:
@@ -247,7 +249,10 @@ CATALOGUE: tuple[Tool, ...] = (
     services.get_country_info,
     calculator,
 )
-_BY_NAME: dict[str, Tool] = {t.name: t for t in CATALOGUE}
+# Tools with typed, nested and list parameters; offered only among themselves, so the
+# service catalogue's "no tool can do that" answers never meet a tool that can.
+TYPED_CATALOGUE: tuple[Tool, ...] = (*MATH_TOOLS, *SERVICE_TOOLS)
+_BY_NAME: dict[str, Tool] = {t.name: t for t in (*CATALOGUE, *TYPED_CATALOGUE)}
 
 
 def catalogue_tool(name: str) -> Tool:
