@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hanlin.llm.messages import AssistantMessage, ToolMessage
+from hanlin.llm.messages import AssistantMessage, SystemMessage, ToolMessage
 from hanlin.training.config import DataConfig
 from hanlin.training.data.pipeline import load_split
 from hanlin.training.data.synthetic import SyntheticExample, generate_examples
@@ -151,7 +151,10 @@ def test_typed_data_is_deterministic_and_off_by_default() -> None:
     first = [e.trajectory for e in generate_examples(80, 9, typed_rate=0.5)]
     again = [e.trajectory for e in generate_examples(80, 9, typed_rate=0.5)]
     assert first == again
+    bare = [t for t in first if not isinstance(t.messages[0], SystemMessage)]
+    assert 5 <= len(bare) <= 35  # some typed requests come with the tool list alone
     plain = [e.trajectory for e in generate_examples(80, 9)]
+    assert all(isinstance(t.messages[0], SystemMessage) for t in plain)
     assert not any({t.name for t in tr.tools} & TYPED_NAMES for tr in plain)
     assert plain != first
 

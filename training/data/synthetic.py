@@ -327,9 +327,12 @@ async def _example(
         gold = [step.tool for step in task.steps]
         banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
         offered = _offer([] if withheld else gold, rng, sizes, banned)
+    # Half the typed requests come without the agent's instructions, as a bare API call
+    # with tools has only the tool list for a system prompt.
+    system = [] if typed and rng.random() < 0.5 else [SystemMessage(content=SYSTEM_PROMPT)]
     builder = _Builder(
         catalogue_registry(offered),
-        [SystemMessage(content=SYSTEM_PROMPT), UserMessage(content=phrasing.text.format(**slots))],
+        [*system, UserMessage(content=phrasing.text.format(**slots))],
     )
     if withheld or task.kind == "no_tool":
         answer = _withheld_answer(task.steps[0].tool) if withheld else phrasing.answer or ""
