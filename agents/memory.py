@@ -8,6 +8,7 @@ run's ``user_id`` (``Runner(..., user_id=...)`` or ``configurable.user_id``).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,14 +44,18 @@ class AgentMemory:
     def hooks(self, agent: str) -> tuple[Any, Any]:
         from hanlin.memory.augment import build_memory_context
         from hanlin.memory.prompts import dialogue_turn_text
+        from hanlin.memory.retrying import MemoryUnavailable
 
         async def recall(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             query = fit(last_user_text(state), self.store.max_text_chars)
             if not query:
                 return {"context": None}
-            context = await build_memory_context(
-                self.store, user_of(config), query, k=self.k, language=self.language
-            )
+            try:
+                context = await build_memory_context(
+                    self.store, user_of(config), query, k=self.k, language=self.language
+                )
+            except MemoryUnavailable:
+                return {"context": None}
             if context.recalled:
                 emit(MemoryRecallEvent(agent=agent, memories=context.event_memories))
             return {"context": context.text or None}
@@ -59,7 +64,10 @@ class AgentMemory:
             answer = state.get("final_answer")
             if self.remember_turns and answer:
                 text = dialogue_turn_text(last_user_text(state), answer, language=self.language)
-                await self.store.add(user_of(config), agent, fit(text, self.store.max_text_chars))
+                with contextlib.suppress(MemoryUnavailable):
+                    await self.store.add(
+                        user_of(config), agent, fit(text, self.store.max_text_chars)
+                    )
             return {}
 
         return recall, remember

@@ -6,9 +6,15 @@ import os
 
 import typer
 
+CHAT_TEAMS_APP = "hanlin.chat_teams.assistants:app"
+
 
 def api(
-    app: str = typer.Option(..., "--app", help="The ServiceApp to serve, as module:attribute."),
+    app: str = typer.Option(
+        CHAT_TEAMS_APP,
+        "--app",
+        help="The ServiceApp to serve, as module:attribute (default: the chat's built-in teams).",
+    ),
     host: str = typer.Option("127.0.0.1", help="Interface; loopback unless you mean to expose it."),
     port: int = typer.Option(2024, help="Port to listen on."),
     redis_url: str | None = typer.Option(
@@ -21,6 +27,12 @@ def api(
         help="KEY=user: a key clients send as 'Authorization: Bearer KEY' (or x-api-key) and "
         "the user it acts as (repeatable); HANLIN_API_KEYS=k1=alice,k2=bob keeps keys out of "
         "the process list.",
+    ),
+    frontend_key: list[str] | None = typer.Option(  # noqa: B008 - a repeatable option
+        None,
+        "--frontend-key",
+        help="KEY=name for a trusted front end (the chat) that names the user it acts for in "
+        "X-Hanlin-User (repeatable); HANLIN_FRONTEND_KEYS keeps keys out of the process list.",
     ),
     no_auth: bool = typer.Option(
         False, "--no-auth", help="Serve a non-loopback host without keys (one anonymous user)."
@@ -36,6 +48,7 @@ def api(
     from hanlin.cli.service_options import service_redis_url
     from hanlin.service.api_auth import (
         API_KEYS_ENV,
+        FRONTEND_KEYS_ENV,
         AuthConfigError,
         AuthPolicy,
         check_exposure,
@@ -45,7 +58,9 @@ def api(
 
     try:
         keys = parse_api_keys([*(api_key or []), os.environ.get(API_KEYS_ENV, "")])
-        check_exposure(host, keys, allow_no_auth=no_auth)
+        frontends = parse_api_keys([*(frontend_key or []), os.environ.get(FRONTEND_KEYS_ENV, "")])
+        policy = AuthPolicy(keys, allow_no_auth=no_auth, frontend_keys=frontends)
+        check_exposure(host, policy.keys, allow_no_auth=no_auth)
         service_app = load_service_app(app)
     except (AuthConfigError, AppLoadError) as exc:
         typer.secho(str(exc), fg="red", err=True)
@@ -67,4 +82,4 @@ def api(
         f"Serving {names} on http://{host}:{port}"
         + (f" ({len(set(keys.values()))} user(s) with API keys)" if keys else "")
     )
-    serve_api(service_app, settings, AuthPolicy(keys, allow_no_auth=no_auth), host=host, port=port)
+    serve_api(service_app, settings, policy, host=host, port=port)

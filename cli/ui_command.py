@@ -1,10 +1,18 @@
-"""``hanlin ui``: the multi-agent chat in the browser, on the embedded defaults."""
+"""``hanlin ui``: the multi-agent chat in the browser, on the embedded defaults.
+
+By default one command starts everything: Redis, the service (``hanlin api`` and a worker,
+inside this process, on a loopback port) and the chat page, whose teams run in that service.
+``--api URL`` uses a service started elsewhere instead, so chat replicas keep no state.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
+
+UI_API_KEY_ENV = "HANLIN_UI_API_KEY"
 
 
 def ui(
@@ -27,7 +35,17 @@ def ui(
         help="A model server (URL) teams may use besides loopback "
         "ones (repeatable); its scheme, host and port are allowed.",
     ),
+    api: str | None = typer.Option(
+        None,
+        "--api",
+        help="Run the teams in this hanlin api service instead of starting one here; its "
+        "front-end key comes from HANLIN_UI_API_KEY.",
+    ),
+    redis_url: str | None = typer.Option(
+        None, help="With --api: the service's Redis, for the memory panel (optional)."
+    ),
 ) -> None:
+    from hanlin.chat_teams.model_hosts import ModelHostRefused, ModelHosts
     from hanlin.ui.launch import (
         UiAuthError,
         UiLaunch,
@@ -36,7 +54,6 @@ def ui(
         parse_auth,
         quiet_gradio,
     )
-    from hanlin.ui.model_hosts import ModelHostRefused, ModelHosts
 
     try:
         entries = list(auth or []) + (
@@ -58,11 +75,46 @@ def ui(
     from hanlin.ui.launch import browser_secret, launch_app
     from hanlin.ui.services import UiServices
 
-    redis_url = None if memory_only else _redis_url()
-    services = UiServices(redis_url=redis_url, model_hosts=model_hosts)
-    where = "memory (threads end with the app)" if redis_url is None else f"Redis at {redis_url}"
-    typer.echo(f"hanlin ui: threads in {where}; open http://{bind_host(host)}:{port}")
+    if memory_only and api:
+        typer.secho("--memory-only and --api exclude each other", fg="red", err=True)
+        raise typer.Exit(2)
+    if api:
+        services, where = _remote_service(api, redis_url, model_hosts)
+    elif memory_only:
+        services = UiServices(redis_url=None, model_hosts=model_hosts)
+        where = "in this process, threads in memory (they end with the app)"
+    else:
+        services, where = _embedded_service(model_hosts)
+    typer.echo(f"hanlin ui: teams run {where}; open http://{bind_host(host)}:{port}")
     launch_app(build_app(services, browser_secret=browser_secret()), launch)
+
+
+def _embedded_service(model_hosts: Any) -> tuple[Any, str]:
+    """The service inside this process: API on a loopback port, one worker, local Redis."""
+    from hanlin.chat_teams.assistants import ChatTeams, chat_app
+    from hanlin.chat_teams.memory import ChatMemoryStore
+    from hanlin.service.embedded import EmbeddedService, EmbeddedSettings
+    from hanlin.ui.service_client import ServiceChat
+    from hanlin.ui.services import UiServices
+
+    url = _redis_url()
+    memory = ChatMemoryStore(url)  # one embedding model for the worker and the memory panel
+    teams = ChatTeams(model_hosts=model_hosts, memory_store=memory)
+    service = EmbeddedService(chat_app(teams), EmbeddedSettings(redis_url=url)).start()
+    chat = ServiceChat(service.url, service.api_key)
+    services = UiServices(redis_url=url, model_hosts=model_hosts, service=chat, memory_store=memory)
+    return services, f"in the service at {service.url} (one worker here), threads in Redis at {url}"
+
+
+def _remote_service(api: str, redis_url: str | None, model_hosts: Any) -> tuple[Any, str]:
+    from hanlin.ui.service_client import ServiceChat
+    from hanlin.ui.services import UiServices
+
+    key = os.environ.get(UI_API_KEY_ENV) or None
+    services = UiServices(
+        redis_url=redis_url, model_hosts=model_hosts, service=ServiceChat(api, key)
+    )
+    return services, f"in the service at {api}"
 
 
 def _redis_url() -> str:

@@ -6,9 +6,15 @@ import logging
 
 import typer
 
+CHAT_TEAMS_APP = "hanlin.chat_teams.assistants:app"
+
 
 def worker(
-    app: str = typer.Option(..., "--app", help="The ServiceApp to serve, as module:attribute."),
+    app: str = typer.Option(
+        CHAT_TEAMS_APP,
+        "--app",
+        help="The ServiceApp to serve, as module:attribute (default: the chat's built-in teams).",
+    ),
     redis_url: str | None = typer.Option(
         None, help="Redis URL (default: HANLIN_REDIS_URL, else the managed local server)."
     ),

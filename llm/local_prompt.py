@@ -108,6 +108,8 @@ def _attachment_name(part: Any) -> str:
     if path:
         return PurePath(path).name
     url = getattr(part, "url", None) or ""
+    if getattr(part, "data_base64", None) is not None:
+        return getattr(part, "name", None) or "(inline data)"
     if url.startswith("data:"):
         return "(inline data)"
     return url if len(url) <= 120 else url[:117] + "..."

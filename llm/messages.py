@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Part(BaseModel):
@@ -38,12 +38,20 @@ class AudioPart(_Part):
 
 
 class FilePart(_Part):
-    """A document (PDF, DOCX, HTML, CSV, ...) for perception to turn into text."""
+    """A document (PDF, DOCX, HTML, CSV, ...) for perception to turn into text, given by a
+    local path or inline (``data_base64``), as a message sent over HTTP carries it."""
 
     type: Literal["file"] = "file"
-    path: str
+    path: str | None = None
+    data_base64: str | None = None
     name: str | None = None
     media_type: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FilePart:
+        if (self.path is None) == (self.data_base64 is None):
+            raise ValueError("a file part needs exactly one of path and data_base64")
+        return self
 
 
 ContentPart = Annotated[TextPart | ImagePart | AudioPart | FilePart, Field(discriminator="type")]

@@ -30,6 +30,12 @@ class MemoryStoreError(RuntimeError):
     the operation and the cause."""
 
 
+class MemoryUnavailable(MemoryStoreError):
+    """This process has no memory store (it could not be opened): long-term memory is off.
+
+    Agents treat it as "nothing to recall, nothing to keep" and finish their turn."""
+
+
 class RetryPolicy(BaseModel):
     retries: int = Field(default=4, ge=0)  # after the first attempt
     backoff_s: float = Field(default=0.05, ge=0)

@@ -21,5 +21,6 @@ trap 'rm -rf "$view"' EXIT
 ln -s "$PWD" "$view/hanlin"
 (cd "$view" && "$BIN/mypy" --config-file "$ROOT/pyproject.toml" \
   -p hanlin.llm -p hanlin.tools -p hanlin.sandbox -p hanlin.contract -p hanlin.runtime \
-  -p hanlin.planner -p hanlin.agents -p hanlin.service -p hanlin.serving -p hanlin.redis_stack)
+  -p hanlin.planner -p hanlin.agents -p hanlin.service -p hanlin.serving -p hanlin.redis_stack \
+  -p hanlin.chat_teams)
 say "all clean"

@@ -6,6 +6,12 @@ separated, which keeps them out of the process list) and are presented as
 compared as SHA-256 digests in constant time. With no keys, only loopback clients are served
 (as user ``local``); binding beyond loopback without keys needs ``--no-auth`` (every caller
 is then user ``anonymous``).
+
+A front end that authenticates its own people (the chat) holds a *front-end key*
+(``--frontend-key KEY=name`` or ``HANLIN_FRONTEND_KEYS``) and names the person it acts for in
+the ``X-Hanlin-User`` header (percent-encoded UTF-8), so each person's threads, runs and
+memories stay theirs. Such a key acts as any user it names: give it only to a trusted front
+end. Any other caller that sends the header is refused, never silently served as itself.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import hmac
 import ipaddress
 import socket
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,6 +29,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hanlin.service.api_errors import error_response
 
 API_KEYS_ENV = "HANLIN_API_KEYS"
+FRONTEND_KEYS_ENV = "HANLIN_FRONTEND_KEYS"
+ACT_AS_HEADER = "x-hanlin-user"
+MAX_USER_CHARS = 200
 OPEN_PATHS = frozenset({"/ok", "/info"})
 LOCAL_USER = "local"
 ANONYMOUS_USER = "anonymous"
@@ -75,23 +85,51 @@ def check_exposure(host: str, keys: dict[str, str], *, allow_no_auth: bool) -> N
 
 
 class AuthPolicy:
-    """Keys (key -> user) and whether callers without keys are served beyond loopback."""
+    """Keys (key -> user), front-end keys (key -> front-end name) and whether callers without
+    keys are served beyond loopback."""
 
-    def __init__(self, keys: dict[str, str], *, allow_no_auth: bool = False) -> None:
-        self.keys = dict(keys)
+    def __init__(
+        self,
+        keys: dict[str, str],
+        *,
+        allow_no_auth: bool = False,
+        frontend_keys: dict[str, str] | None = None,
+    ) -> None:
+        self.frontend_keys = dict(frontend_keys or {})
+        if set(keys) & set(self.frontend_keys):
+            raise AuthConfigError("a key cannot be both an API key and a front-end key")
+        self.keys = {**keys, **self.frontend_keys}
         self.allow_no_auth = allow_no_auth
-        self._digests = [(hashlib.sha256(k.encode()).digest(), u) for k, u in keys.items()]
+        self._digests = [
+            (hashlib.sha256(k.encode()).digest(), u, k in self.frontend_keys)
+            for k, u in self.keys.items()
+        ]
 
     def user_for(self, presented: str | None) -> str | None:
         """The user a key belongs to; every key is compared, so timing reveals nothing."""
+        return self.caller(presented)[0]
+
+    def caller(self, presented: str | None) -> tuple[str | None, bool]:
+        """The key's user, and whether it is a front-end key (which may act for others)."""
         if presented is None:
-            return None
+            return None, False
         digest = hashlib.sha256(presented.encode("utf-8", "surrogateescape")).digest()
-        found: str | None = None
-        for expected, user in self._digests:
+        found: tuple[str | None, bool] = (None, False)
+        for expected, user, frontend in self._digests:
             if hmac.compare_digest(digest, expected):
-                found = user
+                found = (user, frontend)
         return found
+
+
+def acted_for(raw: str) -> str | None:
+    """The person an ``X-Hanlin-User`` header names, or None when the value is unusable."""
+    try:
+        user = unquote(raw.strip(), errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if not user or len(user) > MAX_USER_CHARS or not user.isprintable():
+        return None
+    return user
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -132,10 +170,22 @@ class ApiAuth:
         await self.app(scope, receive, send)
 
     def _user(self, scope: Scope) -> tuple[str | None, tuple[int, str]]:
+        headers = Headers(scope=scope)
+        act_as = headers.get(ACT_AS_HEADER)
         if self.policy.keys:
-            user = self.policy.user_for(presented_key(Headers(scope=scope)))
-            detail = "a valid API key is required ('Authorization: Bearer KEY' or 'x-api-key')"
-            return user, (401, detail)
+            user, frontend = self.policy.caller(presented_key(headers))
+            if user is None:
+                detail = "a valid API key is required ('Authorization: Bearer KEY' or 'x-api-key')"
+                return None, (401, detail)
+            if act_as is None:
+                return user, (0, "")
+            if not frontend:
+                return None, (403, f"only a front-end key may send {ACT_AS_HEADER}")
+            person = acted_for(act_as)
+            detail = f"{ACT_AS_HEADER} must name a user: 1-{MAX_USER_CHARS} printable characters"
+            return person, (400, detail)
+        if act_as is not None:
+            return None, (403, f"only a front-end key may send {ACT_AS_HEADER}")
         if self.policy.allow_no_auth:
             return ANONYMOUS_USER, (0, "")
         if _is_loopback_client(scope):

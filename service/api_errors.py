@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hanlin.service.app_registry import AssistantConfigError
+
 log = logging.getLogger("hanlin.service.api")
 
 _CODES = {
@@ -82,6 +84,11 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, detail, headers=headers)
 
 
+async def _config_error(_request: Request, exc: Exception) -> Response:
+    """A thread whose stored configuration its assistant no longer accepts."""
+    return error_response(422, str(exc), code="invalid_config")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal error; see the server log")
@@ -90,5 +97,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: _api_error,
     HTTPException: _http_error,
+    AssistantConfigError: _config_error,
     Exception: _unexpected,
 }

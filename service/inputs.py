@@ -32,9 +32,18 @@ def user_message(input_value: dict[str, Any]) -> UserMessage:
         raise RunInputError(f"the input message must come from the user, got role {role!r}")
     raw.pop("id", None)
     try:
-        return UserMessage.model_validate({**raw, "role": "user"})
+        message = UserMessage.model_validate({**raw, "role": "user"})
     except ValidationError as exc:
         raise RunInputError(f"invalid user message: {_first_error(exc)}") from exc
+    if isinstance(message.content, list):
+        for index, part in enumerate(message.content):
+            if getattr(part, "path", None) is not None:
+                raise RunInputError(
+                    f"content[{index}] names a local path: a message sent to the service "
+                    "carries its files inline (images as data: URLs, audio and documents as "
+                    "data_base64), since the worker cannot and must not read paths a client names"
+                )
+    return message
 
 
 def approval_decision(command: dict[str, Any]) -> ApprovalDecision:

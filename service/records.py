@@ -16,7 +16,7 @@ MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 StreamMode = Literal["values", "updates", "messages", "messages-tuple", "custom"]
 
 FINAL_STATUSES: frozenset[str] = frozenset({"error", "success", "timeout", "interrupted"})
-_JSON_FIELDS = ("metadata", "request")
+_JSON_FIELDS = ("metadata", "request", "config")
 
 
 def default_modes() -> list[StreamMode]:
@@ -77,6 +77,8 @@ class ThreadRecord(_Record):
     status: ThreadStatus = "idle"
     assistant_id: str | None = None
     active_run: str | None = None
+    # The latest run's ``config`` (for an assistant built from its configuration).
+    config: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunRecord(_Record):

@@ -83,7 +83,9 @@ async def schemas(request: Request) -> Response:
             "input_schema": INPUT_SCHEMA,
             "output_schema": STATE_SCHEMA,
             "state_schema": STATE_SCHEMA,
-            "config_schema": None,
+            "config_schema": (
+                assistant.config_schema.model_json_schema() if assistant.config_schema else None
+            ),
             "context_schema": None,
         }
     )

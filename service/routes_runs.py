@@ -26,6 +26,7 @@ from hanlin.service.api_context import (
 )
 from hanlin.service.api_errors import ApiError, not_found
 from hanlin.service.api_models import RunCreate, RunOut
+from hanlin.service.app_registry import AssistantConfigError
 from hanlin.service.inputs import RunInputError, check_run_request
 from hanlin.service.records import RunKwargs, RunRecord, ThreadRecord
 from hanlin.service.run_events import ENTRY_ID
@@ -72,7 +73,8 @@ async def submit(request: Request, thread_id: str | None) -> tuple[RunRecord, Ru
     assistant = find_assistant(request, body.assistant_id)
     try:
         check_run_request(body.input, body.command)
-    except RunInputError as exc:
+        assistant.check_config(body.config)
+    except (RunInputError, AssistantConfigError) as exc:
         raise ApiError(422, str(exc), code="invalid_run") from exc
     thread = await _thread_for_run(request, thread_id, body)
     store = context(request).store
@@ -95,9 +97,10 @@ async def submit(request: Request, thread_id: str | None) -> tuple[RunRecord, Ru
             "multitask_strategy='enqueue' to run after it, or 'interrupt' to cancel it",
             code="thread_busy",
         )
-    if thread.assistant_id != assistant.name:
+    config = dict(body.config or {}) if assistant.config_schema is not None else None
+    if thread.assistant_id != assistant.name or (config is not None and config != thread.config):
         meta = {"graph_id": assistant.name, "assistant_id": assistant.assistant_id}
-        await store.update_thread(thread, metadata=meta, assistant_id=assistant.name)
+        await store.update_thread(thread, metadata=meta, assistant_id=assistant.name, config=config)
     return run, body
 
 
@@ -111,7 +114,8 @@ async def final_values(request: Request, run: RunRecord) -> dict[str, Any]:
     assistant = ctx.app.find(fresh.assistant_id)
     state = None
     if assistant is not None:
-        state = await thread_state(ctx.runners.reader(assistant), run.thread_id, run.owner)
+        runner = ctx.runners.reader(assistant, fresh.request.config)
+        state = await thread_state(runner, run.thread_id, run.owner)
     if state is None:
         return {}
     values = dict(state["values"])

@@ -34,7 +34,7 @@ async def state_of(
     assistant = ctx.app.find(thread.assistant_id) if thread.assistant_id else None
     found = None
     if assistant is not None:
-        runner = ctx.runners.reader(assistant)
+        runner = ctx.runners.reader(assistant, thread.config)
         found = await thread_state(
             runner, thread.thread_id, thread.owner, checkpoint_id=checkpoint_id
         )
@@ -138,7 +138,7 @@ async def history(request: Request) -> Response:
     before = body.before
     if isinstance(before, dict):
         before = before.get("checkpoint_id")
-    runner = ctx.runners.reader(assistant)
+    runner = ctx.runners.reader(assistant, thread.config)
     states = await thread_history(
         runner, thread.thread_id, thread.owner, limit=body.limit, before=before
     )

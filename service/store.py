@@ -76,8 +76,11 @@ class ServiceStore:
         *,
         metadata: dict[str, Any] | None = None,
         assistant_id: str | None = None,
+        config: dict[str, Any] | None = None,
     ) -> ThreadRecord:
         changes: dict[Any, Any] = {"updated_at": utc_now().isoformat()}
+        if config is not None:
+            changes["config"] = json.dumps(config)
         if metadata is not None:
             changes["metadata"] = json.dumps({**record.metadata, **metadata})
         if assistant_id is not None:

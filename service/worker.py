@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hanlin.runtime import Runner
-from hanlin.service.app_registry import AppRunners, ServiceApp
+from hanlin.service.app_registry import AppRunners, RunContext, ServiceApp
 from hanlin.service.execution import RunOutcome, execute_run, thread_status_after_cancel
 from hanlin.service.keys import ServiceKeys
 from hanlin.service.lease import Lease, LeaseLost, LeaseScripts, LeaseSettings, current_lease
@@ -152,7 +152,19 @@ class Worker:
                 thread_status="error",
             )
             return True
-        runner = self.runners.for_run(assistant)
+        try:
+            runner = self.runners.for_run(
+                assistant, run.request.config, RunContext(run.thread_id, run.owner)
+            )
+        except Exception as exc:  # a configuration the factory refuses: retrying cannot help
+            log.warning("run %s: its assistant could not be built: %s", run.run_id, exc)
+            await lease.finish(
+                "error",
+                error_kind="InvalidConfig",
+                error=f"{type(exc).__name__}: {exc}",
+                thread_status="error",
+            )
+            return True
         token = current_lease.set(lease)
         try:
             task = asyncio.create_task(execute_run(runner, run, lease))

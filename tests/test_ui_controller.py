@@ -17,7 +17,7 @@ from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.memory import MemoryStore, MemoryStoreConfig
 from hanlin.ui.controller import ChatController, SessionIds, Turn
 from hanlin.ui.services import UiServices
-from hanlin.ui.team_config import TeamConfig
+from hanlin.chat_teams.config import TeamConfig
 
 APPROVING = TeamConfig(
     kind="react",

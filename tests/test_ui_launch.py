@@ -89,7 +89,7 @@ def test_a_password_protected_app_turns_strangers_away() -> None:
 
 def test_form_values_round_trip_through_the_config() -> None:
     from hanlin.ui.app import config_from, form_values
-    from hanlin.ui.team_config import TeamConfig
+    from hanlin.chat_teams.config import TeamConfig
 
     config = TeamConfig(
         kind="role_play",

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from hanlin.cli.main import app
 from hanlin.llm.scripted import ScriptedModel
 from hanlin.ui.controller import ChatController, Turn
-from hanlin.ui.model_hosts import ModelHosts
+from hanlin.chat_teams.model_hosts import ModelHosts
 from hanlin.ui.services import UiServices
-from hanlin.ui.team_config import TeamConfig
+from hanlin.chat_teams.config import TeamConfig
 
 LEAK = "internal_secret-7f3a"
 

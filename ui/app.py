@@ -16,12 +16,12 @@ from typing import Any
 import gradio as gr
 from pydantic import ValidationError
 
+from hanlin.chat_teams.config import TeamConfig
 from hanlin.ui.controller import ChatController
 from hanlin.ui.handlers import ChatHandlers, invalid_team
 from hanlin.ui.identity import BrowserIdentity
 from hanlin.ui.layout import EMBEDDED, SERVER, ChatPage, chat_page
 from hanlin.ui.services import UiServices
-from hanlin.ui.team_config import TeamConfig
 
 CSS = "#status {min-height: 1.5em} footer {display: none !important}"
 

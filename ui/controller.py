@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hanlin.chat_teams.config import TeamConfig
+from hanlin.memory.retrying import MemoryUnavailable
 from hanlin.runtime import ApprovalDecision, Event
 from hanlin.ui.chat_view import ChatMessage, ChatTranscript, history_from_messages
 from hanlin.ui.memory_panel import MemoryPanel, forgetting_figure, load_panel
 from hanlin.ui.services import UiServices
-from hanlin.ui.team_config import TeamConfig
 from hanlin.ui.uploads import user_message
 
 log = logging.getLogger(__name__)
@@ -224,8 +225,11 @@ class ChatController:
                 "long-term memory needs Redis: start the app without --memory-only"
             )
             return None, None, reason
-        panel = await load_panel(store, user_id)
-        figure = forgetting_figure(panel.views, store.curve)
+        try:
+            panel = await load_panel(store, user_id)
+            figure = forgetting_figure(panel.views, store.curve)
+        except MemoryUnavailable as exc:
+            return None, None, str(exc)
         return panel, figure, f"{len(panel.rows)} memories of {user_id}"
 
     # --- helpers -------------------------------------------------------------------------------

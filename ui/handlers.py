@@ -14,9 +14,9 @@ from typing import Any
 import gradio as gr
 from pydantic import ValidationError
 
+from hanlin.chat_teams.config import TeamConfig
 from hanlin.ui.controller import ChatController, SessionIds, Turn
 from hanlin.ui.identity import BrowserIdentity
-from hanlin.ui.team_config import TeamConfig
 
 NO_IDENTITY = "this browser has no identity cookie: reload the page (the chat needs cookies)"
 

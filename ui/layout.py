@@ -11,8 +11,8 @@ from typing import Any
 
 import gradio as gr
 
+from hanlin.chat_teams.config import TEAM_LABELS, TOOL_LABELS, TeamConfig
 from hanlin.ui.memory_panel import TABLE_HEADERS
-from hanlin.ui.team_config import TEAM_LABELS, TOOL_LABELS, TeamConfig
 from hanlin.ui.uploads import ACCEPTED_UPLOADS
 
 EMBEDDED, SERVER = "embedded", "server"

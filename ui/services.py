@@ -5,6 +5,10 @@ tool journal (Redis, so threads survive an app restart), and the long-term memor
 Per session: a runner over that session's team and its sandboxed tools, so no two people see
 each other's files, threads or memories. Threads have owners (``threads``), and model servers
 are reached only on allowed hosts (``model_hosts``).
+
+With a ``service`` (``hanlin api``, embedded or remote), the teams run there instead: threads
+and runs are the service's, each person's requests go under their own identity, and this
+process keeps no run state at all. Without one (``--memory-only``), teams run in-process.
 """
 
 from __future__ import annotations
@@ -12,57 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
+from hanlin.chat_teams.builder import SessionTools, build_team
+from hanlin.chat_teams.config import TeamConfig
+from hanlin.chat_teams.model_hosts import ModelHosts
+from hanlin.chat_teams.models import ModelFactory, default_model_factory
 from hanlin.runtime import MemoryToolJournal, Runner, ToolJournal
-from hanlin.ui.model_hosts import ModelHosts, same_origin
-from hanlin.ui.team_builder import SessionTools, build_team
-from hanlin.ui.team_config import TeamConfig
+from hanlin.ui.service_client import ServiceChat, ServiceRunner, ServiceThreads
 from hanlin.ui.threads import ThreadRegistry
 
 log = logging.getLogger(__name__)
-ModelFactory = Callable[[TeamConfig], Any]
 MAX_SESSIONS = 256
-
-
-def default_model_factory(hosts: ModelHosts | None = None) -> ModelFactory:
-    """The configured embedded model (loaded once) or an OpenAI-compatible server per URL.
-
-    The configured API key goes only to the configured server, never to a URL from the form.
-    """
-    from hanlin.runtime.models import model_from_settings
-    from hanlin.runtime.settings import load_settings
-    from hanlin.ui.model_client import GuardedServerModel
-
-    settings = load_settings().model
-    allowed = hosts or ModelHosts()
-    cache: dict[str, Any] = {}
-
-    def factory(config: TeamConfig) -> Any:
-        if config.model_url is None:
-            key = "embedded"
-            if key not in cache:
-                cache[key] = model_from_settings(settings)
-            return cache[key]
-        url = str(config.model_url)
-        key = f"{url}|{config.model_name}"
-        if key not in cache:
-            same_server = same_origin(url, settings.base_url)
-            cache[key] = GuardedServerModel(
-                url,
-                config.model_name,
-                hosts=allowed,
-                timeout=settings.timeout_s,
-                api_key=settings.api_key if same_server else None,
-            )
-        return cache[key]
-
-    return factory
 
 
 @dataclass
@@ -84,14 +53,18 @@ class UiServices:
         memory_store: Any = None,
         open_memory: bool = True,
         model_hosts: ModelHosts | None = None,
+        service: ServiceChat | None = None,
     ) -> None:
         self.model_hosts = model_hosts or ModelHosts()
         self.model_factory = model_factory or default_model_factory(self.model_hosts)
         self.redis_url = redis_url
-        self.threads = ThreadRegistry(redis_url)
+        self.service = service
+        self.threads: ThreadRegistry | ServiceThreads = (
+            ServiceThreads(service) if service is not None else ThreadRegistry(redis_url)
+        )
         self.checkpointer: BaseCheckpointSaver
         self.journal: ToolJournal
-        if redis_url is None:
+        if redis_url is None or service is not None:
             self.checkpointer, self.journal = InMemorySaver(), MemoryToolJournal()
         else:
             from redis.asyncio import Redis
@@ -126,13 +99,18 @@ class UiServices:
                     self._open_memory = False
         return self._memory_store
 
-    async def runner(self, session_id: str, config: TeamConfig, user_id: str) -> Runner:
-        """This session's runner for ``config`` (rebuilt when the configuration changes).
+    async def runner(
+        self, session_id: str, config: TeamConfig, user_id: str
+    ) -> Runner | ServiceRunner:
+        """This session's runner for ``config`` (rebuilt when the configuration changes), or
+        the service's for ``user_id`` when the teams run in a service.
 
         Raises ``ModelHostRefused`` before any model is built for a server on a host that is
         not allowed."""
         if config.model_url is not None:
             self.model_hosts.check(str(config.model_url))
+        if self.service is not None:
+            return self.service.runner(config, user_id)
         session = self._sessions.get(session_id)
         if session is None:
             session = self._sessions[session_id] = Session()

@@ -79,9 +79,18 @@ class Perception:
         raise PerceptionError(repr(part), "unknown content part")
 
     def _file(self, part: FilePart) -> TextPart:
-        source = part.name or Path(part.path).name
-        data = self._read(part.path, source)
-        kind = detect_document_kind(data, part.name or part.path, part.media_type)
+        if part.path is not None:
+            source = part.name or Path(part.path).name
+            data = self._read(part.path, source)
+        else:
+            source = part.name or "inline file"
+            data = _decode_base64(part.data_base64 or "", source)
+            if len(data) > self.config.max_file_bytes:
+                raise PerceptionError(
+                    source,
+                    f"{len(data)} bytes exceeds the {self.config.max_file_bytes}-byte limit",
+                )
+        kind = detect_document_kind(data, part.name or part.path or "", part.media_type)
         if kind is not None:
             text = document_to_text(data, source, kind, max_table_rows=self.config.max_table_rows)
             return self._text_part(f"Document: {source} ({kind.upper()})", text)

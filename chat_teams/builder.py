@@ -14,10 +14,10 @@ from hanlin.agents.debate import Debate, DebateAgent
 from hanlin.agents.memory import AgentMemory
 from hanlin.agents.role_play import RolePlay
 from hanlin.agents.supervisor import Supervisor
+from hanlin.chat_teams.config import TeamConfig
 from hanlin.llm.chat_model import ChatOptions
 from hanlin.runtime import RunTarget
 from hanlin.tools.builtin import PythonTool, ScratchFiles, calculator
-from hanlin.ui.team_config import TeamConfig
 
 REACT_INSTRUCTIONS = (
     "You are a careful assistant. Use a tool when it helps (for arithmetic, call the "

@@ -8,6 +8,7 @@ origins the operator lists (``hanlin ui --allow-model-url``) are reached.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterable
 
 import httpx
@@ -83,3 +84,13 @@ class ModelHosts(BaseModel):
             f"{shown} is not an allowed model host: this app sends requests only to loopback "
             "model servers and to those started with --allow-model-url"
         )
+
+
+ALLOWED_MODEL_URLS_ENV = "HANLIN_ALLOW_MODEL_URLS"
+
+
+def allowed_from_env() -> ModelHosts:
+    """Loopback plus the comma-separated URLs of ``HANLIN_ALLOW_MODEL_URLS``: what a worker
+    serving the chat's teams may reach (the chat's ``--allow-model-url`` sets it)."""
+    raw = os.environ.get(ALLOWED_MODEL_URLS_ENV, "")
+    return ModelHosts.with_urls(url.strip() for url in raw.split(",") if url.strip())

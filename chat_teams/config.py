@@ -33,7 +33,7 @@ class TeamConfig(BaseModel):
     kind: TeamKind = "react"
     model_url: HttpUrl | None = None
     model_name: str = Field(default="default", min_length=1, max_length=200)
-    tools: list[ToolName] = Field(default_factory=lambda: ["calculator"])
+    tools: list[ToolName] = Field(default_factory=lambda: list[ToolName](["calculator"]))
     approve_tools: bool = Field(default=False, description="Ask a person before every tool call.")
     long_term_memory: bool = True
     debaters: int = Field(default=3, ge=2, le=6)

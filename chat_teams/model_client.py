@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
+from hanlin.chat_teams.model_hosts import ModelHosts
 from hanlin.llm.chat_model import BaseChatModel, ChatOptions, ModelError, StreamItem, ToolSpec
 from hanlin.llm.messages import Message
 from hanlin.llm.openai_http import OpenAICompatibleModel
-from hanlin.ui.model_hosts import ModelHosts
 
 NOT_A_COMPLETION = "its reply is not an OpenAI chat completion"
 

@@ -1,0 +1,250 @@
+"""The chat's way to ``hanlin api``: threads and runs through the LangGraph SDK client.
+
+The chat page holds a *front-end key* and names, on every request, the person it acts for
+(``X-Hanlin-User``), so the service keeps each person's threads, runs and memories apart and
+the chat itself keeps no state: any number of chat replicas can share one service.
+
+``ServiceThreads`` stands where the chat's own thread registry stood, and ``ServiceRunner``
+where an in-process ``Runner`` stood (stream, resume, pending approvals, messages), so the
+controller drives both the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from hanlin.chat_teams.assistants import assistant_name
+from hanlin.chat_teams.config import TeamConfig
+from hanlin.llm.messages import AudioPart, FilePart, ImagePart, Message, UserMessage
+from hanlin.runtime import (
+    ApprovalDecision,
+    ErrorEvent,
+    Event,
+    InterruptEvent,
+    event_adapter,
+    state_messages,
+)
+
+ACT_AS_HEADER = "X-Hanlin-User"
+MAX_INLINE_BYTES = 32 * 1024 * 1024
+
+
+class ServiceError(RuntimeError):
+    """The service refused or failed a request; the message says what it answered."""
+
+
+def _explain(exc: httpx.HTTPStatusError) -> ServiceError:
+    try:
+        detail = exc.response.json().get("detail") or exc.response.text
+    except (ValueError, AttributeError):
+        detail = exc.response.text
+    return ServiceError(f"the service answered {exc.response.status_code}: {str(detail)[:300]}")
+
+
+class ServiceChat:
+    """One client for the whole chat; ``url`` is a ``hanlin api``, ``api_key`` its front-end
+    key (None for a loopback service without keys, which serves one local user)."""
+
+    def __init__(self, url: str, api_key: str | None = None, *, timeout_s: float = 30.0) -> None:
+        self.url = url
+        self._api_key = api_key
+        self._timeout_s = timeout_s
+        self._client: LangGraphClient | None = None
+
+    @property
+    def client(self) -> LangGraphClient:
+        if self._client is None:
+            self._client = get_client(
+                url=self.url,
+                api_key=self._api_key,
+                timeout=httpx.Timeout(self._timeout_s, read=None),
+            )
+        return self._client
+
+    def headers(self, owner: str) -> dict[str, str]:
+        """Who a request is for: only sent with a front-end key (a plain key acts as itself)."""
+        return {ACT_AS_HEADER: quote(owner, safe="")} if self._api_key else {}
+
+    def runner(self, config: TeamConfig, owner: str) -> ServiceRunner:
+        return ServiceRunner(self, config, owner)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class ServiceThreads:
+    """Thread ownership as the service keeps it: a thread is its owner's or it is not found."""
+
+    def __init__(self, chat: ServiceChat) -> None:
+        self.chat = chat
+
+    async def issue(self, owner: str) -> str:
+        try:
+            thread = await self.chat.client.threads.create(
+                metadata={"source": "chat"}, headers=self.chat.headers(owner)
+            )
+        except httpx.HTTPStatusError as exc:
+            raise _explain(exc) from exc
+        return str(thread["thread_id"])
+
+    async def owns(self, owner: str, thread_id: str) -> bool:
+        if not owner or not thread_id:
+            return False
+        try:
+            await self.chat.client.threads.get(thread_id, headers=self.chat.headers(owner))
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code in (404, 422):
+                return False
+            raise _explain(exc) from exc
+        return True
+
+    async def use(self, owner: str, thread_id: str) -> None:
+        """Marks the thread as the one a new page of ``owner`` opens (its latest update)."""
+        await self.chat.client.threads.update(
+            thread_id, metadata={"source": "chat"}, headers=self.chat.headers(owner)
+        )
+
+    async def latest(self, owner: str) -> str | None:
+        found = await self.chat.client.threads.search(
+            limit=1, sort_by="updated_at", sort_order="desc", headers=self.chat.headers(owner)
+        )
+        return str(found[0]["thread_id"]) if found else None
+
+    async def aclose(self) -> None:
+        await self.chat.aclose()
+
+
+class ServiceRunner:
+    """A ``Runner``'s chat-facing methods, over the service, for one owner and team."""
+
+    def __init__(self, chat: ServiceChat, config: TeamConfig, owner: str) -> None:
+        self.chat = chat
+        self.config = config
+        self.owner = owner
+        self.assistant = assistant_name(config.kind)
+
+    @property
+    def _run_config(self) -> dict[str, Any]:
+        return {"configurable": self.config.model_dump(mode="json")}
+
+    async def _state(self, thread_id: str) -> Mapping[str, Any]:
+        try:
+            return await self.chat.client.threads.get_state(
+                thread_id, headers=self.chat.headers(self.owner)
+            )
+        except httpx.HTTPStatusError as exc:
+            raise _explain(exc) from exc
+
+    async def pending(self, thread_id: str) -> list[InterruptEvent]:
+        state = await self._state(thread_id)
+        pending = []
+        for item in state.get("interrupts") or []:
+            value = item.get("value")
+            value = value if isinstance(value, dict) else {"value": value}
+            pending.append(
+                InterruptEvent(
+                    agent=value.get("agent"), interrupt_id=str(item.get("id")), request=value
+                )
+            )
+        return pending
+
+    async def messages(self, thread_id: str) -> list[Message]:
+        state = await self._state(thread_id)
+        values = state.get("values") or {}
+        return state_messages(values) if isinstance(values, dict) else []  # type: ignore[arg-type]
+
+    async def is_unfinished(self, thread_id: str) -> bool:
+        """True when the thread stopped mid-run (its last run failed or was cancelled)."""
+        try:
+            thread = await self.chat.client.threads.get(
+                thread_id, headers=self.chat.headers(self.owner)
+            )
+        except httpx.HTTPStatusError as exc:
+            raise _explain(exc) from exc
+        if thread.get("status") == "busy":
+            return False
+        state = await self._state(thread_id)
+        return bool(state.get("next") or state.get("tasks"))
+
+    def stream(
+        self, thread_id: str, message: str | UserMessage, *, user_id: str | None = None
+    ) -> AsyncIterator[Event]:
+        user = UserMessage(content=message) if isinstance(message, str) else message
+        return self._run(thread_id, input={"messages": [inline(user).model_dump(mode="json")]})
+
+    def resume_stream(
+        self,
+        thread_id: str,
+        decision: ApprovalDecision | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> AsyncIterator[Event]:
+        if decision is None:  # continue from the last checkpoint
+            return self._run(thread_id)
+        return self._run(thread_id, command={"resume": decision.model_dump(mode="json")})
+
+    async def _run(self, thread_id: str, **request: Any) -> AsyncIterator[Event]:
+        try:
+            async for part in self.chat.client.runs.stream(
+                thread_id,
+                self.assistant,
+                stream_mode="custom",
+                config=self._run_config,
+                multitask_strategy="reject",
+                headers=self.chat.headers(self.owner),
+                **request,
+            ):
+                if part.event == "custom":
+                    yield event_adapter.validate_python(part.data)
+                elif part.event == "error":
+                    yield _run_error(part.data)
+        except httpx.HTTPStatusError as exc:
+            raise _explain(exc) from exc
+
+
+def _run_error(data: Any) -> ErrorEvent:
+    if isinstance(data, dict):
+        text = f"{data.get('error') or 'RunError'}: {data.get('message') or ''}".strip(": ")
+    else:
+        text = str(data)
+    return ErrorEvent(message=text, category="run_failed")
+
+
+def inline(message: UserMessage) -> UserMessage:
+    """The message with its files' bytes in it: the worker may run on another machine, and
+    the service refuses local paths."""
+    if isinstance(message.content, str):
+        return message
+    parts: list[Any] = []
+    for part in message.content:
+        path = getattr(part, "path", None)
+        if path is None:
+            parts.append(part)
+            continue
+        data = Path(path).read_bytes()
+        if len(data) > MAX_INLINE_BYTES:
+            raise ServiceError(f"{Path(path).name} is over {MAX_INLINE_BYTES // 2**20} MB")
+        encoded = base64.b64encode(data).decode("ascii")
+        media_type = part.media_type or mimetypes.guess_type(path)[0]
+        if isinstance(part, ImagePart):
+            kind = media_type or "application/octet-stream"
+            parts.append(ImagePart(url=f"data:{kind};base64,{encoded}", media_type=media_type))
+        elif isinstance(part, AudioPart):
+            parts.append(AudioPart(data_base64=encoded, media_type=media_type))
+        elif isinstance(part, FilePart):
+            name = part.name or Path(path).name
+            parts.append(FilePart(data_base64=encoded, name=name, media_type=media_type))
+        else:
+            parts.append(part)
+    return message.model_copy(update={"content": parts})
