@@ -8,6 +8,9 @@ queries (phrasings never seen in training) with TS / PI / CF and the mean reward
     python benchmarks/tool_learning.py --train-samples 32 --heldout 12 --ppo-steps 4  # quicker
     python benchmarks/tool_learning.py --config ... --reuse --stages mae_pkt_name  # add one
     python benchmarks/tool_learning.py --config ... --seed 1 --stages sft,mae_pkt  # a repeat
+    python benchmarks/tool_learning.py --config ... --stages base,sft,mae_pkt \
+        --bfcl simple,irrelevance --bfcl-limit 30                 # BFCL too (auto policy)
+    python benchmarks/tool_learning.py --config ... --reuse --no-heldout --bfcl simple  # BFCL only
 
 Stages beyond the four compared: ``mae`` and ``pkt`` (each part alone, ``--ablation``) and
 ``mae_pkt_name`` (PKT with every token of the tool name as a key token). The budget options
@@ -16,6 +19,10 @@ another training seed (the order samples are seen in) on the same data and held-
 models go to ``<output_dir>/seed<N>`` and its results to ``tool_learning_seed<N>.json``.
 Results go to ``benchmarks/results/tool_learning.json``; curves and predictions to the
 run's output folder.
+
+``--bfcl`` scores every stage's model on BFCL categories as well (``bfcl.evaluate`` through
+the transformers backend, one item at a time; with ``--bfcl-batch N`` the in-memory model in
+batches of N, which is how the GPU run fits its time). BFCL is for evaluation only.
 """
 
 from __future__ import annotations
@@ -256,6 +263,42 @@ def ppo_stage(
     )
 
 
+def on_device(model: Any) -> Any:
+    """The base model on the GPU when there is one (trained models are there already)."""
+    import torch
+
+    return model.to("cuda") if torch.cuda.is_available() else model
+
+
+def bfcl_stage(
+    name: str, model: Any, tokenizer: Any, config: TrainingConfig, args: argparse.Namespace
+) -> dict[str, Any]:
+    """BFCL report of stage ``name``: batched on the model in memory, or through the
+    transformers backend on what the stage saved (the base: its GGUF or folder)."""
+    from tool_learning_bfcl import bfcl_batched, bfcl_through_backend
+
+    categories = [c.strip() for c in args.bfcl.split(",") if c.strip()]
+    if args.bfcl_batch:
+        if args.bfcl_policy != "auto":
+            raise SystemExit("--bfcl-batch scores the auto policy only")
+        return bfcl_batched(
+            model,
+            tokenizer,
+            categories=categories,
+            limit=args.bfcl_limit,
+            batch_size=args.bfcl_batch,
+        )
+    if name == "base":
+        path: Path | str = config.model.base
+    elif name == "mae_pkt_ppo":
+        path = config.output_dir / "ppo" / "model"
+    else:
+        path = sft_folder(stage_config(config, name)) / "model"
+    return bfcl_through_backend(
+        path, categories=categories, limit=args.bfcl_limit, policy=args.bfcl_policy
+    )
+
+
 def paired_against(baseline: list[dict[str, bool]], hits: list[dict[str, bool]]) -> dict[str, Any]:
     return {
         metric: compare_paired(
@@ -346,12 +389,33 @@ def main() -> None:
         "--output",
         help="Results name (default: tool_learning, or tool_learning_seed<N> with another --seed).",
     )
+    parser.add_argument(
+        "--bfcl", help="Also score each stage on these BFCL categories, e.g. simple,irrelevance."
+    )
+    parser.add_argument("--bfcl-limit", type=int, default=30, help="First N items per category.")
+    parser.add_argument("--bfcl-policy", default="auto", help="A bfcl.py policy (default auto).")
+    parser.add_argument(
+        "--bfcl-batch",
+        type=int,
+        default=0,
+        help="Score BFCL on the in-memory model in batches of N (0: through the backend).",
+    )
+    parser.add_argument(
+        "--no-heldout", action="store_true", help="Skip the held-out synthetic evaluation."
+    )
+    parser.add_argument(
+        "--base-model", help="The base model (GGUF or folder) instead of the config's."
+    )
     args = parser.parse_args()
     stages = list(args.stages or MAIN_STAGES) + (list(ABLATION_STAGES) if args.ablation else [])
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         parser.error(f"unknown stages {unknown}; choose among {', '.join(STAGES)}")
     configured = load_config(args.config)
+    if args.base_model:
+        configured = configured.model_copy(
+            update={"model": configured.model.model_copy(update={"base": args.base_model})}
+        )
     config = budgeted(configured, args)
     if args.output is None:
         repeat = config.seed != configured.seed
@@ -360,7 +424,9 @@ def main() -> None:
     split = load_split(config.data)
     heldout = heldout_samples(split, config.data)
     results, hits, sizes, earlier_wall = (
-        kept_results(args.output, config, heldout, stages) if args.reuse else ({}, {}, {}, 0.0)
+        kept_results(args.output, config, heldout, [] if args.no_heldout else stages)
+        if args.reuse
+        else ({}, {}, {}, 0.0)
     )
     sizes.update(
         {
@@ -375,6 +441,7 @@ def main() -> None:
     for name in (stage for stage in STAGES if stage in stages):
         if name == "base":
             model, tokenizer = load_for_training(config.model.base)
+            model = on_device(model)
             stats: dict[str, Any] = {}
         elif name == "mae_pkt_ppo":
             model, tokenizer, stats = ppo_stage(config, split, mae_pkt, args.reuse, sizes)
@@ -382,20 +449,30 @@ def main() -> None:
             model, tokenizer, stats = sft_stage(config, split, name, args.reuse, sizes)
             if name == "mae_pkt":
                 mae_pkt = (model, tokenizer)
-        scores, hits[name] = evaluate(name, model, tokenizer, config, heldout)
-        results[name] = {**scores, **stats}
+        if args.no_heldout:
+            results[name] = {**results.get(name, {}), **stats}
+        else:
+            scores, hits[name] = evaluate(name, model, tokenizer, config, heldout)
+            results[name] = {**scores, **stats}
+        if args.bfcl:
+            results[name]["bfcl"] = bfcl_stage(name, model, tokenizer, config, args)
         path = save(args.output, results, hits, sizes, config, started)
     print_table(
-        ["variant", "TS", "TS 95% CI", "PI", "CF", "mean reward", "TS p vs sft"],
+        ["variant", "TS", "TS 95% CI", "PI", "CF", "mean reward", "TS p vs sft", "BFCL"],
         [
             [
                 k,
-                v["tool_selection"],
-                v["tool_selection_ci95"],
-                v["parameter_identification"],
-                v["content_filling"],
-                v["mean_reward"],
+                v.get("tool_selection", "-"),
+                v.get("tool_selection_ci95", "-"),
+                v.get("parameter_identification", "-"),
+                v.get("content_filling", "-"),
+                v.get("mean_reward", "-"),
                 v.get("paired_vs_sft", {}).get("tool_selection", {}).get("p_value", "-"),
+                " ".join(
+                    f"{c}={a['accuracy']:.2f}"
+                    for c, a in v.get("bfcl", {}).get("categories", {}).items()
+                )
+                or "-",
             ]
             for k, v in results.items()
         ],

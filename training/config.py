@@ -86,6 +86,10 @@ class SftConfig(_Section):
     warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.01, ge=0.0)
     max_grad_norm: float = Field(1.0, gt=0)
+    # "bf16" on a GPU that has it: about twice the speed of float32 for the same steps
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    # stop early (and save) once this much training time has passed: a fixed time budget
+    max_minutes: float | None = Field(None, gt=0)
 
 
 class PpoConfig(_Section):

@@ -136,7 +136,10 @@ def run_sft(
     )
     if not examples:
         raise ValueError(f"none of the {len(samples)} samples fits max_length={sft.max_length}")
-    accelerator = Accelerator(gradient_accumulation_steps=sft.grad_accumulation)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=sft.grad_accumulation, mixed_precision=sft.mixed_precision
+    )
+    deadline = None if sft.max_minutes is None else time.perf_counter() + 60 * sft.max_minutes
     loader = DataLoader(
         examples,
         batch_size=sft.batch_size,
@@ -196,6 +199,9 @@ def run_sft(
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.4f}")
                 if len(losses) >= total:
+                    break
+                if deadline is not None and time.perf_counter() > deadline:
+                    total = len(losses)  # the time budget ends the run here
                     break
             epoch += 1
     bar.close()
