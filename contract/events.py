@@ -30,6 +30,11 @@ class MessageEvent(_Event):
     kind: Literal["message"] = "message"
     content: str
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    # A team's speaker may say more: the round it speaks in and its part (a debate's
+    # "debater" or "judge"). Fields here, not only in a subclass, so they survive the trip
+    # through JSON to another process.
+    round: int | None = None
+    role: str | None = None
 
 
 class PlanEvent(_Event):
