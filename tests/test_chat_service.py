@@ -245,3 +245,57 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/ok", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_hanlin_ui_with_api_serves_the_chat_from_a_remote_service(
+    stack_for: Any, tmp_path: Path
+) -> None:
+    """``hanlin ui --api URL`` as a process: a stateless chat page whose turns run in the
+    service (here an embedded one, reached over loopback with its front-end key)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from gradio_client import Client
+
+    stack = stack_for(ScriptedModel(["Hello from the service."]))
+    port = free_port()
+    env = {**os.environ, "HANLIN_UI_API_KEY": stack.service.api_key}
+    env.pop("HANLIN_REDIS_URL", None)
+    log = tmp_path / "ui.log"
+    with log.open("wb") as out:
+        ui = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hanlin.cli.main",
+                "ui",
+                "--api",
+                stack.service.url,
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and ui.poll() is None:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert ui.poll() is None, log.read_text()
+        assert f"teams run in the service at {stack.service.url}" in log.read_text()
+        client = Client(url, verbose=False)
+        team = {"kind": "react", "tools": [], "long_term_memory": False}
+        ids = client.predict(None, team, api_name="/on_load")[1]
+        out = client.predict({"text": "hi", "files": []}, [], ids, team, api_name="/send")
+        assert "Hello from the service." in str(out[0])
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)

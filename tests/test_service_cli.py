@@ -103,3 +103,46 @@ async def test_without_keys_only_loopback_clients_are_served() -> None:
     assert (await user(keyed, "127.0.0.1"))[0] == 401, "with keys, loopback needs one too"
     assert await user(keyed, "10.1.2.3", authorization="Bearer k1") == (200, {"user": "alice"})
     assert await user(keyed, "10.1.2.3", **{"x-api-key": "k1"}) == (200, {"user": "alice"})
+
+
+async def test_only_a_frontend_key_may_act_for_someone() -> None:
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from hanlin.service.api_auth import ApiAuth
+
+    async def whoami(request: Request) -> JSONResponse:
+        return JSONResponse({"user": request.scope["state"]["user"]})
+
+    policy = AuthPolicy({"k1": "alice"}, frontend_keys={"f1": "chat"})
+    unkeyed = AuthPolicy({})
+
+    async def call(policy: AuthPolicy, **headers: str) -> tuple[int, object]:
+        app = ApiAuth(Starlette(routes=[Route("/me", whoami)]), policy)
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/me", headers=headers)
+            return response.status_code, response.json()
+
+    acting = {"x-hanlin-user": "browser-%E6%9D%8E"}  # percent-encoded UTF-8
+    assert await call(policy, authorization="Bearer f1", **acting) == (200, {"user": "browser-李"})
+    assert await call(policy, authorization="Bearer f1") == (200, {"user": "chat"})
+    assert await call(policy, authorization="Bearer k1") == (200, {"user": "alice"})
+    # A plain key, or no key at all, may not name someone else: refused, not served as itself.
+    for refused in (call(policy, authorization="Bearer k1", **acting), call(unkeyed, **acting)):
+        status, body = await refused
+        assert status == 403 and "front-end key" in body["detail"]  # type: ignore[index]
+    for bad in ("", "%FF%FE", "a\u0007b", "x" * 201):
+        status, body = await call(policy, authorization="Bearer f1", **{"x-hanlin-user": bad})
+        assert status == 400, (bad, status)
+    with pytest.raises(AuthConfigError):
+        AuthPolicy({"k1": "alice"}, frontend_keys={"k1": "chat"})
+
+
+def test_the_chat_refuses_memory_only_with_a_remote_service() -> None:
+    result = hanlin("ui", "--memory-only", "--api", "http://127.0.0.1:9")
+    assert result.returncode == 2
+    assert "--memory-only and --api exclude each other" in result.stderr

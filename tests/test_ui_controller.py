@@ -13,11 +13,11 @@ from memory_support import HashedBagOfWords
 from pydantic import ValidationError
 from tests_support import free_port
 
+from hanlin.chat_teams.config import TeamConfig
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.memory import MemoryStore, MemoryStoreConfig
 from hanlin.ui.controller import ChatController, SessionIds, Turn
 from hanlin.ui.services import UiServices
-from hanlin.chat_teams.config import TeamConfig
 
 APPROVING = TeamConfig(
     kind="react",

@@ -88,8 +88,8 @@ def test_a_password_protected_app_turns_strangers_away() -> None:
 
 
 def test_form_values_round_trip_through_the_config() -> None:
-    from hanlin.ui.app import config_from, form_values
     from hanlin.chat_teams.config import TeamConfig
+    from hanlin.ui.app import config_from, form_values
 
     config = TeamConfig(
         kind="role_play",

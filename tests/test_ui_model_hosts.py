@@ -11,12 +11,12 @@ import pytest
 from tests_support import free_port
 from typer.testing import CliRunner
 
+from hanlin.chat_teams.config import TeamConfig
+from hanlin.chat_teams.model_hosts import ModelHosts
 from hanlin.cli.main import app
 from hanlin.llm.scripted import ScriptedModel
 from hanlin.ui.controller import ChatController, Turn
-from hanlin.chat_teams.model_hosts import ModelHosts
 from hanlin.ui.services import UiServices
-from hanlin.chat_teams.config import TeamConfig
 
 LEAK = "internal_secret-7f3a"
 

@@ -20,11 +20,14 @@ from tests_support import free_port
 pytest.importorskip("gradio")
 from gradio_client import Client
 
+from hanlin.chat_teams.assistants import ChatTeams, chat_app
 from hanlin.llm.messages import AssistantMessage, Message
 from hanlin.llm.scripted import ScriptedModel, call
 from hanlin.memory import MemoryStore, MemoryStoreConfig
+from hanlin.service.embedded import EmbeddedService, EmbeddedSettings
 from hanlin.ui.app import build_app
 from hanlin.ui.launch import UiLaunch, launch_app, quiet_gradio
+from hanlin.ui.service_client import ServiceChat
 from hanlin.ui.services import UiServices
 
 TEAM = {
@@ -92,18 +95,30 @@ class Person:
         return tuple(out)
 
 
-@pytest.fixture
-def two_people(redis_url: str) -> Iterator[tuple[str, ScriptedModel]]:
+@pytest.fixture(params=["in_process", "service"])
+def two_people(
+    redis_url: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, ScriptedModel]]:
+    """The app with its teams in-process, or in an embedded service (the default start)."""
     quiet_gradio()
     model = ScriptedModel([reply] * 200)
-    services = UiServices(
-        model_factory=lambda config: model, redis_url=redis_url, open_memory=False
-    )
+    service = None
+    if request.param == "service":
+        teams = ChatTeams(model_factory=lambda config: model)
+        settings = EmbeddedSettings(redis_url=redis_url, prefix=f"t{uuid.uuid4().hex[:8]}")
+        service = EmbeddedService(chat_app(teams), settings).start()
+        services = UiServices(service=ServiceChat(service.url, service.api_key), open_memory=False)
+    else:
+        services = UiServices(
+            model_factory=lambda config: model, redis_url=redis_url, open_memory=False
+        )
     demo = build_app(services, browser_secret=SECRET)
     auth = [("ann", "ann-pw"), ("bob", "bob-pw")]
     _, url, _ = launch_app(demo, UiLaunch(port=free_port(), auth=auth), block=False)
     yield url, model
     demo.close()
+    if service is not None:
+        service.stop()
 
 
 def test_a_person_cannot_reach_another_persons_thread(two_people: tuple[str, Any]) -> None:
