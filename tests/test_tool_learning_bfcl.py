@@ -28,7 +28,7 @@ def test_batched_bfcl_matches_the_backend_item_by_item() -> None:
 
     from hanlin.llm.transformers_model import TransformersModel
 
-    categories, limit, tokens = ["simple", "irrelevance"], 2, 48
+    categories, limit, tokens = ["simple", "irrelevance"], 2, 24
     backend = asyncio.run(
         evaluate_async(
             TransformersModel(),
