@@ -35,7 +35,7 @@ from hanlin.training.evaluation.significance import wilson_interval
 
 DECISIONS: tuple[str, ...] = get_args(ToolDecision)
 POLICIES: tuple[str, ...] = ("auto", "required", "call_once", "call_first", "default", *DECISIONS)
-MAX_TOKENS = 200
+MAX_TOKENS = 160
 
 
 def policy_options(policy: str, max_tokens: int = MAX_TOKENS) -> ChatOptions:
@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--categories", default=",".join(DEFAULT_CATEGORIES))
     parser.add_argument("--limit", type=int, default=15, help="First N items per category.")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     parser.add_argument("--out", type=Path, default=RESULTS / "bfcl.json")
     parser.add_argument("--merge", action="store_true", help="Keep other runs already in --out.")
     args = parser.parse_args()
@@ -178,7 +179,15 @@ def main() -> None:
     model = build_model(args)
     runs = []
     for policy in policies:
-        run = evaluate(model, policy=policy, categories=categories, limit=args.limit)
+        run = asyncio.run(
+            evaluate_async(
+                model,
+                policy=policy,
+                categories=categories,
+                limit=args.limit,
+                max_tokens=args.max_tokens,
+            )
+        )
         runs.append(run)
         print_report([run])
         write(args.out, runs, args.merge, {"benchmark": "bfcl"})

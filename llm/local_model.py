@@ -11,10 +11,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,27 @@ from hanlin.llm.chat_model import (
     ModelInputError,
     StreamItem,
     TextDelta,
+    ToolDecision,
     ToolSpec,
     Usage,
 )
 from hanlin.llm.in_process import InProcessChatModel
+from hanlin.llm.local_decision import (
+    FEW_SHOT_TURNS,
+    NEUTRAL_QUESTION,
+    OPENING_THRESHOLD,
+    YES_NO_QUESTION,
+    opening_logprob,
+    says_yes,
+)
+from hanlin.llm.local_grammar import (
+    MAX_PARALLEL_CALLS,
+    answer_grammar,
+    call_or_answer_grammar,
+    json_schema_grammar,
+    repeated_call_at,
+    tool_call_grammar,
+)
 from hanlin.llm.local_prompt import (
     CHATML_TEMPLATE,
     build_result,
@@ -37,6 +53,9 @@ from hanlin.llm.local_prompt import (
 )
 from hanlin.llm.model_files import ModelFileError, resolve_model_path
 
+# How the embedded model decides whether to call under tool_choice="auto" (measured on
+# BFCL against the other ways; see benchmarks/results/bfcl.json).
+DEFAULT_TOOL_DECISION: ToolDecision = "likelihood"
 INSTALL_HINT = "the local model needs llama-cpp-python: pip install 'hanlin[local]'"
 TEMPLATE_MARKERS = ("{%", "{{")
 
@@ -158,77 +177,6 @@ def chat_formatter(template: str, eos_text: str, bos_text: str) -> Any:
     return Jinja2ChatFormatter(template=template, eos_token=eos_text, bos_token=bos_text)
 
 
-# A schema llama.cpp cannot turn into a grammar raises any of these (an assertion for a
-# remote $ref, which it is not allowed to fetch; a recursion error for very deep nesting).
-_GRAMMAR_ERRORS = (ValueError, RuntimeError, KeyError, TypeError, AssertionError, RecursionError)
-
-# llama.cpp spells a length bound out as one grammar rule per character or item, so a large
-# bound (maxLength 100000) makes a huge grammar that crashes the process. Above this, the
-# bound is dropped from the grammar; the tool still checks it when it runs.
-GRAMMAR_MAX_BOUND = 256
-
-
-def grammar_safe(schema: Any) -> Any:
-    """``schema`` without length bounds too large for a grammar."""
-    if isinstance(schema, dict):
-        return {
-            key: grammar_safe(value)
-            for key, value in schema.items()
-            if not (
-                key in {"maxLength", "maxItems", "minLength", "minItems"}
-                and isinstance(value, int)
-                and value > GRAMMAR_MAX_BOUND
-            )
-        }
-    if isinstance(schema, list):
-        return [grammar_safe(item) for item in schema]
-    return schema
-
-
-def json_schema_grammar(schema: dict[str, Any]) -> Any:
-    """A llama.cpp grammar that only admits JSON matching ``schema``."""
-    from llama_cpp import LlamaGrammar
-
-    try:
-        return LlamaGrammar.from_json_schema(json.dumps(grammar_safe(schema)), verbose=False)
-    except _GRAMMAR_ERRORS as exc:
-        raise ModelInputError(
-            f"cannot turn this JSON schema into a grammar: {type(exc).__name__}: {exc}",
-            param="response_format",
-        ) from exc
-
-
-def tool_call_grammar(tools: Sequence[ToolSpec]) -> Any:
-    """A grammar that admits exactly one ``<tool_call>`` block calling one of ``tools`` with
-    arguments that match its schema: ``tool_choice="required"`` for models that cannot be
-    trusted to produce the format unaided."""
-    from llama_cpp import LlamaGrammar
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    schema = {
-        "anyOf": [
-            {
-                "type": "object",
-                "properties": {"name": {"const": t.name}, "arguments": grammar_safe(t.parameters)},
-                "required": ["name", "arguments"],
-                "additionalProperties": False,
-            }
-            for t in tools
-        ]
-    }
-    try:
-        rules = json_schema_to_gbnf(json.dumps(schema))
-    except _GRAMMAR_ERRORS as exc:
-        raise ModelInputError(
-            f"cannot turn these tool schemas into a grammar: {type(exc).__name__}: {exc}",
-            param="tools",
-        ) from exc
-    wrapped = rules.replace("root ::=", "call ::=", 1)
-    return LlamaGrammar.from_string(
-        wrapped + '\nroot ::= "<tool_call>\\n" call "\\n</tool_call>"\n', verbose=False
-    )
-
-
 # A prompt this many characters per context token or longer is first measured on a prefix:
 # if that alone overflows the context, the rest is never tokenized (about 0.5 s per MB).
 PROBE_CHARS_PER_TOKEN = 16
@@ -238,11 +186,19 @@ PROBE_MARGIN_TOKENS = 8
 
 @dataclass
 class PreparedPrompt:
-    """A request ready for generation: prompt tokens, stop strings and an optional grammar."""
+    """A request ready for generation: prompt tokens, stop strings and an optional grammar.
+
+    ``decision`` is set when the model must first decide whether to call (``yes_no`` or
+    ``likelihood``); ``call_grammar`` or ``answer_grammar`` then constrains what it writes.
+    """
 
     tokens: list[int]
     stops: list[str]
     grammar: Any  # llama_cpp.LlamaGrammar | None
+    decision: ToolDecision | None = None
+    call_grammar: Any = None
+    answer_grammar: Any = None
+    probe_tokens: list[int] | None = None  # yes_no: with the question; likelihood: neutral
 
 
 class LocalModel(InProcessChatModel):
@@ -251,7 +207,10 @@ class LocalModel(InProcessChatModel):
     ``chat_format`` is ``None`` (the template stored in the file, else ChatML), ``"chatml"``,
     or a Jinja2 chat template. Tools are offered through the system prompt and read back
     from ``<tool_call>`` blocks; ``ChatOptions.json_schema`` becomes a grammar, so the
-    output is guaranteed to match it.
+    output is guaranteed to match it. With ``tool_choice="auto"``, ``tool_decision`` says
+    how the model decides whether to call (``ChatOptions.tool_decision`` overrides it per
+    request; see ``hanlin.llm.local_decision``); a call is then written through a grammar,
+    up to ``max_parallel_calls`` of them in one reply.
     """
 
     def __init__(
@@ -263,6 +222,8 @@ class LocalModel(InProcessChatModel):
         name: str | None = None,
         seed: int = 0,
         chat_format: str | None = None,
+        tool_decision: ToolDecision = DEFAULT_TOOL_DECISION,
+        max_parallel_calls: int = MAX_PARALLEL_CALLS,
     ) -> None:
         resolved = resolve_model_path(path)
         if resolved.kind != "gguf":
@@ -280,26 +241,42 @@ class LocalModel(InProcessChatModel):
             )
         if n_ctx < 64:
             raise ValueError(f"n_ctx must be at least 64 tokens, not {n_ctx}")
+        if max_parallel_calls < 1:
+            raise ValueError(f"max_parallel_calls must be at least 1, not {max_parallel_calls}")
         self.path = resolved.path
         self.n_threads = n_threads if n_threads is not None else default_threads()
         self.n_ctx = n_ctx
         self.seed = seed
         self.chat_format = chat_format
+        self.tool_decision: ToolDecision = tool_decision
+        self.max_parallel_calls = max_parallel_calls
         self.name = name or f"local:{self.path.stem}"
 
     def load(self) -> LoadedLlama:
         """Load the weights now (otherwise the first request does)."""
         return load_llama(self.path, self.n_ctx, self.n_threads)
 
-    def _prepare(
-        self,
-        loaded: LoadedLlama,
-        turns: list[dict[str, str]],
-        tools: list[ToolSpec],
-        options: ChatOptions,
-    ) -> PreparedPrompt:
-        """Render, tokenize and build the grammar outside the model lock (they need only the
-        vocabulary), refusing a prompt that cannot fit before anyone waits on it."""
+    def decision_for(
+        self, turns: list[dict[str, str]], tools: list[ToolSpec], options: ChatOptions
+    ) -> ToolDecision | None:
+        """How this request decides whether to call; ``None``: no decision to take.
+
+        Only a fresh question is decided: after tool results the model writes freely, so it
+        answers from them instead of calling again.
+        """
+        if not tools or options.tool_choice != "auto" or options.json_schema is not None:
+            return None
+        decision = options.tool_decision or self.tool_decision
+        last = turns[-1] if turns else None
+        if decision == "free" or last is None or last["role"] != "user":
+            return None
+        if last["content"].lstrip().startswith("<tool_response>"):
+            return None
+        return decision
+
+    def _tokens(
+        self, loaded: LoadedLlama, turns: list[dict[str, str]]
+    ) -> tuple[list[int], list[str]]:
         prompt, template_stops = self._render(loaded, turns)
         add_bos = not (loaded.bos_text and prompt.startswith(loaded.bos_text))
         probe_chars = self.n_ctx * PROBE_CHARS_PER_TOKEN
@@ -312,15 +289,46 @@ class LocalModel(InProcessChatModel):
         tokens = loaded.llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         if len(tokens) >= self.n_ctx:
             raise self._too_long(str(len(tokens)))
+        return tokens, [s for s in template_stops if s]
+
+    def _prepare(
+        self,
+        loaded: LoadedLlama,
+        turns: list[dict[str, str]],
+        tools: list[ToolSpec],
+        options: ChatOptions,
+    ) -> PreparedPrompt:
+        """Render, tokenize and build the grammar outside the model lock (they need only the
+        vocabulary), refusing a prompt that cannot fit before anyone waits on it."""
+        decision = self.decision_for(turns, tools, options)
+        if decision == "few_shot":
+            at = 1 if turns and turns[0]["role"] == "system" else 0
+            turns = [*turns[:at], *FEW_SHOT_TURNS, *turns[at:]]
+        tokens, stops = self._tokens(loaded, turns)
+        prepared = PreparedPrompt(tokens=tokens, stops=stops, grammar=None)
         if options.json_schema:
-            grammar = json_schema_grammar(options.json_schema)
+            prepared.grammar = json_schema_grammar(options.json_schema)
         elif options.tool_choice == "required" and tools:
-            grammar = tool_call_grammar(tools)
-        else:
-            grammar = None
-        return PreparedPrompt(
-            tokens=tokens, stops=[s for s in template_stops if s], grammar=grammar
-        )
+            prepared.grammar = tool_call_grammar(tools, self.max_parallel_calls)
+        elif decision in ("grammar", "few_shot"):
+            prepared.grammar = call_or_answer_grammar(tools, self.max_parallel_calls)
+        elif decision in ("yes_no", "likelihood"):
+            prepared.decision = decision
+            prepared.call_grammar = tool_call_grammar(tools, self.max_parallel_calls)
+            prepared.answer_grammar = answer_grammar()
+            if decision == "yes_no":
+                probe = [*turns, {"role": "user", "content": YES_NO_QUESTION}]
+            else:
+                probe = [*turns[:-1], {"role": "user", "content": NEUTRAL_QUESTION}]
+            prepared.probe_tokens = self._tokens(loaded, probe)[0]
+        return prepared
+
+    def _decides_to_call(self, llama: Any, prepared: PreparedPrompt) -> bool:
+        assert prepared.probe_tokens is not None
+        if prepared.decision == "yes_no":
+            return says_yes(llama, prepared.probe_tokens)
+        neutral = opening_logprob(llama, prepared.probe_tokens)
+        return opening_logprob(llama, prepared.tokens) - neutral > OPENING_THRESHOLD
 
     def _too_long(self, tokens: str) -> ModelInputError:
         return ModelInputError(
@@ -343,6 +351,11 @@ class LocalModel(InProcessChatModel):
 
         prepared, tokens = turns, turns.tokens
         room = self.n_ctx - len(tokens)
+        grammar, offered = prepared.grammar, tools
+        if prepared.decision is not None:
+            calls = self._decides_to_call(loaded.llama, prepared)
+            grammar = prepared.call_grammar if calls else prepared.answer_grammar
+            offered = tools if calls else []
         sampled = [0]
 
         def count_sampled(_ids: Any, logits: Any) -> Any:
@@ -356,7 +369,7 @@ class LocalModel(InProcessChatModel):
             stop=prepared.stops + stop_strings(options, tools),
             seed=options.seed if options.seed is not None else self.seed,
             stream=True,
-            grammar=prepared.grammar,
+            grammar=grammar,
             logits_processor=LogitsProcessorList([count_sampled]),
             stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancelled.is_set()]),
         )
@@ -367,10 +380,17 @@ class LocalModel(InProcessChatModel):
             if choice["text"]:
                 pieces.append(choice["text"])
                 emit(TextDelta(text=choice["text"]))
+                if offered and ">" in choice["text"]:
+                    cut = repeated_call_at("".join(pieces))
+                    if cut is not None:
+                        pieces = ["".join(pieces)[:cut]]
+                        finish_reason = "stop"
+                        break
             if choice["finish_reason"]:
                 finish_reason = choice["finish_reason"]
         usage = Usage(prompt_tokens=len(tokens), completion_tokens=sampled[0])
-        result = build_result("".join(pieces), tools, usage=usage, finish_reason=finish_reason)
+        text = "".join(pieces)
+        result = build_result(text, offered, usage=usage, finish_reason=finish_reason)
         return Completed(result=result)
 
     def _render(self, loaded: LoadedLlama, turns: list[dict[str, str]]) -> tuple[str, list[str]]:
