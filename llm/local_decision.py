@@ -23,8 +23,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from hanlin.llm.local_grammar import CALL_OPENING
 
 # log P(CALL_OPENING | question) - log P(CALL_OPENING | NEUTRAL_QUESTION) above which the
@@ -47,7 +45,9 @@ FEW_SHOT_TURNS: list[dict[str, str]] = [
 ]
 
 
-def log_softmax(logits: Any) -> np.ndarray[Any, Any]:
+def log_softmax(logits: Any) -> Any:
+    import numpy as np  # comes with llama-cpp-python; loaded only when a decision is taken
+
     values = np.asarray(logits, dtype=np.float64)
     top = float(values.max())
     return values - top - math.log(float(np.exp(values - top).sum()))
@@ -60,6 +60,7 @@ def continuation_logprob(llama: Any, prompt: list[int], continuation: list[int])
     of the wanted token and leaves only that token possible. The prompt's cache is kept, so
     the generation that follows the decision does not evaluate the prompt again.
     """
+    import numpy as np
     from llama_cpp import LogitsProcessorList
 
     total = [0.0]
@@ -91,7 +92,7 @@ def says_yes(llama: Any, prompt: list[int]) -> bool:
     """Whether "yes" is likelier than "no" as the first word of the reply to ``prompt``."""
     from llama_cpp import LogitsProcessorList
 
-    seen: list[np.ndarray[Any, Any]] = []
+    seen: list[Any] = []
 
     def record(_ids: Any, logits: Any) -> Any:
         if not seen:

