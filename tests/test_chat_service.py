@@ -7,7 +7,9 @@ real_model`` runs real ``hanlin api`` and ``hanlin worker`` processes on the emb
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -299,3 +301,55 @@ def test_hanlin_ui_with_api_serves_the_chat_from_a_remote_service(
     finally:
         ui.terminate()
         ui.wait(timeout=30)
+
+
+class SlowSecondTurn(ScriptedModel):
+    """Its second turn waits (the worker runs it on another thread, hence a thread event)."""
+
+    def __init__(self, turns: list[Any]) -> None:
+        super().__init__(turns)
+        self.entered_second = threading.Event()
+
+    async def stream(self, messages: Any, **kwargs: Any) -> Any:
+        if self.served == 1 and not self.entered_second.is_set():
+            self.entered_second.set()
+            await asyncio.sleep(30)
+        async for item in super().stream(messages, **kwargs):
+            yield item
+
+
+async def test_stop_cancels_the_run_in_the_service_and_resume_continues_it(
+    stack_for: Any,
+) -> None:
+    model = SlowSecondTurn([call("calculator", expression="3*3"), "It is 9."])
+    stack = stack_for(model)
+    page = stack.chat()
+    ids = await page.new_thread("user-ann")
+    seen: list[Turn] = []
+
+    async def run() -> None:
+        async for turn in page.send("s", ids, PLAIN, "3*3?", [], []):
+            seen.append(turn)
+
+    task = asyncio.create_task(run())
+    assert await asyncio.to_thread(model.entered_second.wait, 20)
+    task.cancel()  # what the Stop button does: the page stops reading
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert any("9" in t for t in texts(seen[-1]))
+    client = get_client(
+        url=stack.service.url,
+        api_key=stack.service.api_key,
+        headers={"X-Hanlin-User": "user-ann"},
+    )
+    for _ in range(100):  # the service cancels the run once the stream is gone
+        runs = await client.runs.list(ids.thread_id)
+        if runs and runs[0]["status"] == "interrupted":
+            break
+        await asyncio.sleep(0.1)
+    assert runs[0]["status"] == "interrupted", runs[0]["status"]
+    done = await last(page.resume("s", ids, PLAIN, seen[-1].messages))
+    assert texts(done)[-1].endswith("It is 9."), texts(done)
+    assert model.served == 2  # the calculator step was not repeated: one call, one answer
+    again = await last(page.resume("s", ids, PLAIN, done.messages))
+    assert again.status == "nothing to resume: the last run finished"

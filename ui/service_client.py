@@ -165,17 +165,22 @@ class ServiceRunner:
         return state_messages(values) if isinstance(values, dict) else []  # type: ignore[arg-type]
 
     async def is_unfinished(self, thread_id: str) -> bool:
-        """True when the thread stopped mid-run (its last run failed or was cancelled)."""
+        """True when a run is still going (a page reloaded mid-run) or the thread stopped
+        mid-run (its last run failed or was stopped)."""
+        if await self._active_run(thread_id) is not None:
+            return True
+        state = await self._state(thread_id)
+        return bool(state.get("next") or state.get("tasks"))
+
+    async def _active_run(self, thread_id: str) -> str | None:
         try:
-            thread = await self.chat.client.threads.get(
-                thread_id, headers=self.chat.headers(self.owner)
+            runs = await self.chat.client.runs.list(
+                thread_id, limit=20, headers=self.chat.headers(self.owner)
             )
         except httpx.HTTPStatusError as exc:
             raise _explain(exc) from exc
-        if thread.get("status") == "busy":
-            return False
-        state = await self._state(thread_id)
-        return bool(state.get("next") or state.get("tasks"))
+        going = [r for r in runs if r.get("status") in ("pending", "running")]
+        return str(going[0]["run_id"]) if going else None
 
     def stream(
         self, thread_id: str, message: str | UserMessage, *, user_id: str | None = None
@@ -191,8 +196,17 @@ class ServiceRunner:
         user_id: str | None = None,
     ) -> AsyncIterator[Event]:
         if decision is None:  # continue from the last checkpoint
-            return self._run(thread_id)
+            return self._follow_or_continue(thread_id)
         return self._run(thread_id, command={"resume": decision.model_dump(mode="json")})
+
+    async def _follow_or_continue(self, thread_id: str) -> AsyncIterator[Event]:
+        if await self._active_run(thread_id) is not None:
+            raise ServiceError(
+                "a run is still going in this thread (started from another page?): "
+                "wait for it to end, then reload"
+            )
+        async for event in self._run(thread_id):
+            yield event
 
     async def _run(self, thread_id: str, **request: Any) -> AsyncIterator[Event]:
         try:
@@ -202,15 +216,23 @@ class ServiceRunner:
                 stream_mode="custom",
                 config=self._run_config,
                 multitask_strategy="reject",
+                on_disconnect="cancel",  # the Stop button: the run stops, Resume continues it
                 headers=self.chat.headers(self.owner),
                 **request,
             ):
-                if part.event == "custom":
-                    yield event_adapter.validate_python(part.data)
-                elif part.event == "error":
-                    yield _run_error(part.data)
+                if (event := _event(part.event, part.data)) is not None:
+                    yield event
         except httpx.HTTPStatusError as exc:
             raise _explain(exc) from exc
+
+
+def _event(kind: str, data: Any) -> Event | None:
+    """hanlin's event in a stream part (``custom``), a failed run's error, or None."""
+    if kind == "custom":
+        return event_adapter.validate_python(data)
+    if kind == "error":
+        return _run_error(data)
+    return None
 
 
 def _run_error(data: Any) -> ErrorEvent:
