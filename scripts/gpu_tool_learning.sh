@@ -23,6 +23,7 @@ cd "$(dirname "$0")/.."
 
 CARRY=.gpu_carry
 STATE=${HANLIN_GPU_STATE:-/var/tmp/hanlin_gpu}
+OUT_GIVEN=${OUT:-}
 OUT=${OUT:-$STATE/out}
 PY=${PYTHON:-python3}
 GGUF_NAME=SmolLM2-135M-Instruct.Q4_1.gguf
@@ -95,14 +96,16 @@ second() {
   else
     export PYTHONPATH="$STATE/site:$(package_root)"
   fi
-  export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
+  export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TQDM_MININTERVAL=5
   say "training with $CONFIG, BFCL limit $BFCL_LIMIT, time limit ${BUDGET_S}s"
   local status=0
   timeout "$BUDGET_S" "$PY" benchmarks/tool_learning.py --config "$CONFIG" \
     --base-model "$STATE/model/$GGUF_NAME" --stages base,sft,mae_pkt \
     --bfcl simple,irrelevance --bfcl-limit "$BFCL_LIMIT" --bfcl-batch "${HANLIN_GPU_BFCL_BATCH:-64}" \
-    --output "${HANLIN_GPU_OUTPUT:-tool_learning_gpu}" 2>&1 \
-    | tr '\r' '\n' | grep --line-buffered -v -E '^\s*$|[0-9]+%\|' | tee "$OUT/run.log" || status=$?
+    --output "${HANLIN_GPU_OUTPUT:-tool_learning_gpu}" >"$OUT/run.raw" 2>&1 || status=$?
+  tr '\r' '\n' <"$OUT/run.raw" >"$OUT/run.log" && rm -f "$OUT/run.raw"
+  grep -v -E '^\s*$|[0-9]+%\|' "$OUT/run.log" | tail -n 40 || true  # the log without progress bars
+  [ "$status" = 124 ] && say "stopped at the time limit; the stages finished before it are saved"
   collect
   say "finished with status $status; results in $OUT"
   return "$status"
@@ -120,7 +123,7 @@ collect() {
 
 dry_run() {  # the same steps on this machine's CPU with the tiny config
   export HANLIN_GPU_STATE=${HANLIN_GPU_STATE:-/tmp/hanlin_gpu_dry} DRY_RUN=1
-  STATE=$HANLIN_GPU_STATE OUT=${OUT:-$STATE/out} PY=${PYTHON:-.venv/bin/python}
+  STATE=$HANLIN_GPU_STATE OUT=${OUT_GIVEN:-$STATE/out} PY=${PYTHON:-.venv/bin/python}
   CONFIG=${HANLIN_GPU_CONFIG:-training/configs/tiny_gpu.toml} BFCL_LIMIT=${HANLIN_GPU_BFCL_LIMIT:-2}
   HANLIN_GPU_OUTPUT=${HANLIN_GPU_OUTPUT:-tool_learning_gpu_dry}
   HANLIN_GPU_BFCL_BATCH=${HANLIN_GPU_BFCL_BATCH:-4} BUDGET_S=${HANLIN_GPU_BUDGET_S:-1800}
