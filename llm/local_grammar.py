@@ -26,6 +26,7 @@ GRAMMAR_MAX_BOUND = 256
 MAX_PARALLEL_CALLS = 4
 CALL_OPENING = '<tool_call>\n{"name": "'
 _BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_PARTIAL_CLOSE = re.compile(r"\s*<(?:/[a-z_]*>?)?$")
 
 
 def grammar_safe(schema: Any) -> Any:
@@ -118,15 +119,12 @@ def yes_no_grammar() -> Any:
 
 
 def repeated_call_at(text: str) -> int | None:
-    """Where the last ``<tool_call>`` block starts, when ``text`` ends with it and it repeats
-    an earlier block: a small model allowed several calls tends to write its one call again
-    until the bound, and generation stops there instead."""
-    if not text.rstrip().endswith("</tool_call>"):
+    """Where the last ``<tool_call>`` block starts when it repeats an earlier block, finished
+    or not (its call complete, the closing tag perhaps cut off): a small model allowed several
+    calls tends to write its one call again until the bound, and generation stops there."""
+    start = text.rfind("<tool_call>")
+    if start <= 0:
         return None
-    blocks = list(_BLOCK.finditer(text))
-    if len(blocks) < 2:
-        return None
-    last = blocks[-1].group(1)
-    if any(block.group(1) == last for block in blocks[:-1]):
-        return blocks[-1].start()
-    return None
+    last = _PARTIAL_CLOSE.sub("", text[start + len("<tool_call>") :]).strip()
+    earlier = [block.group(1) for block in _BLOCK.finditer(text[:start])]
+    return start if last and last in earlier else None

@@ -380,7 +380,7 @@ class LocalModel(InProcessChatModel):
             if choice["text"]:
                 pieces.append(choice["text"])
                 emit(TextDelta(text=choice["text"]))
-                if offered and ">" in choice["text"]:
+                if offered and "}" in choice["text"]:
                     cut = repeated_call_at("".join(pieces))
                     if cut is not None:
                         pieces = ["".join(pieces)[:cut]]

@@ -41,7 +41,9 @@ def test_a_repeated_call_is_found_where_it_starts() -> None:
     assert repeated_call_at(one) is None
     assert repeated_call_at(f"{one}\n{other}") is None
     assert repeated_call_at(f"{one}\n{other}\n{one}") == len(f"{one}\n{other}\n")
-    assert repeated_call_at(f"{one}\n{one}"[:-3]) is None  # the block is not finished yet
+    cut_short = f"{one}\n{one}"
+    assert repeated_call_at(cut_short[:-3]) == len(one) + 1  # the call is complete, not its tag
+    assert repeated_call_at(cut_short[:-20]) is None  # the call itself is not finished yet
 
 
 def test_grammars_compile_for_one_or_several_calls() -> None:
