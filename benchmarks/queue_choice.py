@@ -136,7 +136,7 @@ async def consume_arq(url: str, slots: int, budget: bool, poll_s: float) -> None
 
     pool = await create_pool(RedisSettings.from_dsn(url), default_queue_name=QUEUE)
     worker = ArqWorker(
-        [func(noop, name="noop")],  # type: ignore[arg-type]  # arq's own typing is loose
+        [func(noop, name="noop")],
         redis_pool=pool,
         queue_name=QUEUE,
         max_jobs=slots,
@@ -278,9 +278,11 @@ class Fleet:
         self.logs = logs
         self.consumers: list[Consumer] = []
         self._readers: list[asyncio.Task[None]] = []
+        self._started = 0  # every process gets its own log file
 
     async def start(self, lib: Library, slots: int, budget: bool = False) -> Consumer:
-        log = self.logs / f"{lib.name}-{len(self.consumers)}.log"
+        self._started += 1
+        log = self.logs / f"{self._started:03d}-{lib.name}.log"
         argv = [__file__, "consume", lib.kind, self.url, str(slots), str(int(budget))]
         with log.open("wb") as err:
             proc = await asyncio.create_subprocess_exec(
@@ -367,7 +369,9 @@ def ms_stats(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def trickle(fleet: Fleet, admin: Redis, lib: Library, jobs: int, rate: float) -> dict:
+async def trickle(
+    fleet: Fleet, admin: Redis, lib: Library, jobs: int, rate: float
+) -> dict[str, Any]:
     await admin.flushdb()
     consumer = await fleet.start(lib, slots=4)
     commands = Commands(admin)
@@ -398,7 +402,9 @@ async def trickle(fleet: Fleet, admin: Redis, lib: Library, jobs: int, rate: flo
     }
 
 
-async def drain(fleet: Fleet, admin: Redis, lib: Library, jobs: int, slots: int, cap: float):
+async def drain(
+    fleet: Fleet, admin: Redis, lib: Library, jobs: int, slots: int, cap: float
+) -> dict[str, Any]:
     await admin.flushdb()
     consumer = await fleet.start(lib, slots=slots)
     commands = Commands(admin)
@@ -426,7 +432,9 @@ async def drain(fleet: Fleet, admin: Redis, lib: Library, jobs: int, slots: int,
     }
 
 
-async def redelivery(fleet: Fleet, admin: Redis, lib: Library, hold: float, trial: int):
+async def redelivery(
+    fleet: Fleet, admin: Redis, lib: Library, hold: float, trial: int
+) -> float | None:
     """Seconds from SIGKILL of the process holding a job to its start in the other one."""
     await admin.flushdb()
     pair = [await fleet.start(lib, slots=1, budget=True) for _ in range(2)]
