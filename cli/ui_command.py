@@ -110,7 +110,16 @@ def _remote_service(api: str, redis_url: str | None, model_hosts: Any) -> tuple[
     from hanlin.ui.service_client import ServiceChat
     from hanlin.ui.services import UiServices
 
-    key = os.environ.get(UI_API_KEY_ENV) or None
+    key = os.environ.get(UI_API_KEY_ENV, "")
+    if not key:
+        typer.secho(
+            f"--api needs the service's front-end key in {UI_API_KEY_ENV} (start the service "
+            "with hanlin api --frontend-key KEY=chat): without it every person would share "
+            "one user's threads",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
     services = UiServices(
         redis_url=redis_url, model_hosts=model_hosts, service=ServiceChat(api, key)
     )

@@ -146,3 +146,9 @@ def test_the_chat_refuses_memory_only_with_a_remote_service() -> None:
     result = hanlin("ui", "--memory-only", "--api", "http://127.0.0.1:9")
     assert result.returncode == 2
     assert "--memory-only and --api exclude each other" in result.stderr
+
+
+def test_the_chat_refuses_a_remote_service_without_a_frontend_key() -> None:
+    result = hanlin("ui", "--api", "http://127.0.0.1:9", env={"HANLIN_UI_API_KEY": ""})
+    assert result.returncode == 2
+    assert "front-end key" in result.stderr

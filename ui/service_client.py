@@ -52,9 +52,14 @@ def _explain(exc: httpx.HTTPStatusError) -> ServiceError:
 
 class ServiceChat:
     """One client for the whole chat; ``url`` is a ``hanlin api``, ``api_key`` its front-end
-    key (None for a loopback service without keys, which serves one local user)."""
+    key. A key is required: without one the service would see every person as one user."""
 
-    def __init__(self, url: str, api_key: str | None = None, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, api_key: str, *, timeout_s: float = 30.0) -> None:
+        if not api_key:
+            raise ServiceError(
+                "the chat needs a front-end key of the service (hanlin api --frontend-key) "
+                "to keep its people apart"
+            )
         self.url = url
         self._api_key = api_key
         self._timeout_s = timeout_s
@@ -71,8 +76,8 @@ class ServiceChat:
         return self._client
 
     def headers(self, owner: str) -> dict[str, str]:
-        """Who a request is for: only sent with a front-end key (a plain key acts as itself)."""
-        return {ACT_AS_HEADER: quote(owner, safe="")} if self._api_key else {}
+        """Who a request is for (the service refuses anyone else's threads to it)."""
+        return {ACT_AS_HEADER: quote(owner, safe="")}
 
     def runner(self, config: TeamConfig, owner: str) -> ServiceRunner:
         return ServiceRunner(self, config, owner)
