@@ -23,6 +23,10 @@ ends on its stdout; the clock is the machine's, shared by all processes. Measure
 
 arq is run twice: with its default poll delay (0.5 s) and with ``--arq-fast-poll``.
 
+The two peers are not dependencies of hanlin (arq pins redis-py below 6, saq below 8, which
+would downgrade hanlin's); install them for this benchmark only, without their pins:
+``pip install --no-deps arq==0.28.0 saq==0.26.4 croniter``.
+
 Run: python benchmarks/queue_choice.py [--trickle 500] [--rate 100] [--drain 5000]
 [--drain-cap 15] [--kill-trials 2] [--hold 1.0]
 Starts its own Redis Stack on a free port in a temporary folder and stops it, and every
