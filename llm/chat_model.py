@@ -37,7 +37,7 @@ class ToolSpec(BaseModel):
 # How an in-process model decides whether to call a tool when ``tool_choice="auto"``:
 # ``free`` lets it write whatever it likes (small models then almost never call); the others
 # are the decision policies in ``hanlin.llm.toolcalls.decision``.
-ToolDecision = Literal["free", "grammar", "yes_no", "likelihood", "few_shot"]
+ToolDecision = Literal["free", "grammar", "yes_no", "likelihood", "few_shot", "relevance"]
 
 
 class ChatOptions(BaseModel):

@@ -34,9 +34,14 @@ from hanlin.llm.local_decision import (
     FEW_SHOT_TURNS,
     NEUTRAL_QUESTION,
     OPENING_THRESHOLD,
+    PLAIN_SYSTEM,
+    RELEVANCE_MAX_TOKENS,
+    RELEVANCE_THRESHOLD,
     YES_NO_QUESTION,
+    continuation_logprob,
     opening_logprob,
     says_yes,
+    tools_summary,
 )
 from hanlin.llm.local_grammar import (
     MAX_PARALLEL_CALLS,
@@ -199,6 +204,9 @@ class PreparedPrompt:
     call_grammar: Any = None
     answer_grammar: Any = None
     probe_tokens: list[int] | None = None  # yes_no: with the question; likelihood: neutral
+    # relevance: the question's tokens, after the tools' summary and after a plain prompt
+    question: list[int] | None = None
+    plain_prefix: list[int] | None = None
 
 
 class LocalModel(InProcessChatModel):
@@ -312,19 +320,49 @@ class LocalModel(InProcessChatModel):
             prepared.grammar = tool_call_grammar(tools, self.max_parallel_calls)
         elif decision in ("grammar", "few_shot"):
             prepared.grammar = call_or_answer_grammar(tools, self.max_parallel_calls)
-        elif decision in ("yes_no", "likelihood"):
+        elif decision in ("yes_no", "likelihood", "relevance"):
             prepared.decision = decision
             prepared.call_grammar = tool_call_grammar(tools, self.max_parallel_calls)
             prepared.answer_grammar = answer_grammar()
-            if decision == "yes_no":
-                probe = [*turns, {"role": "user", "content": YES_NO_QUESTION}]
+            if decision == "relevance":
+                self._prepare_relevance(loaded, turns[-1]["content"], tools, prepared)
             else:
-                probe = [*turns[:-1], {"role": "user", "content": NEUTRAL_QUESTION}]
-            prepared.probe_tokens = self._tokens(loaded, probe)[0]
+                probe = (
+                    [*turns, {"role": "user", "content": YES_NO_QUESTION}]
+                    if decision == "yes_no"
+                    else [*turns[:-1], {"role": "user", "content": NEUTRAL_QUESTION}]
+                )
+                prepared.probe_tokens = self._tokens(loaded, probe)[0]
         return prepared
+
+    def _prepare_relevance(
+        self, loaded: LoadedLlama, question: str, tools: list[ToolSpec], prepared: PreparedPrompt
+    ) -> None:
+        """The question's tokens and the two prompts that may precede it, rendered by the
+        model's own template up to where the user's text begins."""
+        marker = "\u2063QUESTION\u2063"
+
+        def before_question(system: str) -> list[int]:
+            turns = [{"role": "system", "content": system}, {"role": "user", "content": marker}]
+            text = self._render(loaded, turns)[0].split(marker)[0]
+            add_bos = not (loaded.bos_text and text.startswith(loaded.bos_text))
+            return loaded.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+        prepared.probe_tokens = before_question(tools_summary(tools))
+        prepared.plain_prefix = before_question(PLAIN_SYSTEM)
+        prepared.question = loaded.llama.tokenize(
+            question.encode("utf-8"), add_bos=False, special=False
+        )[:RELEVANCE_MAX_TOKENS]
 
     def _decides_to_call(self, llama: Any, prepared: PreparedPrompt) -> bool:
         assert prepared.probe_tokens is not None
+        if prepared.decision == "relevance":
+            assert prepared.question is not None and prepared.plain_prefix is not None
+            if not prepared.question:
+                return False
+            told = continuation_logprob(llama, prepared.probe_tokens, prepared.question)
+            plain = continuation_logprob(llama, prepared.plain_prefix, prepared.question)
+            return told - plain > RELEVANCE_THRESHOLD
         if prepared.decision == "yes_no":
             return says_yes(llama, prepared.probe_tokens)
         neutral = opening_logprob(llama, prepared.probe_tokens)
