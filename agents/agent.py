@@ -39,7 +39,8 @@ class Agent(AgentSpec):
     )
     tool_policy: ToolPolicy = Field(
         default="auto",
-        description="'auto': the model decides; 'call_first': the first step of "
+        description="'auto': the model decides (a local model first decides whether a tool "
+        "fits, then writes an exact call or an answer); 'call_first': the first step of "
         "each turn must call a tool; 'call_once': one forced tool step, then an answer.",
     )
 

@@ -34,7 +34,10 @@ WindowFn = Callable[[AgentState, list[Message]], Awaitable[tuple[list[Message], 
 # step of a turn must call a tool (constrained decoding on local models), then the model
 # decides. ``call_once``: one forced tool step, then the model must answer. Small models
 # rarely call tools unprompted and tend to imitate tool output instead of answering; the
-# last two policies are for them.
+# last two policies are for them. Under ``auto`` a ``LocalModel`` does not leave the choice
+# to the model's first token: it decides whether a tool fits a fresh question before writing
+# (``ChatOptions.tool_decision``, see ``hanlin.llm.local_decision``), then writes a
+# schema-exact call or an answer, so ``auto`` also suits it when some questions need no tool.
 ToolPolicy = Literal["auto", "call_first", "call_once"]
 _EMPTY_REPLY = "Your reply was empty. Answer the question now, using the results above."
 _FINAL_PREFIX = re.compile(r"^\s*(final answer|answer)\s*:\s*", re.IGNORECASE)

@@ -5,6 +5,8 @@ The questions and tools are written here; none comes from a benchmark.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hanlin.llm.chat_model import ChatOptions, ToolSpec
@@ -90,12 +92,16 @@ async def test_a_model_repeating_its_call_is_stopped_after_one(model: LocalModel
     assert result.raw_text.count("<tool_call>") == 1
 
 
+DECIDING = [None, "likelihood", "relevance"]  # None: the model's default
+
+
 @pytest.mark.local_model
-async def test_the_default_policy_calls_when_a_tool_fits(model: LocalModel) -> None:
+@pytest.mark.parametrize("decision", DECIDING)
+async def test_the_policy_calls_when_a_tool_fits(model: LocalModel, decision: Any) -> None:
     result = await model.chat(
         [UserMessage(content="Set a timer for 12 minutes.")],
         tools=[TIMER],
-        options=ChatOptions(max_tokens=64),
+        options=ChatOptions(max_tokens=64, tool_decision=decision),
     )
     assert [(c.name, c.arguments) for c in result.message.tool_calls] == [
         ("set_timer", {"minutes": 12})
@@ -103,11 +109,12 @@ async def test_the_default_policy_calls_when_a_tool_fits(model: LocalModel) -> N
 
 
 @pytest.mark.local_model
-async def test_the_default_policy_answers_when_no_tool_fits(model: LocalModel) -> None:
+@pytest.mark.parametrize("decision", DECIDING)
+async def test_the_policy_answers_when_no_tool_fits(model: LocalModel, decision: Any) -> None:
     result = await model.chat(
         [UserMessage(content="Who wrote the novel Pride and Prejudice?")],
         tools=[WEATHER],
-        options=ChatOptions(max_tokens=32),
+        options=ChatOptions(max_tokens=32, tool_decision=decision),
     )
     assert result.message.tool_calls == [] and result.tool_errors == []
     assert result.message.content and "<tool_call>" not in result.raw_text
