@@ -2,15 +2,19 @@
 
 A team is also built where it never runs (an API process reading a thread's state), and
 there nothing is opened: the store's embedding model loads only when an agent first recalls
-or keeps something. If the store cannot be opened (Redis without vector search, no
-embedding model), memory is off for this process: agents recall nothing and keep nothing
-(``MemoryUnavailable``), and the chat goes on.
+or keeps something. The model is loaded once per process and shared; each event loop that
+uses the store (the worker's, the chat page's memory panel) gets its own Redis connection,
+since an asyncio client belongs to the loop it was made on. If the store cannot be opened
+(Redis without vector search, no embedding model), memory is off for this process: agents
+recall nothing and keep nothing (``MemoryUnavailable``), and the chat goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import weakref
 from typing import Any
 
 from hanlin.memory import MemoryStore, MemoryStoreConfig
@@ -20,41 +24,69 @@ log = logging.getLogger(__name__)
 
 
 class ChatMemoryStore:
-    """The parts of ``MemoryStore`` agents and memory tools use, on a store opened lazily."""
+    """The parts of ``MemoryStore`` agents, memory tools and the memory panel use, on stores
+    opened lazily (one per event loop, one embedding model for all)."""
 
-    def __init__(self, redis_url: str, *, store: MemoryStore | None = None) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        embedder: Any = None,
+        config: MemoryStoreConfig | None = None,
+    ) -> None:
         self.redis_url = redis_url
+        self.config = config or MemoryStoreConfig()
         self.problem: str | None = None
-        self._store = store
-        self._lock = asyncio.Lock()
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MemoryStore] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def max_text_chars(self) -> int:
-        return self._store.max_text_chars if self._store else MemoryStoreConfig().max_text_chars
+        return self.config.max_text_chars
 
     @property
     def curve(self) -> Any:
-        """The forgetting curve (for the chat's memory panel), once the store is open."""
-        if self._store is None:
-            raise MemoryUnavailable(self.problem or "long-term memory is not open yet")
-        return self._store.curve
+        """The forgetting curve (for the chat's memory panel), once a store is open."""
+        for store in list(self._stores.values()):
+            return store.curve
+        raise MemoryUnavailable(self.problem or "long-term memory is not open yet")
+
+    def _shared_embedder(self) -> Any:
+        with self._embedder_lock:
+            if self._embedder is None:
+                from hanlin.memory.embeddings import MultilingualE5Embedder
+
+                self._embedder = MultilingualE5Embedder()
+            return self._embedder
 
     async def opened(self) -> MemoryStore:
-        """The store; raises ``MemoryUnavailable`` (with the reason) when it cannot be opened."""
-        if self._store is not None:
-            return self._store
-        async with self._lock:
-            if self._store is None and self.problem is None:
+        """This loop's store; raises ``MemoryUnavailable`` (with the reason) when it cannot be
+        opened."""
+        loop = asyncio.get_running_loop()
+        store = self._stores.get(loop)
+        if store is not None:
+            return store
+        lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            if loop not in self._stores and self.problem is None:
                 try:
-                    from hanlin.memory.embeddings import MultilingualE5Embedder
-
-                    self._store = await MemoryStore.open(self.redis_url, MultilingualE5Embedder())
+                    embedder = await asyncio.to_thread(self._shared_embedder)
+                    self._stores[loop] = await MemoryStore.open(
+                        self.redis_url, embedder, config=self.config
+                    )
                 except Exception as exc:  # noqa: BLE001 - the chat works without long-term memory
                     self.problem = f"long-term memory is off: {type(exc).__name__}: {exc}"
                     log.warning(self.problem)
-        if self._store is None:
+        store = self._stores.get(loop)
+        if store is None:
             raise MemoryUnavailable(self.problem or "long-term memory is off")
-        return self._store
+        return store
 
     async def search(self, *args: Any, **kwargs: Any) -> Any:
         return await (await self.opened()).search(*args, **kwargs)
@@ -66,6 +98,7 @@ class ChatMemoryStore:
         return await (await self.opened()).add(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
+        """Closes this loop's store (another loop's connection ends with its loop)."""
+        store = self._stores.pop(asyncio.get_running_loop(), None)
+        if store is not None:
+            await store.close()

@@ -353,3 +353,30 @@ async def test_stop_cancels_the_run_in_the_service_and_resume_continues_it(
     assert model.served == 2  # the calculator step was not repeated: one call, one answer
     again = await last(page.resume("s", ids, PLAIN, done.messages))
     assert again.status == "nothing to resume: the last run finished"
+
+
+async def test_the_worker_and_the_memory_panel_share_one_memory_store_across_loops(
+    redis_url: str,
+) -> None:
+    """The embedded worker keeps memories on its own event loop; the chat page's memory
+    panel reads them on Gradio's. One embedding model, one connection per loop."""
+    from memory_support import HashedBagOfWords
+
+    from hanlin.chat_teams.memory import ChatMemoryStore
+    from hanlin.memory import MemoryStoreConfig
+
+    embedder = HashedBagOfWords()
+    config = MemoryStoreConfig(prefix=f"t{uuid.uuid4().hex[:8]}:mem")
+    memory = ChatMemoryStore(redis_url, embedder=embedder, config=config)
+
+    def worker_loop() -> None:
+        async def keep() -> None:  # the worker's loop keeps its store open
+            await memory.add("user-ann", "assistant", "Ann's cat is called Miso.")
+
+        asyncio.run(keep())
+
+    await asyncio.to_thread(worker_loop)
+    views = await memory.list("user-ann")
+    assert [v.record.text for v in views] == ["Ann's cat is called Miso."]
+    assert memory.curve is not None
+    await memory.close()
