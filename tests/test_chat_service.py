@@ -333,10 +333,14 @@ async def test_stop_cancels_the_run_in_the_service_and_resume_continues_it(
 
     task = asyncio.create_task(run())
     assert await asyncio.to_thread(model.entered_second.wait, 20)
+    for _ in range(200):  # the tool's result travels worker -> Redis -> API -> page
+        if seen and any("9" in t for t in texts(seen[-1])):
+            break
+        await asyncio.sleep(0.05)
+    assert any("9" in t for t in texts(seen[-1]))
     task.cancel()  # what the Stop button does: the page stops reading
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert any("9" in t for t in texts(seen[-1]))
     client = get_client(
         url=stack.service.url,
         api_key=stack.service.api_key,
