@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -71,13 +70,6 @@ class ChatTeams:
         self._memory_by_url: dict[str, ChatMemoryStore] = {}
         self._tools: OrderedDict[tuple[str, str], SessionTools] = OrderedDict()
 
-    def factory(self, kind: TeamKind) -> Callable[[BaseModel, RunContext], RunTarget]:
-        def build(settings: BaseModel, context: RunContext) -> RunTarget:
-            assert isinstance(settings, TeamConfig)
-            return self.build(settings, context)
-
-        return build
-
     def build(self, config: TeamConfig, context: RunContext) -> RunTarget:
         """Raises ``ModelHostRefused`` for a model server on a host that is not allowed."""
         if config.model_url is not None:
@@ -132,7 +124,7 @@ def chat_app(teams: ChatTeams | None = None) -> ServiceApp:
     for kind in get_args(TeamKind):
         app.register(
             assistant_name(kind),
-            teams.factory(kind),
+            teams.build,  # the kind comes with the checked configuration
             description=f"{TEAM_LABELS[kind]}, built from config.configurable (a TeamConfig)",
             metadata={"chat_team": kind},
             config_schema=config_schema(kind),

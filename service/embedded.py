@@ -15,7 +15,9 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -23,6 +25,9 @@ from hanlin.service.api_app import ApiSettings, build_api
 from hanlin.service.api_auth import AuthPolicy
 from hanlin.service.app_registry import ServiceApp
 from hanlin.service.worker import Worker, WorkerSettings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 FRONTEND_NAME = "embedded"
@@ -46,7 +51,7 @@ class EmbeddedService:
         self.settings = settings
         self.api_key = secrets.token_urlsafe(32)
         self.url = ""
-        self._server: object | None = None
+        self._server: uvicorn.Server | None = None
         self._threads: list[threading.Thread] = []
         self._worker_loop: asyncio.AbstractEventLoop | None = None
         self._worker_task: asyncio.Task[None] | None = None
@@ -76,8 +81,8 @@ class EmbeddedService:
         self._wait_ready()
         return self
 
-    def _spawn(self, name: str, target: object) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -116,7 +121,7 @@ class EmbeddedService:
     def stop(self) -> None:
         """Stop both; runs in progress go back to the queue for the next start."""
         if self._server is not None:
-            self._server.should_exit = True  # type: ignore[attr-defined]
+            self._server.should_exit = True
         loop, task = self._worker_loop, self._worker_task
         if loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):

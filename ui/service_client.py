@@ -12,8 +12,9 @@ controller drives both the same way.
 from __future__ import annotations
 
 import base64
+import contextlib
 import mimetypes
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,15 @@ MAX_INLINE_BYTES = 32 * 1024 * 1024
 
 class ServiceError(RuntimeError):
     """The service refused or failed a request; the message says what it answered."""
+
+
+@contextlib.contextmanager
+def _service_errors() -> Iterator[None]:
+    """The service's refusal or failure as a ``ServiceError`` naming its status and detail."""
+    try:
+        yield
+    except httpx.HTTPStatusError as exc:
+        raise _explain(exc) from exc
 
 
 def _explain(exc: httpx.HTTPStatusError) -> ServiceError:
@@ -95,12 +105,10 @@ class ServiceThreads:
         self.chat = chat
 
     async def issue(self, owner: str) -> str:
-        try:
+        with _service_errors():
             thread = await self.chat.client.threads.create(
                 metadata={"source": "chat"}, headers=self.chat.headers(owner)
             )
-        except httpx.HTTPStatusError as exc:
-            raise _explain(exc) from exc
         return str(thread["thread_id"])
 
     async def owns(self, owner: str, thread_id: str) -> bool:
@@ -116,14 +124,16 @@ class ServiceThreads:
 
     async def use(self, owner: str, thread_id: str) -> None:
         """Marks the thread as the one a new page of ``owner`` opens (its latest update)."""
-        await self.chat.client.threads.update(
-            thread_id, metadata={"source": "chat"}, headers=self.chat.headers(owner)
-        )
+        with _service_errors():
+            await self.chat.client.threads.update(
+                thread_id, metadata={"source": "chat"}, headers=self.chat.headers(owner)
+            )
 
     async def latest(self, owner: str) -> str | None:
-        found = await self.chat.client.threads.search(
-            limit=1, sort_by="updated_at", sort_order="desc", headers=self.chat.headers(owner)
-        )
+        with _service_errors():
+            found = await self.chat.client.threads.search(
+                limit=1, sort_by="updated_at", sort_order="desc", headers=self.chat.headers(owner)
+            )
         return str(found[0]["thread_id"]) if found else None
 
     async def aclose(self) -> None:
@@ -144,12 +154,10 @@ class ServiceRunner:
         return {"configurable": self.config.model_dump(mode="json")}
 
     async def _state(self, thread_id: str) -> Mapping[str, Any]:
-        try:
+        with _service_errors():
             return await self.chat.client.threads.get_state(
                 thread_id, headers=self.chat.headers(self.owner)
             )
-        except httpx.HTTPStatusError as exc:
-            raise _explain(exc) from exc
 
     async def pending(self, thread_id: str) -> list[InterruptEvent]:
         state = await self._state(thread_id)
@@ -178,12 +186,10 @@ class ServiceRunner:
         return bool(state.get("next") or state.get("tasks"))
 
     async def _active_run(self, thread_id: str) -> str | None:
-        try:
+        with _service_errors():
             runs = await self.chat.client.runs.list(
                 thread_id, limit=20, headers=self.chat.headers(self.owner)
             )
-        except httpx.HTTPStatusError as exc:
-            raise _explain(exc) from exc
         going = [r for r in runs if r.get("status") in ("pending", "running")]
         return str(going[0]["run_id"]) if going else None
 
@@ -201,10 +207,10 @@ class ServiceRunner:
         user_id: str | None = None,
     ) -> AsyncIterator[Event]:
         if decision is None:  # continue from the last checkpoint
-            return self._follow_or_continue(thread_id)
+            return self._continue(thread_id)
         return self._run(thread_id, command={"resume": decision.model_dump(mode="json")})
 
-    async def _follow_or_continue(self, thread_id: str) -> AsyncIterator[Event]:
+    async def _continue(self, thread_id: str) -> AsyncIterator[Event]:
         if await self._active_run(thread_id) is not None:
             raise ServiceError(
                 "a run is still going in this thread (started from another page?): "
@@ -214,7 +220,7 @@ class ServiceRunner:
             yield event
 
     async def _run(self, thread_id: str, **request: Any) -> AsyncIterator[Event]:
-        try:
+        with _service_errors():
             async for part in self.chat.client.runs.stream(
                 thread_id,
                 self.assistant,
@@ -227,8 +233,6 @@ class ServiceRunner:
             ):
                 if (event := _event(part.event, part.data)) is not None:
                     yield event
-        except httpx.HTTPStatusError as exc:
-            raise _explain(exc) from exc
 
 
 def _event(kind: str, data: Any) -> Event | None:
