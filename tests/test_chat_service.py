@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from chat_support import SlowSecondTurn, last, texts
 from langgraph_sdk import get_client
 from service_support import Service, wait_for
 from tests_support import free_port
@@ -65,18 +65,6 @@ def stack_for(redis_url: str) -> Iterator[Any]:
     yield make
     for stack in made:
         stack.service.stop()
-
-
-async def last(turns: AsyncIterator[Turn]) -> Turn:
-    final = None
-    async for turn in turns:
-        final = turn
-    assert final is not None
-    return final
-
-
-def texts(turn: Turn) -> list[str]:
-    return [m["content"] if isinstance(m["content"], str) else "" for m in turn.messages]
 
 
 async def test_a_turn_with_approval_runs_in_the_service_and_a_replica_restores_it(
@@ -301,21 +289,6 @@ def test_hanlin_ui_with_api_serves_the_chat_from_a_remote_service(
     finally:
         ui.terminate()
         ui.wait(timeout=30)
-
-
-class SlowSecondTurn(ScriptedModel):
-    """Its second turn waits (the worker runs it on another thread, hence a thread event)."""
-
-    def __init__(self, turns: list[Any]) -> None:
-        super().__init__(turns)
-        self.entered_second = threading.Event()
-
-    async def stream(self, messages: Any, **kwargs: Any) -> Any:
-        if self.served == 1 and not self.entered_second.is_set():
-            self.entered_second.set()
-            await asyncio.sleep(30)
-        async for item in super().stream(messages, **kwargs):
-            yield item
 
 
 async def test_stop_cancels_the_run_in_the_service_and_resume_continues_it(

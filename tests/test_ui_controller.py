@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from chat_support import SlowSecondTurn, last, texts
 from memory_support import HashedBagOfWords
 from pydantic import ValidationError
 from tests_support import free_port
@@ -32,18 +33,6 @@ def services_for(model: Any, redis_url: str | None = None, **kwargs: Any) -> UiS
     return UiServices(
         model_factory=lambda config: model, redis_url=redis_url, open_memory=False, **kwargs
     )
-
-
-async def last(turns: Any) -> Turn:
-    final = None
-    async for turn in turns:
-        final = turn
-    assert final is not None
-    return final
-
-
-def texts(turn: Turn) -> list[str]:
-    return [m["content"] if isinstance(m["content"], str) else "" for m in turn.messages]
 
 
 @pytest.mark.redis
@@ -115,21 +104,6 @@ async def test_a_thread_survives_an_app_restart(redis_url: str) -> None:
     assert "1024" in texts(done)[-2] and texts(done)[-1].endswith("It is 1024.")
 
 
-class SlowSecondTurn(ScriptedModel):
-    """The answer after the tool result takes long enough to be stopped."""
-
-    def __init__(self, turns: Sequence[Any]) -> None:
-        super().__init__(turns)
-        self.entered_second = asyncio.Event()
-
-    async def stream(self, messages: Any, **kwargs: Any) -> Any:
-        if self.served == 1 and not self.entered_second.is_set():
-            self.entered_second.set()
-            await asyncio.sleep(30)
-        async for item in super().stream(messages, **kwargs):
-            yield item
-
-
 @pytest.mark.redis
 async def test_a_stopped_run_resumes_from_its_checkpoint(redis_url: str) -> None:
     model = SlowSecondTurn([call("calculator", expression="3*3"), "It is 9."])
@@ -143,7 +117,7 @@ async def test_a_stopped_run_resumes_from_its_checkpoint(redis_url: str) -> None
             seen.append(turn)
 
     task = asyncio.create_task(run())
-    await asyncio.wait_for(model.entered_second.wait(), 10)
+    assert await asyncio.to_thread(model.entered_second.wait, 10)
     task.cancel()  # what the Stop button does
     with pytest.raises(asyncio.CancelledError):
         await task
