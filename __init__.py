@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from hanlin.contract.target import RunTarget
     from hanlin.llm.chat_model import BaseChatModel, ChatModel, ChatOptions, ChatResult, ModelError
+    from hanlin.llm.embeddings import default_embedder
     from hanlin.llm.local_model import LocalModel
     from hanlin.llm.messages import (
         AssistantMessage,
@@ -71,7 +72,6 @@ if TYPE_CHECKING:
     from hanlin.llm.scripted import ScriptedModel
     from hanlin.llm.tool_errors import ToolErrorKind
     from hanlin.llm.transformers_model import TransformersModel
-    from hanlin.memory.embeddings import default_embedder
     from hanlin.memory.inputs import MemoryInputError
     from hanlin.memory.short_term import ShortTermMemory
     from hanlin.memory.store import MemoryStore, MemoryStoreConfig
@@ -176,7 +176,7 @@ _EXPORTS: dict[str, str] = {
     "TransformersModel": "hanlin.llm.transformers_model",
     "UserMessage": "hanlin.llm.messages",
     "calculator": "hanlin.tools.builtin.calculator",
-    "default_embedder": "hanlin.memory.embeddings",
+    "default_embedder": "hanlin.llm.embeddings",
     "http_tool": "hanlin.tools.rest_plugin",
     "load_settings": "hanlin.runtime.settings",
     "memory_tools": "hanlin.agents.memory_tools",

@@ -59,13 +59,16 @@ async def evaluate_async(
     categories: list[str],
     limit: int | None,
     max_tokens: int = MAX_TOKENS,
+    offset: int = 0,
 ) -> dict[str, Any]:
-    """Run ``model`` under ``policy`` on the first ``limit`` items of each category."""
+    """Run ``model`` under ``policy`` on ``limit`` items of each category, from ``offset``."""
     options = policy_options(policy, max_tokens)
     report: dict[str, Any] = {"model": model.name, "policy": policy, "limit": limit}
+    if offset:
+        report["offset"] = offset
     per_category: dict[str, Any] = {}
     for category in categories:
-        items = load_category(category, limit)
+        items = load_category(category, limit, offset)
         scores: list[ItemScore] = []
         started = time.perf_counter()
         for item in items:
@@ -140,12 +143,16 @@ def print_report(runs: list[dict[str, Any]]) -> None:
     print_table(["policy", "category", "right", "acc", "wilson95", "reward", "s/item"], rows)
 
 
+def _run_key(run: dict[str, Any]) -> tuple[Any, ...]:
+    return (run["model"], run["policy"], run.get("limit"), run.get("offset", 0))
+
+
 def write(path: Path, runs: list[dict[str, Any]], merge: bool, notes: dict[str, Any]) -> None:
     kept: list[dict[str, Any]] = []
     if merge and path.exists():
         previous = json.loads(path.read_text()).get("runs", [])
-        replaced = {(r["model"], r["policy"], r.get("limit")) for r in runs}
-        kept = [r for r in previous if (r["model"], r["policy"], r.get("limit")) not in replaced]
+        replaced = {_run_key(r) for r in runs}
+        kept = [r for r in previous if _run_key(r) not in replaced]
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine(), **notes, "runs": kept + runs}
     path.write_text(json.dumps(payload, indent=2) + "\n")
@@ -162,7 +169,8 @@ def main() -> None:
     parser.add_argument("--policy", default="auto", choices=POLICIES)
     parser.add_argument("--compare", help="Several policies, comma-separated (overrides --policy).")
     parser.add_argument("--categories", default=",".join(DEFAULT_CATEGORIES))
-    parser.add_argument("--limit", type=int, default=15, help="First N items per category.")
+    parser.add_argument("--limit", type=int, default=15, help="N items per category.")
+    parser.add_argument("--offset", type=int, default=0, help="Skip the first N items.")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     parser.add_argument("--out", type=Path, default=RESULTS / "bfcl.json")
@@ -186,6 +194,7 @@ def main() -> None:
                 categories=categories,
                 limit=args.limit,
                 max_tokens=args.max_tokens,
+                offset=args.offset,
             )
         )
         runs.append(run)

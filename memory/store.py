@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from hanlin.memory.embeddings import Embedder
+from hanlin.llm.embeddings import Embedder
 from hanlin.memory.forgetting import (
     Clock,
     ForgettingCurve,

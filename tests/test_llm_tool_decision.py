@@ -92,7 +92,7 @@ async def test_a_model_repeating_its_call_is_stopped_after_one(model: LocalModel
     assert result.raw_text.count("<tool_call>") == 1
 
 
-DECIDING = [None, "likelihood", "relevance"]  # None: the model's default
+DECIDING = [None, "likelihood", "relevance", "similarity"]  # None: the model's default
 
 
 @pytest.mark.local_model

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hanlin.memory.embeddings import (
+from hanlin.llm.embeddings import (
     INSTALL_COMMAND,
     Embedder,
     EmbeddingBackendMissing,
@@ -215,7 +215,7 @@ def test_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyPat
 def test_loading_leaves_the_environment_as_it_was() -> None:
     code = (
         "import os\n"
-        "from hanlin.memory.embeddings import default_embedder\n"
+        "from hanlin.llm.embeddings import default_embedder\n"
         "default_embedder().embed_query('x')\n"
         "print('OMP_WAIT_POLICY' in os.environ)\n"
     )

@@ -16,7 +16,7 @@ DATA = Path(__file__).parent / "data" / "memory" / "bilingual.json"
 
 @pytest.fixture(scope="module")
 def embedder():  # type: ignore[no-untyped-def]
-    embeddings = pytest.importorskip("hanlin.memory.embeddings")
+    embeddings = pytest.importorskip("hanlin.llm.embeddings")
     try:
         return embeddings.default_embedder()
     except embeddings.EmbeddingBackendMissing as error:

@@ -87,11 +87,11 @@ class UiServices:
         async with self._memory_lock:
             if self._memory_store is None and self._open_memory:
                 try:
+                    from hanlin.llm.embeddings import default_embedder
                     from hanlin.memory import MemoryStore
-                    from hanlin.memory.embeddings import MultilingualE5Embedder
 
                     self._memory_store = await MemoryStore.open(
-                        self.redis_url or "", MultilingualE5Embedder()
+                        self.redis_url or "", default_embedder()
                     )
                 except Exception as exc:  # noqa: BLE001 - the chat works without long-term memory
                     self.memory_problem = f"long-term memory is off: {type(exc).__name__}: {exc}"

@@ -1,0 +1,149 @@
+"""Which offered tool a question is about, measured by sentence embeddings.
+
+A 135M chat model cannot tell a tool that answers a question from one that merely shares its
+subject: its likelihoods barely move between the two. A sentence embedding model trained for
+retrieval can. Tool retrieval by dense embeddings is how large tool catalogues are narrowed
+before a model sees them (ToolBench's API retriever, Qin et al., 2023; Gorilla's retriever,
+Patil et al., 2023); here the same measure also decides whether any offered tool fits at all.
+
+Question and tool are both embedded as e5 queries (e5's symmetric use), the tool as its name
+split into words followed by its description: "get weather: Current weather for a city."
+
+A raw cosine does not travel between catalogues: a long, formal description is close to
+every question, a terse one to none, so a threshold set on one set of tools misjudges
+another. Each tool's similarity is therefore measured against how similar it is to a fixed
+set of unrelated requests (``BACKGROUND_REQUESTS``): the score is the number of standard
+deviations the question stands above that background, a per-tool null model in the manner of
+z-score normalization in metasearch (Montague and Aslam, 2001).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hanlin.llm.chat_model import ToolSpec
+from hanlin.llm.embeddings import Embedder
+
+# Score (standard deviations above the tool's background) at or above which a tool is taken
+# to fit the question. Chosen on hanlin's hand-written call / no-call cases
+# (benchmarks/bfcl_calibration.py), never on BFCL, for the whole decision (score, then a
+# grounded first call); see benchmarks/results/tool_similarity_calibration.json.
+SCORE_THRESHOLD = 4.139
+CACHED_TOOLS = 1024
+# Everyday requests no particular tool is for: the background each tool is measured against.
+BACKGROUND_REQUESTS: tuple[str, ...] = (
+    "What time is it in Paris?",
+    "Tell me a joke about cats.",
+    "How do I bake sourdough bread?",
+    "Who won the world cup in 2010?",
+    "Summarize the plot of Hamlet.",
+    "What is the capital of Australia?",
+    "Recommend a good science fiction book.",
+    "How tall is Mount Everest?",
+    "What's a healthy breakfast?",
+    "Explain how vaccines work.",
+    "Write a short poem about the sea.",
+    "How many legs does a spider have?",
+    "Give me tips for a job interview.",
+    "How do I reset my password?",
+    "Book a table for two tonight.",
+    "How far is the moon from Earth?",
+    "Calculate 17 times 23.",
+    "Find a cheap hotel in Rome for next weekend.",
+    "What is the square root of 144?",
+    "Send a message to my sister saying I'm late.",
+)
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_SEPARATORS = re.compile(r"[_.\-/]+")
+
+
+def tool_text(tool: ToolSpec) -> str:
+    """The text a tool is embedded as: its name in words, then its description."""
+    name = _SEPARATORS.sub(" ", _CAMEL.sub(r"\1 \2", tool.name)).strip().lower()
+    description = tool.description.strip()
+    return f"{name}: {description}" if description else name
+
+
+@dataclass(frozen=True)
+class ToolScore:
+    tool: ToolSpec
+    similarity: float  # cosine between the question and the tool
+    score: float  # standard deviations above the tool's background
+
+
+@dataclass(frozen=True)
+class _ToolVector:
+    vector: np.ndarray
+    mean: float
+    std: float
+
+
+class ToolSimilarity:
+    """Scores tools against a question; each tool's vector and background are computed once
+    and cached by its text, since an agent offers the same tools on every turn."""
+
+    def __init__(self, embedder: Embedder, threshold: float = SCORE_THRESHOLD) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self._background: np.ndarray | None = None
+        self._tools: OrderedDict[str, _ToolVector] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rank(self, question: str, tools: Sequence[ToolSpec]) -> list[ToolScore]:
+        """The tools, best fitting ``question`` first."""
+        if not tools:
+            return []
+        query = self.embedder.embed_query(question)
+        ranked = []
+        for tool in tools:
+            known = self._tool(tool)
+            similarity = float(known.vector @ query)
+            ranked.append(ToolScore(tool, similarity, (similarity - known.mean) / known.std))
+        return sorted(ranked, key=lambda s: -s.score)
+
+    def fitting(self, question: str, tools: Sequence[ToolSpec]) -> list[ToolScore]:
+        """The tools scoring at or above the threshold, best first; empty when none fits."""
+        return [s for s in self.rank(question, tools) if s.score >= self.threshold]
+
+    def _tool(self, tool: ToolSpec) -> _ToolVector:
+        text = tool_text(tool)
+        with self._lock:
+            known = self._tools.get(text)
+            if known is not None:
+                self._tools.move_to_end(text)
+                return known
+        vector = self.embedder.embed_query(text)
+        against = self._background_vectors() @ vector
+        known = _ToolVector(vector, float(against.mean()), max(float(against.std()), 1e-6))
+        with self._lock:
+            self._tools[text] = known
+            while len(self._tools) > CACHED_TOOLS:
+                self._tools.popitem(last=False)
+        return known
+
+    def _background_vectors(self) -> np.ndarray:
+        if self._background is None:
+            rows = [self.embedder.embed_query(text) for text in BACKGROUND_REQUESTS]
+            self._background = np.stack(rows)
+        return self._background
+
+
+_shared: ToolSimilarity | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_tool_similarity() -> ToolSimilarity:
+    """One ranker per process over the default embedder (loaded on first use)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            from hanlin.llm.embeddings import default_embedder
+
+            _shared = ToolSimilarity(default_embedder())
+        return _shared

