@@ -4,7 +4,8 @@ Single-turn AST categories, scored with the ``bfcl-eval`` package's own checker 
 ``bfcl_score``), per category: accuracy with a Wilson 95 % interval, the mean TL-Training
 reward and seconds per item. BFCL is for evaluation only, never for training.
 
-    python benchmarks/bfcl.py --model local --policy likelihood --limit 15
+    python benchmarks/bfcl.py --model local --policy similarity --limit 15
+    python benchmarks/bfcl.py --policy similarity --offset 50 --limit 100 --categories simple
     python benchmarks/bfcl.py --model local --compare auto,required,grammar --limit 15
     python benchmarks/bfcl.py --model-dir runs/sft/final --policy auto --limit 50 --out f.json
     python benchmarks/bfcl.py --base-url http://localhost:8000/v1 --model-name Qwen --policy auto
@@ -12,7 +13,8 @@ reward and seconds per item. BFCL is for evaluation only, never for training.
 Policies: ``auto`` (the model writes what it likes), ``required`` (a schema-exact call is
 forced; ``call_once`` and ``call_first`` force the same on a one-turn item), ``default`` (the
 backend's own choice) and the decision policies of local models (``grammar``, ``yes_no``,
-``likelihood``, ``few_shot``; see ``hanlin.llm.toolcalls.decision``). Results go to
+``likelihood``, ``few_shot``, ``relevance`` in ``hanlin.llm.local_decision``; ``similarity``,
+the default, in ``hanlin.llm.tool_similarity`` and ``hanlin.llm.local_calls``). Results go to
 ``benchmarks/results/bfcl.json`` unless ``--out`` says otherwise; with ``--merge`` the
 policies run are added to what that file already holds.
 """

@@ -29,8 +29,9 @@ from hanlin.llm.local_grammar import CALL_BLOCK
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
-# Per loaded model (by id): tokens grouped by their text in lower case, spaces stripped.
-_SPELLINGS: dict[int, dict[str, list[int]]] = {}
+# Per loaded model (by id and vocabulary size): tokens grouped by their text in lower case,
+# spaces stripped.
+_SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
 _VALUE_START = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 
 
@@ -97,7 +98,7 @@ class _Proposer:
     def spellings(self, token: int) -> list[int]:
         """``token`` and every token that differs from it only in case or surrounding
         spaces: forbidding "copper" alone, the model writes "Copper"."""
-        key = id(self.llama)
+        key = (id(self.llama), self.llama.n_vocab())
         if key not in _SPELLINGS:
             groups: dict[str, list[int]] = {}
             for t in range(self.llama.n_vocab()):

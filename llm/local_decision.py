@@ -19,6 +19,9 @@ writing is constrained: a schema-exact call, or a plain answer. The ways of deci
   information between tools and question. A question a tool is for is predicted by its
   description; one it merely shares a domain with much less so.
 
+The default way, ``similarity``, decides with a sentence embedding model instead of the
+chat model (``hanlin.llm.tool_similarity``) and is measured beside these.
+
 The thresholds were set on hanlin's own hand-written call / no-call cases
 (``benchmarks/bfcl_calibration.py``), never on BFCL.
 """
