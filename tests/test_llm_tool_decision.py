@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tool_spec_support import TIMER, WEATHER
 
-from hanlin.llm.chat_model import ChatOptions, ToolSpec
+from hanlin.llm.chat_model import ChatOptions
 from hanlin.llm.local_grammar import (
     call_or_answer_grammar,
     repeated_call_at,
@@ -18,18 +19,6 @@ from hanlin.llm.local_grammar import (
 from hanlin.llm.local_model import LocalModel
 from hanlin.llm.messages import UserMessage
 
-
-def _tool(name: str, description: str, **params: str) -> ToolSpec:
-    properties = {key: {"type": kind} for key, kind in params.items()}
-    return ToolSpec(
-        name=name,
-        description=description,
-        parameters={"type": "object", "properties": properties, "required": list(params)},
-    )
-
-
-WEATHER = _tool("get_weather", "Current weather for a city.", city="string")
-TIMER = _tool("set_timer", "Start a countdown timer.", minutes="integer")
 BLOCK = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "%s"}}\n</tool_call>'
 
 

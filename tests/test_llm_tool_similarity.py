@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tool_spec_support import TIMER, WEATHER, spec
 
 from hanlin.llm import local_model as local_model_module
-from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta, ToolSpec
+from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta
 from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.local_calls import value_starts
 from hanlin.llm.local_model import LocalModel
@@ -23,29 +24,17 @@ from hanlin.llm.tool_similarity import (
     tool_text,
 )
 
-
-def _tool(name: str, description: str, **params: str) -> ToolSpec:
-    properties = {key: {"type": kind} for key, kind in params.items()}
-    return ToolSpec(
-        name=name,
-        description=description,
-        parameters={"type": "object", "properties": properties, "required": list(params)},
-    )
-
-
-WEATHER = _tool("get_weather", "Current weather for a city.", city="string")
-TIMER = _tool("set_timer", "Start a countdown timer.", minutes="integer")
-CURRENCY = _tool(
+CURRENCY = spec(
     "convert_currency",
     "Convert an amount of money from one currency to another.",
     amount="number",
     source="string",
     target="string",
 )
-BMI = _tool(
+BMI = spec(
     "compute_bmi", "Body mass index from weight and height.", weight="number", height="number"
 )
-MILES = _tool("convert_miles_to_km", "Convert a distance in miles to kilometres.", miles="number")
+MILES = spec("convert_miles_to_km", "Convert a distance in miles to kilometres.", miles="number")
 
 
 class CountingEmbedder:
@@ -69,7 +58,7 @@ def model() -> LocalModel:
 
 
 def test_a_tool_is_embedded_as_its_name_in_words_and_its_description() -> None:
-    tool = _tool("geometry.circleArea", "Area of a circle.")
+    tool = spec("geometry.circleArea", "Area of a circle.")
     assert tool_text(tool) == "geometry circle area: Area of a circle."
 
 
@@ -94,7 +83,7 @@ def test_a_score_is_measured_against_the_tools_background() -> None:
         "Returns the current weather conditions, including temperature, humidity, wind and "
         "precipitation, for any city or town in the world, using live observations.",
     ]
-    tools = [_tool("get_weather", text, city="string") for text in wordings]
+    tools = [spec("get_weather", text, city="string") for text in wordings]
     asked = [ranker.rank("What's the weather like in Lisbon right now?", [t])[0] for t in tools]
     unrelated = [ranker.rank("Write a haiku about autumn leaves.", [t])[0] for t in tools]
     # The same question's cosine moves with the wording; the score keeps its distance from
