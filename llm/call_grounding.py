@@ -149,14 +149,14 @@ class Grounding:
         seen_numbers: set[float] = set()
         seen_words: set[str] = set(known_words)
         for call in earlier:
-            for atom in value_atoms(dict(call), enums):
+            for atom in value_atoms(call, enums):
                 if isinstance(atom, float):
                     seen_numbers.add(atom)
                 else:
                     seen_words.update(_words(atom))
                     seen_numbers |= question_numbers(atom)
         novel: list[float | str] = []
-        for atom in value_atoms(dict(arguments), enums):
+        for atom in value_atoms(arguments, enums):
             if not self.holds(atom):
                 continue
             if isinstance(atom, float):

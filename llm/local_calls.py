@@ -21,6 +21,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from hanlin.llm.call_grounding import Grounding, words_of
@@ -87,12 +88,10 @@ class _Proposer:
     def __init__(
         self, llama: Any, grammar: Any, sampling: dict[str, Any], cancelled: threading.Event
     ) -> None:
-        self.llama, self.grammar, self.sampling, self.cancelled = (
-            llama,
-            grammar,
-            sampling,
-            cancelled,
-        )
+        self.llama = llama
+        self.grammar = grammar
+        self.sampling = sampling
+        self.cancelled = cancelled
         self.sampled = 0
 
     def spellings(self, token: int) -> list[int]:
@@ -148,20 +147,13 @@ class _Proposer:
     def changes(self, proposal: Proposal) -> list[tuple[int, int]]:
         """(step, token) pairs to forbid, one per argument value, cheapest first."""
         pieces = [self.llama.detokenize([t]).decode("utf-8", "replace") for t in proposal.tokens]
-        ends = list(_running_total(len(p) for p in pieces))
+        ends = list(accumulate(len(p) for p in pieces))
         steps: list[tuple[float, int, int]] = []
         for offset in value_starts(proposal.text):
             step = next((i for i, end in enumerate(ends) if end > offset), None)
             if step is not None and step < len(proposal.margins):
                 steps.append((proposal.margins[step], step, proposal.tokens[step]))
         return [(step, token) for _margin, step, token in sorted(steps)[:MAX_CHANGES]]
-
-
-def _running_total(lengths: Any) -> Any:
-    total = 0
-    for length in lengths:
-        total += length
-        yield total
 
 
 def write_grounded_calls(
@@ -214,9 +206,9 @@ class _CallWriter:
         self.prefix = tokens
         self.kept: list[dict[str, Any]] = []
         self.written = 0
-        self.known = words_of(f"{tool.name.replace('_', ' ')} {tool.description}") | words_of(
-            " ".join(str(key).replace("_", " ") for key in tool.parameters.get("properties", {}))
-        )
+        # Words split at underscores too, so "set_timer" gives "set" and "timer".
+        properties = " ".join(map(str, tool.parameters.get("properties", {})))
+        self.known = words_of(f"{tool.name} {tool.description} {properties}")
 
     def passes(self, call: dict[str, Any] | None) -> bool:
         if call is None:
