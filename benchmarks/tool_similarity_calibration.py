@@ -6,7 +6,7 @@ and the model's first call to it is grounded in the question (``hanlin.llm.call_
 For each hand-written call / no-call case of ``bfcl_calibration`` (never BFCL) this scores
 the best tool, has the embedded model write its forced call to that tool and checks the
 call's grounding; the threshold is the one under which the whole decision gets the most
-cases right (the middle of the run of equally good cut points). The score alone and
+cases right (the middle one of equally good cut points). The score alone and
 grounding alone are reported beside it.
 
     python benchmarks/tool_similarity_calibration.py
@@ -22,6 +22,7 @@ from common import RESULTS, machine, print_table
 
 from hanlin import ChatOptions, LocalModel, UserMessage
 from hanlin.llm.call_grounding import Grounding
+from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.tool_similarity import shared_tool_similarity
 
 
@@ -37,21 +38,21 @@ def best_threshold(scored: list[tuple[float, bool, bool]]) -> tuple[float, int]:
 
     best = max(right(c) for c in cuts)
     winners = [c for c in cuts if right(c) == best]
-    # Among equally good cuts, the one in the middle of the longest run of them.
+    # Among equally good cuts, the middle one.
     return winners[len(winners) // 2], best
 
 
-async def forced_call_grounded(model: LocalModel, question: str, tool: object) -> bool:
+async def forced_call_grounded(model: LocalModel, question: str, tool: ToolSpec) -> bool:
     """Whether the model's first call to ``tool``, forced, takes its values from ``question``."""
     result = await model.chat(
         [UserMessage(content=question)],
-        tools=[tool],  # type: ignore[list-item]
+        tools=[tool],
         options=ChatOptions(tool_choice="required", max_tokens=120),
     )
     if not result.message.tool_calls:
         return False
     call = result.message.tool_calls[0]
-    return Grounding(question).is_grounded(call.arguments, tool.parameters)  # type: ignore[attr-defined]
+    return Grounding(question).is_grounded(call.arguments, tool.parameters)
 
 
 def main() -> None:
