@@ -11,10 +11,13 @@ its values from the question. Two checks follow from that:
   such a value: "the factorial of 5, 10 and 15" gives three, "the area of a 10 by 5
   triangle" gives one, however often the model would repeat it.
 
-Values chosen from an ``enum`` and booleans say nothing about the question and are skipped.
+Booleans say nothing about the question and are skipped; so are ``enum`` choices when
+judging a first call (the model picks one whatever the question), while a further call may
+differ in one the question states ("in celsius and in fahrenheit").
 Numbers match as numbers ("1,500", "4%" as 4 or 0.04, "2 million", "three"), strings when
 every word of theirs appears in the question (case aside), so a name the model half-copied
-("Tayloun 5" for "Taylor Swift and Maroon 5") is not taken for one it read.
+("Tayloun 5" for "Taylor Swift and Maroon 5") is not taken for one it read; a string shaped
+"name, region" needs only its name ("Boston, MA" for "in Boston").
 """
 
 from __future__ import annotations
@@ -47,13 +50,19 @@ _NUMBER_WORDS = {
         "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "dozen": 12, "half": 0.5}
+# Words that carry no value of their own: "The Battle of Hastings" after "Battle of
+# Hastings" asks for nothing new.
+_FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for from by with and or as is are be this that it its".split()
+)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def question_numbers(question: str) -> set[float]:
-    """Every number the question states, each as written and, with a scale word or a percent
-    sign, also scaled."""
-    found: set[float] = set()
+def question_mentions(question: str) -> list[frozenset[float]]:
+    """Each number the question states, once per time it is stated, as the set of values it
+    may be written as: the digits, and with a scale word or a percent sign also the scaled
+    value ("5%" is 5 or 0.05, "2 million" is 2 or 2000000)."""
+    found: list[frozenset[float]] = []
     for match in _NUMBER.finditer(question):
         digits = match.group(0)
         unit = match.group(1)
@@ -66,13 +75,15 @@ def question_numbers(question: str) -> set[float]:
             value = float(digits)
         except ValueError:
             continue
-        found.add(value)
-        if unit:
-            found.add(value * _SCALE[unit.lower()])
+        found.append(frozenset({value, value * _SCALE[unit.lower()]} if unit else {value}))
     for word in _WORD.findall(question.lower()):
         if word in _NUMBER_WORDS:
-            found.add(float(_NUMBER_WORDS[word]))
+            found.append(frozenset({float(_NUMBER_WORDS[word])}))
     return found
+
+
+def _same_number(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _words(text: str) -> list[str]:
@@ -117,14 +128,17 @@ class Grounding:
     """The question's numbers and words, read once, against which calls are checked."""
 
     def __init__(self, question: str) -> None:
-        self.numbers = question_numbers(question)
+        self.mentions = question_mentions(question)
+        self.numbers: set[float] = set().union(*self.mentions)
         self.words = set(_words(question))
 
     def holds(self, atom: float | str) -> bool:
         """Whether the question states this value."""
         if isinstance(atom, float):
-            return any(math.isclose(atom, n, rel_tol=1e-9, abs_tol=1e-12) for n in self.numbers)
-        words = _words(atom)
+            return any(_same_number(atom, n) for n in self.numbers)
+        # "Los Angeles, CA" for "in Los Angeles": a place written as "name, region" is
+        # stated when its name is; any other string needs all of its words.
+        words = _words(atom.split(",", 1)[0]) or _words(atom)
         return bool(words) and all(word in self.words for word in words)
 
     def is_grounded(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
@@ -134,38 +148,156 @@ class Grounding:
         atoms = [a for key in required for a in value_atoms(arguments.get(key), enums)]
         return not atoms or any(self.holds(a) for a in atoms)
 
+    def unstated_optional(
+        self, arguments: Mapping[str, Any], schema: Mapping[str, Any]
+    ) -> list[str]:
+        """The optional arguments the question says nothing about: left out, the tool's own
+        default applies instead of a value the model made up. A boolean counts as stated
+        when its name is ("with toll roads avoided" states ``avoid_tolls``); any other value
+        when one of its values appears in the question, a number only where no other
+        argument of the call took that statement of it (x=4, y=5 leave no 4 for z)."""
+        required = set(schema.get("required") or ())
+        # A stated number fills one argument, required ones first.
+        unused = self.unused_after({k: v for k, v in arguments.items() if k in required})
+        unstated = []
+        for key, value in arguments.items():
+            if key in required:
+                continue
+            if not self.states(key, value, unused):
+                unstated.append(key)
+        return unstated
+
+    def restated(self, value: float) -> float | None:
+        """The stated number ``value`` miscopies by a run of zeros, the nearest in size when
+        no other is as near:
+        a small model counting repeated digits writes 1000 for "$10,000" or 200 for
+        "$2000". Both must be whole numbers, the larger ending in 000."""
+        value = float(value)
+        if self.holds(value) or not value.is_integer() or value == 0:
+            return None
+        size = math.log10(abs(value))
+        fits = sorted(
+            (round(abs(math.log10(abs(n)) - size)), n)
+            for mention in self.mentions
+            for n in mention
+            if n.is_integer() and n != 0 and _zeros_apart(value, n)
+        )
+        if not fits or (len(fits) > 1 and fits[1][0] == fits[0][0] and fits[1][1] != fits[0][1]):
+            return None
+        return fits[0][1]
+
+    def repaired(self, value: Any) -> Any:
+        """``value`` with each number ``restated`` fixes put back, whole numbers as ints."""
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            fixed = self.restated(value) if math.isfinite(value) else None
+            return value if fixed is None else (int(fixed) if isinstance(value, int) else fixed)
+        if isinstance(value, dict):
+            return {key: self.repaired(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.repaired(item) for item in value]
+        return value
+
+    def unused_after(self, arguments: Mapping[str, Any]) -> list[frozenset[float]]:
+        """The question's statements of numbers that ``arguments`` leave unused."""
+        unused = list(self.mentions)
+        for atom in value_atoms(arguments):
+            if isinstance(atom, float):
+                _use_up(unused, atom)
+        return unused
+
+    def states(self, key: str, value: Any, unused: list[frozenset[float]] | None = None) -> bool:
+        """Whether the question states this argument: a boolean by naming ``key``, any
+        other value by holding one of its values (enum choices included). A
+        number must come from a statement still in ``unused``, which it then uses up."""
+        if isinstance(value, bool):
+            return self.names(key)
+        unused = list(self.mentions) if unused is None else unused
+        for atom in value_atoms(value):
+            if isinstance(atom, str) and self.holds(atom):
+                return True
+            if isinstance(atom, float) and any(_holds_number(m, atom) for m in unused):
+                _use_up(unused, atom)
+                return True
+        return False
+
+    def names(self, name: str) -> bool:
+        """Whether the question names ``name`` (a boolean parameter): each of its
+        words of three letters or more appears, give or take an ending ("standardize" for
+        "standardization", "toll" for "tolls")."""
+        words = [w for w in _words(name) if len(w) > 2]
+        return bool(words) and all(any(_same_stem(w, q) for q in self.words) for w in words)
+
     def novel_values(
         self,
         arguments: Mapping[str, Any],
         earlier: Iterable[Mapping[str, Any]],
-        schema: Mapping[str, Any],
         known_words: AbstractSet[str] = frozenset(),
     ) -> list[float | str]:
-        """Values of this call stated in the question and new to the reply: a number no
-        earlier call holds, or a string with a word no earlier call holds. Words of one
+        """Values of this call stated in the question and new to the reply: a number from a
+        mention no earlier call used (in any of its forms: after 5 for "5%", 0.05 is not
+        new; a value stated twice is not new the second time either), or a string with a
+        word no earlier call holds, function words ("the", "of") aside. Words of one
         letter and ``known_words`` (the tool's own name and description) are never new: a
-        model that writes "function" into a ``function`` argument read it off the tool."""
-        enums = _enum_values(schema)
-        seen_numbers: set[float] = set()
+        model that writes "function" into a ``function`` argument read it off the tool.
+        An enum choice counts like any string: only when the question states it."""
+        used: list[float] = []
         seen_words: set[str] = set(known_words)
         for call in earlier:
-            for atom in value_atoms(call, enums):
+            for atom in value_atoms(call):
                 if isinstance(atom, float):
-                    seen_numbers.add(atom)
+                    used.append(atom)
                 else:
                     seen_words.update(_words(atom))
-                    seen_numbers |= question_numbers(atom)
+                    used.extend(min(mention) for mention in question_mentions(atom))
+        # A statement any earlier value was read from is spent, whatever its form.
+        unused = [m for m in self.mentions if not any(_holds_number(m, v) for v in used)]
         novel: list[float | str] = []
-        for atom in value_atoms(arguments, enums):
+        for atom in value_atoms(arguments):
             if not self.holds(atom):
                 continue
             if isinstance(atom, float):
-                fresh = not any(math.isclose(atom, n, rel_tol=1e-9) for n in seen_numbers)
+                fresh = any(_holds_number(mention, atom) for mention in unused)
             else:
-                fresh = any(len(w) > 1 and w not in seen_words for w in _words(atom))
+                fresh = any(
+                    len(w) > 1 and w not in seen_words and w not in _FUNCTION_WORDS
+                    for w in _words(atom)
+                )
             if fresh:
                 novel.append(atom)
         return novel
+
+
+def _same_stem(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4:
+        return False
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+    shared = min(len(a), len(b)) if common is None else common
+    return shared >= min(len(a), len(b), 6)
+
+
+def _holds_number(mention: AbstractSet[float], value: float) -> bool:
+    return any(_same_number(value, form) for form in mention)
+
+
+def _zeros_apart(a: float, b: float) -> bool:
+    """Whether two whole numbers differ only by trailing zeros, the larger having 000."""
+    small, large = sorted((abs(int(a)), abs(int(b))))
+    if (a < 0) != (b < 0) or not str(large).endswith("000"):
+        return False
+    digits, rest = str(small), str(large)
+    return rest.startswith(digits) and set(rest[len(digits) :]) == {"0"}
+
+
+def _use_up(mentions: list[frozenset[float]], value: float) -> None:
+    """Remove the first mention ``value`` may have been read from, if any."""
+    for at, mention in enumerate(mentions):
+        if _holds_number(mention, value):
+            del mentions[at]
+            return
 
 
 def words_of(text: str) -> set[str]:

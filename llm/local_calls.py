@@ -11,7 +11,14 @@ start of one argument's value, the token the model chose is forbidden and it wri
 there. The places are tried cheapest first, by how little the model preferred its choice
 over the runner-up, which approximates the next most likely distinct call (the one-deviation
 step of k-best decoding). A reply ends when no proposal passes; a first call that fails
-means no call at all.
+means no call at all. A proposal that repeats the last kept call and adds a value the
+question states ("in Celsius", left out the first time) replaces it, so each call is shown
+once the next proposal has been judged.
+
+What a kept call says is tidied against the question too: the grammar makes the model write
+every parameter, and the optional ones the question does not state are dropped (the tool's
+default applies, not the model's guess); a number short of or over a stated one by a run of
+zeros (1000 for "$10,000") is put back to the stated number.
 """
 
 from __future__ import annotations
@@ -22,11 +29,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 
 from hanlin.llm.call_grounding import Grounding, words_of
 from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.local_grammar import CALL_BLOCK
+from hanlin.llm.local_grammar import CALL_BLOCK, tool_call_grammar
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
@@ -59,6 +66,15 @@ class Proposal:
     margins: list[float]  # per step: log P(chosen) - log P(best other), unconstrained
 
 
+def proposal_grammar(tool: ToolSpec) -> Any:
+    """The one-call grammar proposals for ``tool`` are written in: every parameter must be
+    written, so that one the question states is not skipped (a 135M model leaves optional
+    ones out even when asked for them); those it does not state are dropped afterwards."""
+    parameters = dict(tool.parameters)
+    parameters["required"] = list(parameters.get("properties") or {})
+    return tool_call_grammar([tool.model_copy(update={"parameters": parameters})], 1)
+
+
 def call_of(text: str) -> dict[str, Any] | None:
     """The ``{"name", "arguments"}`` object inside one generated block, if it is whole."""
     match = CALL_BLOCK.search(text)
@@ -80,6 +96,21 @@ def value_starts(text: str) -> list[int]:
         return []
     starts = [m.end() for m in _VALUE_START.finditer(text, text.find("{", at + 11) + 1)]
     return [s + 1 if text[s : s + 1] == '"' else s for s in starts]
+
+
+class Proposing(Protocol):
+    """What the call writer needs from whatever proposes calls."""
+
+    cancelled: threading.Event
+    sampled: int
+
+    def propose(
+        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+    ) -> Proposal: ...
+
+    def changes(self, proposal: Proposal) -> list[tuple[int, int]]: ...
+
+    def tokenize(self, text: str) -> list[int]: ...
 
 
 class _Proposer:
@@ -173,10 +204,31 @@ def write_grounded_calls(
     ``max_calls`` are kept; ``on_block`` sees each kept block as it is kept. ``max_tokens``
     bounds the reply (the kept blocks); proposals that fail are bounded by their number,
     at most ``1 + MAX_CHANGES`` per call."""
-    writer = _CallWriter(
-        _Proposer(llama, grammar, sampling, cancelled), Grounding(question), tool, tokens
-    )
+    proposer = _Proposer(llama, grammar, sampling, cancelled)
+    return write_calls(proposer, tokens, question, tool, max_calls, max_tokens, on_block)
+
+
+def write_calls(
+    proposer: Proposing,
+    tokens: list[int],
+    question: str,
+    tool: ToolSpec,
+    max_calls: int,
+    max_tokens: int,
+    on_block: Callable[[str], None],
+) -> GroundedCalls:
+    """``write_grounded_calls`` over any proposer (the model's, or a scripted one)."""
+    writer = _CallWriter(proposer, Grounding(question), tool, tokens)
+    cancelled = proposer.cancelled
     result = GroundedCalls()
+    shown = 0  # blocks passed to on_block: each once the next proposal cannot replace it
+
+    def show_final() -> None:
+        nonlocal shown
+        for block in result.blocks[shown : len(writer.blocks) - 1]:
+            on_block(block if shown == 0 else "\n" + block)
+            shown += 1
+
     while len(writer.kept) < max_calls and not cancelled.is_set():
         budget = max_tokens - writer.written
         if budget <= 0:
@@ -189,9 +241,11 @@ def write_grounded_calls(
             result.out_of_tokens = True
             result.cut_off = proposal.text
             break
-        block = proposal.text.strip()
-        result.blocks.append(block)
-        on_block(block if len(result.blocks) == 1 else "\n" + block)
+        result.blocks = list(writer.blocks)
+        show_final()
+    for block in result.blocks[shown:]:
+        on_block(block if shown == 0 else "\n" + block)
+        shown += 1
     result.sampled = writer.proposer.sampled
     return result
 
@@ -200,29 +254,51 @@ class _CallWriter:
     """The calls kept so far and how the next one is found."""
 
     def __init__(
-        self, proposer: _Proposer, grounding: Grounding, tool: ToolSpec, tokens: list[int]
+        self, proposer: Proposing, grounding: Grounding, tool: ToolSpec, tokens: list[int]
     ) -> None:
         self.proposer, self.grounding, self.tool = proposer, grounding, tool
+        self.start = tokens
         self.prefix = tokens
         self.kept: list[dict[str, Any]] = []
-        self.written = 0
+        self.blocks: list[str] = []
+        self.sizes: list[int] = []  # tokens sampled for each kept block
         # Words split at underscores too, so "set_timer" gives "set" and "timer".
         properties = " ".join(map(str, tool.parameters.get("properties", {})))
         self.known = words_of(f"{tool.name} {tool.description} {properties}")
+
+    @property
+    def written(self) -> int:
+        return sum(self.sizes)
+
+    def read(self, proposal: Proposal) -> dict[str, Any] | None:
+        call = call_of(proposal.text)
+        if call is not None:
+            call["arguments"] = self.grounding.repaired(call["arguments"])
+        return call
 
     def passes(self, call: dict[str, Any] | None) -> bool:
         if call is None:
             return False
         arguments, schema = call["arguments"], self.tool.parameters
-        if self.kept:
-            return bool(self.grounding.novel_values(arguments, self.kept, schema, self.known))
-        return self.grounding.is_grounded(arguments, schema)
+        if not self.kept:
+            return self.grounding.is_grounded(arguments, schema)
+        if extends(arguments, self.kept[-1]):
+            return self.adds_stated(arguments, self.kept[-1])
+        return bool(self.grounding.novel_values(arguments, self.kept, self.known))
+
+    def adds_stated(self, arguments: dict[str, Any], earlier: dict[str, Any]) -> bool:
+        unused = self.grounding.unused_after(earlier)
+        return any(
+            self.grounding.states(key, value, unused)
+            for key, value in arguments.items()
+            if key not in earlier
+        )
 
     def next_call(self, budget: int) -> Proposal | None:
         """The next proposal that passes (then kept), or ``None``; a proposal cut off by
         the budget is returned as it is, for the caller to see why it ended."""
         proposal = self.proposer.propose(self.prefix, budget)
-        call = call_of(proposal.text)
+        call = self.read(proposal)
         if call is None:
             return proposal if proposal.finish_reason == "length" else None
         if self.kept and not self.passes(call):
@@ -230,14 +306,31 @@ class _CallWriter:
                 if self.proposer.cancelled.is_set():
                     return None
                 proposal = self.proposer.propose(self.prefix, budget, forbid)
-                call = call_of(proposal.text)
+                call = self.read(proposal)
                 if self.passes(call):
                     break
         if call is None or not self.passes(call):
             return None
+        if self.kept and extends(call["arguments"], self.kept[-1]):
+            # The last call again with a stated value it left out: it was incomplete, and
+            # this proposal takes its place rather than asking for the same thing twice.
+            self.kept.pop(), self.blocks.pop(), self.sizes.pop()
+        block = proposal.text.strip()
+        arguments = call["arguments"]
+        unstated = self.grounding.unstated_optional(arguments, self.tool.parameters)
+        arguments = {k: v for k, v in arguments.items() if k not in unstated}
+        call = {"name": call["name"], "arguments": arguments}
+        if call != call_of(block):  # repaired or pruned: the block says what is kept
+            block = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
         self.kept.append(call["arguments"])
-        written = proposal.text.strip()
-        self.written += len(proposal.tokens) + 1
-        separator = "\n" if len(self.kept) > 1 else ""
-        self.prefix = self.prefix + self.proposer.tokenize(separator + written + "\n")
+        self.blocks.append(block)
+        self.sizes.append(len(proposal.tokens) + 1)
+        self.prefix = self.start + self.proposer.tokenize("\n".join(self.blocks) + "\n")
         return proposal
+
+
+def extends(arguments: dict[str, Any], earlier: dict[str, Any]) -> bool:
+    """Whether ``arguments`` hold every value of ``earlier`` and more."""
+    return len(arguments) > len(earlier) and all(
+        key in arguments and arguments[key] == value for key, value in earlier.items()
+    )

@@ -32,7 +32,7 @@ from hanlin.llm.chat_model import (
 )
 from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.in_process import InProcessChatModel
-from hanlin.llm.local_calls import write_grounded_calls
+from hanlin.llm.local_calls import proposal_grammar, write_grounded_calls
 from hanlin.llm.local_decision import (
     FEW_SHOT_TURNS,
     NEUTRAL_QUESTION,
@@ -348,7 +348,7 @@ class LocalModel(InProcessChatModel):
             fitting = similarity.fitting(prepared.question_text, tools)
             if fitting:
                 prepared.call_tool = fitting[0].tool
-                prepared.call_grammar = tool_call_grammar([prepared.call_tool], 1)
+                prepared.call_grammar = proposal_grammar(prepared.call_tool)
         elif decision in ("yes_no", "likelihood", "relevance"):
             prepared.decision = decision
             prepared.call_grammar = tool_call_grammar(tools, self.max_parallel_calls)

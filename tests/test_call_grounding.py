@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hanlin.llm.call_grounding import Grounding, question_numbers, value_atoms
+from hanlin.llm.call_grounding import Grounding, question_mentions, value_atoms
 
 SCHEMA = {
     "type": "object",
@@ -17,7 +17,8 @@ SCHEMA = {
 
 
 def test_numbers_are_read_as_written_and_scaled() -> None:
-    numbers = question_numbers("Pay $1,500 at 4% over three years, twice 2.5 million, 7,8 and 9")
+    mentions = question_mentions("Pay $1,500 at 4% over three years, twice 2.5 million, 7,8 and 9")
+    numbers = set().union(*mentions)
     assert {1500.0, 4.0, 0.04, 3.0, 2.5, 2_500_000.0, 7.0, 8.0, 9.0} <= numbers
     assert 1.0 not in numbers and 0.0 not in numbers
 
@@ -51,26 +52,81 @@ def test_a_half_copied_name_is_not_read_from_the_question() -> None:
 def test_a_further_call_must_bring_a_value_no_earlier_call_used() -> None:
     grounding = Grounding("Send 250 to Lisbon and 300 to Porto.")
     first = {"amount": 250, "city": "Lisbon"}
-    assert grounding.novel_values({"amount": 300, "city": "Porto"}, [first], SCHEMA) == [
+    assert grounding.novel_values({"amount": 300, "city": "Porto"}, [first]) == [
         300.0,
         "Porto",
     ]
-    assert grounding.novel_values({"amount": 250, "city": "LISBON"}, [first], SCHEMA) == []
-    assert grounding.novel_values({"amount": 999, "city": "Lisbon"}, [first], SCHEMA) == []
+    assert grounding.novel_values({"amount": 250, "city": "LISBON"}, [first]) == []
+    assert grounding.novel_values({"amount": 999, "city": "Lisbon"}, [first]) == []
 
 
 def test_words_the_model_read_off_the_tool_or_single_letters_are_not_new() -> None:
     grounding = Grounding("Integrate the function y = x^3 from 0 to 2.")
-    schema = {"type": "object", "properties": {"function": {"type": "string"}}}
     first = {"function": "x^3"}
-    assert grounding.novel_values({"function": "y"}, [first], schema) == []
+    assert grounding.novel_values({"function": "y"}, [first]) == []
     known = {"integrate", "function"}
-    assert grounding.novel_values({"function": "function"}, [first], schema, known) == []
-    assert 3.0 not in question_numbers("y = x^3")  # an exponent is not a stated value
+    assert grounding.novel_values({"function": "function"}, [first], known) == []
+    assert frozenset({3.0}) not in question_mentions("y = x^3")  # an exponent is not a stated value
 
 
 def test_a_date_written_another_way_brings_only_its_new_words() -> None:
     grounding = Grounding("Book it for 2025-03-14, in Lisbon.")
-    schema = {"type": "object", "properties": {"date": {"type": "string"}}}
     first = {"date": "2025-03-14", "city": "Lisbon"}
-    assert grounding.novel_values({"date": "14 2025", "city": "Lisbon"}, [first], schema) == []
+    assert grounding.novel_values({"date": "14 2025", "city": "Lisbon"}, [first]) == []
+
+
+def test_each_statement_of_a_number_is_one_mention_with_its_forms() -> None:
+    mentions = question_mentions("Invest $5,000 at 5% for 5 years, then 2 million more.")
+    assert mentions == [
+        frozenset({5000.0}),
+        frozenset({5.0, 0.05}),
+        frozenset({5.0}),
+        frozenset({2.0, 2_000_000.0}),
+    ]
+
+
+def test_a_percent_written_the_other_way_is_not_a_new_value() -> None:
+    grounding = Grounding("Invest 5000 at an annual rate of 4% for 3 years.")
+    first = {"amount": 5000, "rate": 4}
+    assert grounding.novel_values({"amount": 5000, "rate": 0.04}, [first]) == []
+    # "three sides: 3, 4 and 5" states 3 twice; a second call with 3, 4, 5 is no new one.
+    twice = Grounding("The area of a triangle from its three sides: 3, 4 and 5.")
+    sides = {"amount": [3, 4, 5]}
+    assert twice.novel_values(sides, [sides]) == []
+
+
+def test_a_place_with_its_region_is_stated_by_its_name() -> None:
+    grounding = Grounding("Find lawyers near me in New York.")
+    assert grounding.holds("New York, NY")
+    assert not grounding.holds("Albany, New York")
+
+
+def test_optional_values_the_question_does_not_state_are_left_out() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "start": {"type": "string"},
+            "avoid_tolls": {"type": "boolean"},
+            "scenic": {"type": "boolean"},
+            "unit": {"type": "string", "enum": ["km", "miles"]},
+            "stops": {"type": "integer"},
+        },
+        "required": ["start"],
+    }
+    grounding = Grounding("Fastest route from Oslo with toll roads avoided, in miles.")
+    arguments = {
+        "start": "Bergen",
+        "avoid_tolls": False,
+        "scenic": True,
+        "unit": "miles",
+        "stops": 2,
+    }
+    # The required value stays whatever it is; a boolean counts as stated by its name.
+    assert grounding.unstated_optional(arguments, schema) == ["scenic", "stops"]
+
+
+def test_a_name_is_stated_give_or_take_its_ending() -> None:
+    grounding = Grounding("Run the regression and apply standardization, tolls excluded.")
+    assert grounding.names("standardize") and grounding.names("toll")
+    assert not grounding.names("is_standard_deviation")
+    assert not grounding.names("species")

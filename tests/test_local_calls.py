@@ -1,0 +1,138 @@
+"""Which proposed calls the call writer keeps, replaces or turns down, with scripted proposals.
+
+The model's side (what it proposes) is scripted here; the real model writes calls in
+``test_llm_tool_similarity``. What is tested is the writer's judgement of each proposal.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from hanlin.llm.chat_model import ToolSpec
+from hanlin.llm.local_calls import Proposal, write_calls
+
+FORECAST = ToolSpec(
+    name="forecast",
+    description="The weather forecast for a city.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "days": {"type": "integer"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+        "required": ["city", "days"],
+    },
+)
+INVEST = ToolSpec(
+    name="future_value",
+    description="The future value of an investment.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number"},
+            "rate": {"type": "number"},
+            "years": {"type": "integer"},
+            "monthly": {"type": "boolean"},
+        },
+        "required": ["amount", "rate", "years"],
+    },
+)
+
+
+def block(name: str, arguments: dict[str, Any]) -> str:
+    return "<tool_call>\n" + json.dumps({"name": name, "arguments": arguments}) + "\n</tool_call>"
+
+
+class Scripted:
+    """Proposes the given calls in order, then repeats the last one."""
+
+    def __init__(self, *calls: tuple[str, dict[str, Any]]) -> None:
+        self.calls = [block(name, arguments) for name, arguments in calls]
+        self.cancelled = threading.Event()
+        self.sampled = 0
+        self.prefixes: list[list[int]] = []
+
+    def propose(
+        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+    ) -> Proposal:
+        self.prefixes.append(prefix)
+        text = self.calls.pop(0) if len(self.calls) > 1 else self.calls[0]
+        self.sampled += 10
+        return Proposal(text, "stop", [1] * 10, [1.0] * 10)
+
+    def changes(self, proposal: Proposal) -> list[tuple[int, int]]:
+        return []
+
+    def tokenize(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+
+def written(proposer: Scripted, question: str, tool: ToolSpec) -> tuple[list[dict], list[str]]:
+    shown: list[str] = []
+    result = write_calls(proposer, [0], question, tool, 4, 400, shown.append)
+    calls = [json.loads(b.split("\n")[1])["arguments"] for b in result.blocks]
+    assert "".join(shown) == result.text  # each kept block is shown once, in order
+    return calls, shown
+
+
+def test_a_repeat_that_adds_a_stated_value_replaces_the_call() -> None:
+    proposer = Scripted(
+        ("forecast", {"city": "Oslo", "days": 3}),
+        ("forecast", {"city": "Oslo", "days": 3, "unit": "celsius"}),
+    )
+    calls, shown = written(proposer, "Forecast for Oslo, next 3 days, in celsius.", FORECAST)
+    assert calls == [{"city": "Oslo", "days": 3, "unit": "celsius"}]
+    assert len(shown) == 1  # the replaced call was never shown
+    # Later proposals see the kept calls one per line, with no blank line between them.
+    last = "".join(map(chr, proposer.prefixes[-1][1:]))
+    assert last == block("forecast", calls[0]) + "\n"
+
+
+def test_a_call_for_other_stated_values_is_kept_beside_the_first() -> None:
+    proposer = Scripted(
+        ("forecast", {"city": "Oslo", "days": 3}),
+        ("forecast", {"city": "Bergen", "days": 3}),
+    )
+    calls, shown = written(proposer, "Forecast for Oslo and Bergen, next 3 days.", FORECAST)
+    assert calls == [{"city": "Oslo", "days": 3}, {"city": "Bergen", "days": 3}]
+    assert shown[1].startswith("\n<tool_call>")
+
+
+def test_a_call_that_differs_in_an_optional_stated_value_is_kept() -> None:
+    proposer = Scripted(
+        ("forecast", {"city": "Oslo", "days": 3, "unit": "celsius"}),
+        ("forecast", {"city": "Oslo", "days": 3, "unit": "fahrenheit"}),
+    )
+    question = "Forecast for Oslo, 3 days, in celsius and in fahrenheit."
+    calls, _ = written(proposer, question, FORECAST)
+    assert [c["unit"] for c in calls] == ["celsius", "fahrenheit"]
+
+
+def test_a_percent_written_as_a_fraction_is_the_same_call() -> None:
+    proposer = Scripted(
+        ("future_value", {"amount": 5000, "rate": 5, "years": 3}),
+        ("future_value", {"amount": 5000, "rate": 0.05, "years": 3}),
+    )
+    question = "What will $5000 be worth at 5% a year after 3 years?"
+    calls, _ = written(proposer, question, INVEST)
+    assert calls == [{"amount": 5000, "rate": 5, "years": 3}]
+
+
+def test_a_number_short_of_its_zeros_is_put_back() -> None:
+    proposer = Scripted(("future_value", {"amount": 1000, "rate": 0.05, "years": 10}))
+    question = "What will $10000 be worth at 5% a year after 10 years?"
+    calls, _ = written(proposer, question, INVEST)
+    assert calls == [{"amount": 10000, "rate": 0.05, "years": 10}]
+
+
+def test_optional_values_the_question_does_not_state_are_dropped() -> None:
+    unasked = {"amount": 2000, "rate": 4, "years": 2, "monthly": False}
+    calls, _ = written(Scripted(("future_value", unasked)), "Grow 2000 at 4% for 2 years.", INVEST)
+    asked = {"amount": 2000, "rate": 4, "years": 2, "monthly": True}
+    question = "Grow 2000 at 4% for 2 years, compounded monthly."
+    stated, _ = written(Scripted(("future_value", asked)), question, INVEST)
+    assert calls == [{"amount": 2000, "rate": 4, "years": 2}]
+    assert stated == [{"amount": 2000, "rate": 4, "years": 2, "monthly": True}]
