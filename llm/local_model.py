@@ -84,7 +84,8 @@ class LoadedLlama:
 
 
 _loaded: dict[tuple[str, int, int], LoadedLlama] = {}
-_warned_fallback = threading.Event()
+# Set once the embedding model is found missing: later requests fall back without retrying.
+_embedder_missing = threading.Event()
 _loading_lock = threading.Lock()
 
 
@@ -367,17 +368,18 @@ class LocalModel(InProcessChatModel):
     def _similarity(self) -> ToolSimilarity | None:
         """The tool ranker, or ``None`` (with a warning, once) when its model is missing."""
         if self._tool_similarity is None:
+            if _embedder_missing.is_set():
+                return None
             try:
                 self._tool_similarity = shared_tool_similarity()
             except EmbeddingBackendMissing as exc:
-                if not _warned_fallback.is_set():
-                    _warned_fallback.set()
-                    log.warning(
-                        "tool_decision='similarity' needs the embedding model (%s); deciding "
-                        "by %r instead",
-                        exc,
-                        FALLBACK_TOOL_DECISION,
-                    )
+                _embedder_missing.set()
+                log.warning(
+                    "tool_decision='similarity' needs the embedding model (%s); deciding "
+                    "by %r instead",
+                    exc,
+                    FALLBACK_TOOL_DECISION,
+                )
                 return None
         return self._tool_similarity
 

