@@ -12,7 +12,7 @@ import pytest
 from tool_spec_support import TIMER, WEATHER, spec
 
 from hanlin.llm import local_model as local_model_module
-from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta
+from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta, ToolSpec
 from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.local_calls import value_starts
 from hanlin.llm.local_model import LocalModel
@@ -208,3 +208,39 @@ async def test_a_call_the_token_budget_cuts_short_ends_on_length(model: LocalMod
     )
     assert result.finish_reason == "length" and result.message.tool_calls == []
     assert result.raw_text.startswith("<tool_call>")
+
+
+BOIL = ToolSpec(
+    name="boil_time",
+    description="How long an egg takes to boil to a given doneness.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "grams": {"type": "number", "description": "Weight of the egg in grams."},
+            "doneness": {"type": "string", "enum": ["soft", "medium", "hard"]},
+            "altitude_m": {"type": "number", "description": "Altitude in metres."},
+        },
+        "required": ["grams"],
+    },
+)
+
+
+@pytest.mark.local_model
+@pytest.mark.parametrize(
+    ("question", "arguments"),
+    [
+        (
+            "How long should I boil a 60 gram egg if I want it hard?",
+            {"grams": 60, "doneness": "hard"},
+        ),
+        ("Boil time for a 70 gram egg at 2000 metres altitude?", {"grams": 70, "altitude_m": 2000}),
+        ("How long do I boil a 55 gram egg?", {"grams": 55}),
+    ],
+)
+async def test_optional_values_are_written_when_stated_and_left_out_when_not(
+    model: LocalModel, question: str, arguments: dict[str, Any]
+) -> None:
+    result = await model.chat(
+        [UserMessage(content=question)], tools=[BOIL], options=ChatOptions(max_tokens=160)
+    )
+    assert [c.arguments for c in result.message.tool_calls] == [arguments]
