@@ -8,8 +8,9 @@ so hanlin does not need them unless this backend is used.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from hanlin.llm.chat_model import (
     ModelInputError,
     StreamItem,
     TextDelta,
+    ToolDecision,
     ToolSpec,
     Usage,
 )
@@ -30,7 +32,10 @@ from hanlin.llm.local_prompt import (
     build_result,
     stop_strings,
 )
+from hanlin.llm.messages import Message
 from hanlin.llm.model_files import ResolvedModel, resolve_model_path
+from hanlin.llm.similarity_gate import SimilarityGate
+from hanlin.llm.tool_similarity import ToolSimilarity, shared_tool_similarity
 
 INSTALL_HINT = (
     "TransformersModel needs torch and transformers (and gguf for .gguf files): "
@@ -130,7 +135,10 @@ class TransformersModel(InProcessChatModel):
     """A chat model from a local Hugging Face folder (or GGUF file), run on CPU.
 
     ``n_threads`` sets torch's intra-op threads for the whole process. JSON-schema
-    constrained output needs a grammar and is only offered by ``LocalModel``.
+    constrained output needs a grammar and is only offered by ``LocalModel``. Under
+    ``tool_choice="auto"`` the model decides itself (``tool_decision="free"``, the default),
+    or, with ``tool_decision="similarity"``, is offered only the tool the question is about,
+    or none (``hanlin.llm.similarity_gate``); other decisions need llama.cpp and act as free.
     """
 
     def __init__(
@@ -140,11 +148,27 @@ class TransformersModel(InProcessChatModel):
         n_threads: int | None = None,
         name: str | None = None,
         seed: int = 0,
+        tool_decision: ToolDecision = "free",
+        tool_similarity: ToolSimilarity | None = None,
     ) -> None:
         self.resolved = resolve_model_path(path_or_folder)
         self.n_threads = n_threads
         self.seed = seed
         self.name = name or f"transformers:{Path(self.resolved.path).stem}"
+        ranker = (lambda: tool_similarity) if tool_similarity else shared_tool_similarity
+        self._gate = SimilarityGate(tool_decision, ranker)
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        options: ChatOptions | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        options = options or ChatOptions()
+        offered = await asyncio.to_thread(self._gate.offered, messages, tools, options)
+        async for item in super().stream(messages, tools=offered, options=options):
+            yield item
 
     def load(self) -> LoadedTransformers:
         loaded = load_transformers(self.resolved)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+from tool_spec_support import TIMER, WEATHER
 
 from hanlin.llm import ChatOptions, Completed, ModelError, TextDelta, UserMessage
 from hanlin.llm.chat_model import ModelInputError
@@ -76,3 +77,25 @@ async def test_json_schema_is_refused_with_a_pointer(model: TransformersModel) -
     # The request asks for what this backend cannot do: the caller's to change (a 400 when served).
     with pytest.raises(ModelInputError, match="LocalModel"):
         await model.chat(ask("hi"), options=options)
+
+
+@needs_transformers
+@pytest.mark.local_model
+async def test_the_similarity_decision_offers_only_the_tool_the_question_is_about(
+    model: TransformersModel,
+) -> None:
+    tools = [WEATHER, TIMER]
+
+    async def prompt_tokens(question: str, decision: str) -> int:
+        options = ChatOptions(max_tokens=4, tool_decision=decision)  # type: ignore[arg-type]
+        reply = await model.chat(ask(question), tools=tools, options=options)
+        return reply.usage.prompt_tokens
+
+    # The prompt shrinks by the tools the model is no longer shown.
+    unrelated = "Who wrote Hamlet?"
+    assert await prompt_tokens(unrelated, "similarity") < await prompt_tokens(unrelated, "free")
+    timer = "Set a timer for 12 minutes."
+    one_tool = await prompt_tokens(timer, "similarity")
+    assert (
+        await prompt_tokens(unrelated, "similarity") < one_tool < await prompt_tokens(timer, "free")
+    )
