@@ -37,6 +37,9 @@ from hanlin.llm.local_grammar import CALL_BLOCK, tool_call_grammar
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
+# A proposal writes every parameter and may run this many times the tokens left in the
+# reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
+PROPOSAL_ROOM = 2
 # Per loaded model (by id and vocabulary size): tokens grouped by their text in lower case,
 # spaces stripped.
 _SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
@@ -73,6 +76,13 @@ def proposal_grammar(tool: ToolSpec) -> Any:
     parameters = dict(tool.parameters)
     parameters["required"] = list(parameters.get("properties") or {})
     return tool_call_grammar([tool.model_copy(update={"parameters": parameters})], 1)
+
+
+@dataclass
+class Full:
+    """The reply has no room for the next call; ``shown`` is what of it the reply holds."""
+
+    shown: str
 
 
 def call_of(text: str) -> dict[str, Any] | None:
@@ -112,6 +122,8 @@ class Proposing(Protocol):
 
     def tokenize(self, text: str) -> list[int]: ...
 
+    def detokenize(self, tokens: list[int]) -> str: ...
+
 
 class _Proposer:
     """One-call generations after a prefix, optionally forbidding one token at one step."""
@@ -140,6 +152,9 @@ class _Proposer:
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def detokenize(self, tokens: list[int]) -> str:
+        return bytes(self.llama.detokenize(tokens)).decode("utf-8", "replace")
 
     def propose(
         self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
@@ -230,16 +245,15 @@ def write_calls(
             shown += 1
 
     while len(writer.kept) < max_calls and not cancelled.is_set():
-        budget = max_tokens - writer.written
-        if budget <= 0:
+        if max_tokens - writer.written <= 0:
             result.out_of_tokens = True
             break
-        proposal = writer.next_call(budget)
+        proposal = writer.next_call(max_tokens)
         if proposal is None:
             break
-        if proposal.finish_reason == "length" and call_of(proposal.text) is None:
+        if isinstance(proposal, Full):
             result.out_of_tokens = True
-            result.cut_off = proposal.text
+            result.cut_off = proposal.shown
             break
         result.blocks = list(writer.blocks)
         show_final()
@@ -294,27 +308,28 @@ class _CallWriter:
             if key not in earlier
         )
 
-    def next_call(self, budget: int) -> Proposal | None:
-        """The next proposal that passes (then kept), or ``None``; a proposal cut off by
-        the budget is returned as it is, for the caller to see why it ended."""
-        proposal = self.proposer.propose(self.prefix, budget)
+    def next_call(self, max_tokens: int) -> Proposal | Full | None:
+        """The next proposal that passes (then kept), or ``None``; ``Full`` when the reply
+        cannot hold it (cut off, or its kept call longer than the tokens left)."""
+        budget = max_tokens - self.written
+        room = budget * PROPOSAL_ROOM
+        proposal = self.proposer.propose(self.prefix, room)
         call = self.read(proposal)
         if call is None:
-            return proposal if proposal.finish_reason == "length" else None
+            return (
+                self.full(proposal.tokens, budget) if proposal.finish_reason == "length" else None
+            )
         if self.kept and not self.passes(call):
             for forbid in self.proposer.changes(proposal):
                 if self.proposer.cancelled.is_set():
                     return None
-                proposal = self.proposer.propose(self.prefix, budget, forbid)
+                proposal = self.proposer.propose(self.prefix, room, forbid)
                 call = self.read(proposal)
                 if self.passes(call):
                     break
         if call is None or not self.passes(call):
             return None
-        if self.kept and extends(call["arguments"], self.kept[-1]):
-            # The last call again with a stated value it left out: it was incomplete, and
-            # this proposal takes its place rather than asking for the same thing twice.
-            self.kept.pop(), self.blocks.pop(), self.sizes.pop()
+        replaces = bool(self.kept) and extends(call["arguments"], self.kept[-1])
         block = proposal.text.strip()
         arguments = call["arguments"]
         unstated = self.grounding.unstated_optional(arguments, self.tool.parameters)
@@ -322,11 +337,24 @@ class _CallWriter:
         call = {"name": call["name"], "arguments": arguments}
         if call != call_of(block):  # repaired or pruned: the block says what is kept
             block = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
+        size = len(self.proposer.tokenize(block)) + 1
+        if replaces:
+            # The last call again with a stated value it left out: it was incomplete, and
+            # this proposal takes its place rather than asking for the same thing twice.
+            budget += self.sizes[-1]
+        if size > budget:
+            return self.full(self.proposer.tokenize(block), budget)
+        if replaces:
+            self.kept.pop(), self.blocks.pop(), self.sizes.pop()
         self.kept.append(call["arguments"])
         self.blocks.append(block)
-        self.sizes.append(len(proposal.tokens) + 1)
+        self.sizes.append(size)
         self.prefix = self.start + self.proposer.tokenize("\n".join(self.blocks) + "\n")
         return proposal
+
+    def full(self, tokens: list[int], budget: int) -> Full:
+        """A first call is shown as far as the reply's tokens hold it; a later one not."""
+        return Full(self.proposer.detokenize(tokens[:budget]) if not self.kept else "")
 
 
 def extends(arguments: dict[str, Any], earlier: dict[str, Any]) -> bool:

@@ -69,6 +69,9 @@ class Scripted:
     def tokenize(self, text: str) -> list[int]:
         return [ord(c) for c in text]
 
+    def detokenize(self, tokens: list[int]) -> str:
+        return "".join(map(chr, tokens))
+
 
 def written(proposer: Scripted, question: str, tool: ToolSpec) -> tuple[list[dict], list[str]]:
     shown: list[str] = []
@@ -136,3 +139,21 @@ def test_optional_values_the_question_does_not_state_are_dropped() -> None:
     stated, _ = written(Scripted(("future_value", asked)), question, INVEST)
     assert calls == [{"amount": 2000, "rate": 4, "years": 2}]
     assert stated == [{"amount": 2000, "rate": 4, "years": 2, "monthly": True}]
+
+
+def test_the_reply_budget_counts_the_call_kept_not_the_proposal() -> None:
+    long_guess = {"city": "Oslo", "days": 3, "note": "x" * 60}
+    kept = block("forecast", {"city": "Oslo", "days": 3})
+    question = "Forecast for Oslo, next 3 days."
+    proposer = Scripted(("forecast", long_guess))
+    # Room for the kept call (one token per character here), not for what was proposed.
+    result = write_calls(proposer, [0], question, FORECAST, 1, len(kept) + 1, lambda _: None)
+    assert result.blocks == [kept] and not result.out_of_tokens
+
+
+def test_a_first_call_longer_than_the_reply_is_shown_cut_and_ends_on_length() -> None:
+    proposer = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    shown: list[str] = []
+    result = write_calls(proposer, [0], "Oslo, 3 days.", FORECAST, 4, 20, shown.append)
+    assert result.blocks == [] and result.out_of_tokens
+    assert result.cut_off == block("forecast", {"city": "Oslo", "days": 3})[:20]
