@@ -12,7 +12,7 @@ import pytest
 from tool_spec_support import TIMER, WEATHER, spec
 
 from hanlin.llm import local_model as local_model_module
-from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta, ToolSpec
+from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta
 from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.local_calls import value_starts
 from hanlin.llm.local_model import LocalModel
@@ -210,18 +210,13 @@ async def test_a_call_the_token_budget_cuts_short_ends_on_length(model: LocalMod
     assert result.raw_text.startswith("<tool_call>")
 
 
-BOIL = ToolSpec(
-    name="boil_time",
-    description="How long an egg takes to boil to a given doneness.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "grams": {"type": "number", "description": "Weight of the egg in grams."},
-            "doneness": {"type": "string", "enum": ["soft", "medium", "hard"]},
-            "altitude_m": {"type": "number", "description": "Altitude in metres."},
-        },
-        "required": ["grams"],
-    },
+BOIL = spec(
+    "boil_time",
+    "How long an egg takes to boil to a given doneness.",
+    optional=("doneness", "altitude_m"),
+    grams={"type": "number", "description": "Weight of the egg in grams."},
+    doneness={"type": "string", "enum": ["soft", "medium", "hard"]},
+    altitude_m={"type": "number", "description": "Altitude in metres."},
 )
 
 

@@ -10,35 +10,27 @@ import json
 import threading
 from typing import Any
 
+from tool_spec_support import spec
+
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_calls import Proposal, write_calls
 
-FORECAST = ToolSpec(
-    name="forecast",
-    description="The weather forecast for a city.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "city": {"type": "string"},
-            "days": {"type": "integer"},
-            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-        },
-        "required": ["city", "days"],
-    },
+FORECAST = spec(
+    "forecast",
+    "The weather forecast for a city.",
+    optional=("unit",),
+    city="string",
+    days="integer",
+    unit={"type": "string", "enum": ["celsius", "fahrenheit"]},
 )
-INVEST = ToolSpec(
-    name="future_value",
-    description="The future value of an investment.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "amount": {"type": "number"},
-            "rate": {"type": "number"},
-            "years": {"type": "integer"},
-            "monthly": {"type": "boolean"},
-        },
-        "required": ["amount", "rate", "years"],
-    },
+INVEST = spec(
+    "future_value",
+    "The future value of an investment.",
+    optional=("monthly",),
+    amount="number",
+    rate="number",
+    years="integer",
+    monthly="boolean",
 )
 
 
