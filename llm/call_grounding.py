@@ -55,6 +55,8 @@ _NUMBER_WORDS = {
 _FUNCTION_WORDS = frozenset(
     "a an the of in on at to for from by with and or as is are be this that it its".split()
 )
+# Words that turn a flag the question names off: "without details", "don't include stats".
+_NEGATIONS = frozenset("no not without excluding exclude except never don doesn".split())
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -90,7 +92,7 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _enum_values(schema: Any) -> set[str]:
+def enum_values(schema: Any) -> set[str]:
     """Every enum value anywhere in a JSON schema, as text."""
     values: set[str] = set()
     if isinstance(schema, Mapping):
@@ -98,10 +100,10 @@ def _enum_values(schema: Any) -> set[str]:
             if key == "enum" and isinstance(value, list):
                 values.update(str(v) for v in value)
             else:
-                values |= _enum_values(value)
+                values |= enum_values(value)
     elif isinstance(schema, list):
         for item in schema:
-            values |= _enum_values(item)
+            values |= enum_values(item)
     return values
 
 
@@ -128,9 +130,11 @@ class Grounding:
     """The question's numbers and words, read once, against which calls are checked."""
 
     def __init__(self, question: str) -> None:
+        self.question = question
         self.mentions = question_mentions(question)
         self.numbers: set[float] = set().union(*self.mentions)
-        self.words = set(_words(question))
+        self.ordered = _words(question)
+        self.words = set(self.ordered)
 
     def holds(self, atom: float | str) -> bool:
         """Whether the question states this value."""
@@ -143,7 +147,7 @@ class Grounding:
 
     def is_grounded(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
         """Whether a call's required values come, at least in part, from the question."""
-        enums = _enum_values(schema)
+        enums = enum_values(schema)
         required = schema.get("required") or list(arguments)
         atoms = [a for key in required for a in value_atoms(arguments.get(key), enums)]
         return not atoms or any(self.holds(a) for a in atoms)
@@ -225,9 +229,29 @@ class Grounding:
     def names(self, name: str) -> bool:
         """Whether the question names ``name`` (a boolean parameter): each of its
         words of three letters or more appears, give or take an ending ("standardize" for
-        "standardization", "toll" for "tolls")."""
+        "standardization", "toll" for "tolls", "stats" for "statistics")."""
         words = [w for w in _words(name) if len(w) > 2]
         return bool(words) and all(any(_same_stem(w, q) for q in self.words) for w in words)
+
+    def flagged(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+        """``arguments`` with each boolean the question names set the way it says: on, or
+        off when a negation comes just before it ("without details"). A question that names
+        a flag is asking for it; a 135M model writes ``false`` there as often as not."""
+        properties = schema.get("properties") or {}
+        fixed = dict(arguments)
+        for key, value in arguments.items():
+            declared = properties.get(key, {}).get("type") if isinstance(properties, dict) else None
+            if isinstance(value, bool) and declared == "boolean" and self.names(key):
+                fixed[key] = not self._negated(key)
+        return fixed
+
+    def _negated(self, name: str) -> bool:
+        words = [w for w in _words(name) if len(w) > 2]
+        said = self.ordered
+        first = next(
+            (at for at, q in enumerate(said) if any(_same_stem(w, q) for w in words)), None
+        )
+        return first is not None and any(w in _NEGATIONS for w in said[max(0, first - 3) : first])
 
     def novel_values(
         self,
@@ -274,6 +298,11 @@ def _same_stem(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 4:
         return False
+    # A plural abbreviation: "stats" for "statistics", "specs" for "specifications".
+    for short, full in ((a, b), (b, a)):
+        abbreviates = len(full) >= len(short) + 3 and full.startswith(short[:-1])
+        if short.endswith("s") and len(short) > 4 and abbreviates:
+            return True
     common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
     shared = min(len(a), len(b)) if common is None else common
     return shared >= min(len(a), len(b), 6)

@@ -27,13 +27,15 @@ import json
 import re
 import threading
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, Protocol
 
-from hanlin.llm.call_grounding import Grounding, words_of
+from hanlin.llm.call_grounding import Grounding, enum_values, value_atoms, words_of
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_grammar import CALL_BLOCK, tool_call_grammar
+from hanlin.llm.value_loops import in_loop, unlooped
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
@@ -41,8 +43,9 @@ MAX_CHANGES = 3
 # reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
 PROPOSAL_ROOM = 2
 # Per loaded model (by id and vocabulary size): tokens grouped by their text in lower case,
-# spaces stripped.
+# spaces stripped; and the tokens whose text starts with a quote (those that close a string).
 _SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
+_CLOSING: dict[tuple[int, int], list[int]] = {}
 _VALUE_START = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 
 
@@ -118,24 +121,43 @@ class Proposing(Protocol):
         self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
     ) -> Proposal: ...
 
-    def changes(self, proposal: Proposal) -> list[tuple[int, int]]: ...
+    def changes(
+        self, proposal: Proposal, starts: list[int] | None = None
+    ) -> list[tuple[int, int]]: ...
 
     def tokenize(self, text: str) -> list[int]: ...
 
     def detokenize(self, tokens: list[int]) -> str: ...
 
 
-class _Proposer:
+class LlamaProposer:
     """One-call generations after a prefix, optionally forbidding one token at one step."""
 
     def __init__(
-        self, llama: Any, grammar: Any, sampling: dict[str, Any], cancelled: threading.Event
+        self,
+        llama: Any,
+        grammar: Any,
+        sampling: dict[str, Any],
+        cancelled: threading.Event,
+        question: str = "",
     ) -> None:
         self.llama = llama
         self.grammar = grammar
         self.sampling = sampling
         self.cancelled = cancelled
+        self.question = question
         self.sampled = 0
+
+    def closing(self) -> list[int]:
+        """The tokens whose text starts with a double quote."""
+        key = (id(self.llama), self.llama.n_vocab())
+        if key not in _CLOSING:
+            _CLOSING[key] = [
+                t
+                for t in range(self.llama.n_vocab())
+                if self.llama.detokenize([t]).startswith(b'"')
+            ]
+        return _CLOSING[key]
 
     def spellings(self, token: int) -> list[int]:
         """``token`` and every token that differs from it only in case or surrounding
@@ -164,11 +186,13 @@ class _Proposer:
 
         margins: list[float] = []
         seen: list[int] = []
+        written: list[str] = []
 
         def watch(ids: Any, logits: Any) -> Any:
             step = len(margins)
             if step:
                 seen.append(int(ids[-1]))
+                written.append(self.detokenize(seen[-1:]))
             values = np.asarray(logits, dtype=np.float64)
             top = np.argpartition(values, -2)[-2:]
             high, low = sorted((float(values[i]) for i in top), reverse=True)
@@ -177,6 +201,11 @@ class _Proposer:
             if forbid is not None and step == forbid[0]:
                 logits = np.array(logits, copy=True)
                 logits[self.spellings(forbid[1])] = -np.inf
+            if step and in_loop("".join(written), self.question):
+                # Looping inside a string: only a token that closes it may follow.
+                closing = np.full_like(logits, -np.inf)
+                closing[self.closing()] = np.asarray(logits)[self.closing()]
+                logits = closing
             return logits
 
         completion = self.llama.create_completion(
@@ -190,12 +219,13 @@ class _Proposer:
         choice = completion["choices"][0]
         return Proposal(choice["text"], choice.get("finish_reason"), seen, margins)
 
-    def changes(self, proposal: Proposal) -> list[tuple[int, int]]:
-        """(step, token) pairs to forbid, one per argument value, cheapest first."""
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+        """(step, token) pairs to forbid, one per argument value (those starting at
+        ``starts``, or all), cheapest first."""
         pieces = [self.llama.detokenize([t]).decode("utf-8", "replace") for t in proposal.tokens]
         ends = list(accumulate(len(p) for p in pieces))
         steps: list[tuple[float, int, int]] = []
-        for offset in value_starts(proposal.text):
+        for offset in value_starts(proposal.text) if starts is None else starts:
             step = next((i for i, end in enumerate(ends) if end > offset), None)
             if step is not None and step < len(proposal.margins):
                 steps.append((proposal.margins[step], step, proposal.tokens[step]))
@@ -219,7 +249,7 @@ def write_grounded_calls(
     ``max_calls`` are kept; ``on_block`` sees each kept block as it is kept. ``max_tokens``
     bounds the reply (the kept blocks); proposals that fail are bounded by their number,
     at most ``1 + MAX_CHANGES`` per call."""
-    proposer = _Proposer(llama, grammar, sampling, cancelled)
+    proposer = LlamaProposer(llama, grammar, sampling, cancelled, question)
     return write_calls(proposer, tokens, question, tool, max_calls, max_tokens, on_block)
 
 
@@ -279,6 +309,7 @@ class _CallWriter:
         # Words split at underscores too, so "set_timer" gives "set" and "timer".
         properties = " ".join(map(str, tool.parameters.get("properties", {})))
         self.known = words_of(f"{tool.name} {tool.description} {properties}")
+        self.enums = enum_values(tool.parameters)
 
     @property
     def written(self) -> int:
@@ -287,7 +318,9 @@ class _CallWriter:
     def read(self, proposal: Proposal) -> dict[str, Any] | None:
         call = call_of(proposal.text)
         if call is not None:
-            call["arguments"] = self.grounding.repaired(call["arguments"])
+            arguments = unlooped(call["arguments"], self.grounding.question)
+            arguments = self.grounding.flagged(arguments, self.tool.parameters)
+            call["arguments"] = self.grounding.repaired(arguments)
         return call
 
     def passes(self, call: dict[str, Any] | None) -> bool:
@@ -319,8 +352,13 @@ class _CallWriter:
             return (
                 self.full(proposal.tokens, budget) if proposal.finish_reason == "length" else None
             )
-        if self.kept and not self.passes(call):
-            for forbid in self.proposer.changes(proposal):
+        if not self.passes(call):
+            # A first call with invented values is tried again from each of those values;
+            # a further call that only repeats, from any of its values.
+            starts = None
+            if not self.kept:
+                starts = invented_starts(proposal.text, self.grounding, self.enums)
+            for forbid in self.proposer.changes(proposal, starts):
                 if self.proposer.cancelled.is_set():
                     return None
                 proposal = self.proposer.propose(self.prefix, room, forbid)
@@ -355,6 +393,24 @@ class _CallWriter:
     def full(self, tokens: list[int], budget: int) -> Full:
         """A first call is shown as far as the reply's tokens hold it; a later one not."""
         return Full(self.proposer.detokenize(tokens[:budget]) if not self.kept else "")
+
+
+def invented_starts(text: str, grounding: Grounding, enums: AbstractSet[str]) -> list[int]:
+    """Where the values of a proposed call begin that hold nothing the question states
+    (booleans, enum choices and empty values aside): where a model that invented them went
+    wrong."""
+    decoder = json.JSONDecoder()
+    starts = []
+    for start in value_starts(text):
+        at = start - 1 if text[start - 1 : start] == '"' else start
+        try:
+            value, _end = decoder.raw_decode(text, at)
+        except ValueError:
+            continue
+        atoms = list(value_atoms(value, enums))
+        if atoms and not any(grounding.holds(atom) for atom in atoms):
+            starts.append(start)
+    return starts
 
 
 def extends(arguments: dict[str, Any], earlier: dict[str, Any]) -> bool:

@@ -130,3 +130,35 @@ def test_a_name_is_stated_give_or_take_its_ending() -> None:
     assert grounding.names("standardize") and grounding.names("toll")
     assert not grounding.names("is_standard_deviation")
     assert not grounding.names("species")
+
+
+def test_a_plural_abbreviation_names_the_full_word() -> None:
+    grounding = Grounding("Show the last match of the team and include its statistics.")
+    assert grounding.names("include_stats")
+    assert not Grounding("Show the state of the team and include it.").names("include_stats")
+
+
+FLAGS = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "details": {"type": "boolean"},
+        "include_hourly": {"type": "boolean"},
+        "metric": {"type": "boolean"},
+    },
+}
+
+
+def test_a_flag_the_question_names_is_set_the_way_it_says() -> None:
+    written = {"city": "Oslo", "details": False, "include_hourly": True, "metric": False}
+    asked = Grounding("A detailed forecast for Oslo, but don't include hourly figures.")
+    assert asked.flagged(written, FLAGS) == {
+        "city": "Oslo",
+        "details": True,  # named, so asked for
+        "include_hourly": False,  # named after a negation
+        "metric": False,  # never named: the model's choice stands
+    }
+    without = Grounding("The forecast for Oslo without details.")
+    assert without.flagged({"details": True}, FLAGS) == {"details": False}
+    # A value that is not a boolean is left alone, whatever its name.
+    assert asked.flagged({"details": "yes"}, FLAGS) == {"details": "yes"}

@@ -55,7 +55,7 @@ class Scripted:
         self.sampled += 10
         return Proposal(text, "stop", [1] * 10, [1.0] * 10)
 
-    def changes(self, proposal: Proposal) -> list[tuple[int, int]]:
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
         return []
 
     def tokenize(self, text: str) -> list[int]:
@@ -149,3 +149,39 @@ def test_a_first_call_longer_than_the_reply_is_shown_cut_and_ends_on_length() ->
     result = write_calls(proposer, [0], "Oslo, 3 days.", FORECAST, 4, 20, shown.append)
     assert result.blocks == [] and result.out_of_tokens
     assert result.cut_off == block("forecast", {"city": "Oslo", "days": 3})[:20]
+
+
+class Retried(Scripted):
+    """Proposes its first call, then, once told where to change it, the second."""
+
+    def __init__(self, *calls: tuple[str, dict[str, Any]]) -> None:
+        super().__init__(*calls)
+        self.asked_at: list[list[int] | None] = []
+
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+        self.asked_at.append(starts)
+        return [(0, 0)]
+
+
+def test_a_first_call_with_an_invented_value_is_tried_again_from_that_value() -> None:
+    invented = {"city": "Paris", "days": 7, "unit": "celsius"}
+    proposer = Retried(("forecast", invented), ("forecast", {"city": "Oslo", "days": 3}))
+    calls, _ = written(proposer, "Forecast for Oslo, next 3 days.", FORECAST)
+    assert calls == [{"city": "Oslo", "days": 3}]
+    # The places to change are the invented values, not the enum choice.
+    text = block("forecast", invented)
+    assert proposer.asked_at[0] == [text.index("Paris"), text.index("7")]
+
+
+def test_a_looping_value_is_cut_back_and_a_flag_the_question_names_is_set() -> None:
+    tool = spec(
+        "forecast",
+        "The weather forecast for a city.",
+        optional=("detailed",),
+        city="string",
+        days="integer",
+        detailed="boolean",
+    )
+    proposer = Scripted(("forecast", {"city": "Oslo_3_3_3", "days": 3, "detailed": False}))
+    calls, _ = written(proposer, "A detailed forecast for Oslo, next 3 days.", tool)
+    assert calls == [{"city": "Oslo_3", "days": 3, "detailed": True}]
