@@ -226,6 +226,31 @@ class Grounding:
                 return True
         return False
 
+    def coverage(self, arguments: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
+        """What of the question a call's values take up: each statement of a number (by its
+        place among the question's numbers) and each word, function words and digits aside
+        (numbers count by their statements)."""
+        unused = list(enumerate(self.mentions))
+        taken: set[tuple[str, Any]] = set()
+        for atom in value_atoms(arguments):
+            if isinstance(atom, float):
+                at = next((k for k, (_i, m) in enumerate(unused) if _holds_number(m, atom)), None)
+                if at is not None:
+                    taken.add(("number", unused.pop(at)[0]))
+                continue
+            taken.update(
+                ("word", word)
+                for word in _words(atom)
+                if word in self.words and word not in _FUNCTION_WORDS and not word.isdigit()
+            )
+        return frozenset(taken)
+
+    def corrects(self, arguments: Mapping[str, Any], earlier: Mapping[str, Any]) -> bool:
+        """Whether a call takes up all the question an ``earlier`` one did, and more: it is
+        that call written again with a misread value put right ("$5000" where the first
+        wrote 10, "Yellowstone" where it wrote "Bear Lake"), not a call of its own."""
+        return self.coverage(arguments) > self.coverage(earlier)
+
     def names(self, name: str) -> bool:
         """Whether the question names ``name`` (a boolean parameter): each of its
         words of three letters or more appears, give or take an ending ("standardize" for

@@ -12,7 +12,8 @@ there. The places are tried cheapest first, by how little the model preferred it
 over the runner-up, which approximates the next most likely distinct call (the one-deviation
 step of k-best decoding). A reply ends when no proposal passes; a first call that fails
 means no call at all. A proposal that repeats the last kept call and adds a value the
-question states ("in Celsius", left out the first time) replaces it, so each call is shown
+question states ("in Celsius", left out the first time), or takes up all the question the
+last call did and more (a misread "$5000" put right), replaces it, so each call is shown
 once the next proposal has been judged.
 
 What a kept call says is tidied against the question too: the grammar makes the model write
@@ -331,7 +332,17 @@ class _CallWriter:
             return self.grounding.is_grounded(arguments, schema)
         if extends(arguments, self.kept[-1]):
             return self.adds_stated(arguments, self.kept[-1])
+        if self.grounding.corrects(arguments, self.kept[-1]):
+            return True
         return bool(self.grounding.novel_values(arguments, self.kept, self.known))
+
+    def replaces(self, arguments: dict[str, Any]) -> bool:
+        """Whether a passing call takes the last kept one's place: it is that call with a
+        stated value added, or with a misread one put right."""
+        if not self.kept:
+            return False
+        earlier = self.kept[-1]
+        return extends(arguments, earlier) or self.grounding.corrects(arguments, earlier)
 
     def adds_stated(self, arguments: dict[str, Any], earlier: dict[str, Any]) -> bool:
         unused = self.grounding.unused_after(earlier)
@@ -367,7 +378,7 @@ class _CallWriter:
                     break
         if call is None or not self.passes(call):
             return None
-        replaces = bool(self.kept) and extends(call["arguments"], self.kept[-1])
+        replaces = self.replaces(call["arguments"])
         block = proposal.text.strip()
         arguments = call["arguments"]
         unstated = self.grounding.unstated_optional(arguments, self.tool.parameters)
@@ -377,8 +388,8 @@ class _CallWriter:
             block = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
         size = len(self.proposer.tokenize(block)) + 1
         if replaces:
-            # The last call again with a stated value it left out: it was incomplete, and
-            # this proposal takes its place rather than asking for the same thing twice.
+            # The last call again with a stated value it left out or misread: this proposal
+            # takes its place rather than asking for the same thing twice.
             budget += self.sizes[-1]
         if size > budget:
             return self.full(self.proposer.tokenize(block), budget)

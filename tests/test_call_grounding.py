@@ -162,3 +162,18 @@ def test_a_flag_the_question_names_is_set_the_way_it_says() -> None:
     assert without.flagged({"details": True}, FLAGS) == {"details": False}
     # A value that is not a boolean is left alone, whatever its name.
     assert asked.flagged({"details": "yes"}, FLAGS) == {"details": "yes"}
+
+
+def test_a_call_that_takes_up_more_of_the_question_corrects_the_last() -> None:
+    grounding = Grounding("What will $5000 be worth after 10 years at 5%, in Yellowstone Bank?")
+    misread = {"amount": 10, "years": 10, "rate": 5, "bank": "Bear Lake Bank"}
+    right = {"amount": 5000, "years": 10, "rate": 5, "bank": "Yellowstone Bank"}
+    assert grounding.corrects(right, misread)
+    assert not grounding.corrects(misread, right)
+    assert not grounding.corrects(right, right)  # the same call again corrects nothing
+    # Each statement of a number is taken up once: the first call's second 10 took none.
+    assert ("number", 0) in grounding.coverage(right)
+    assert ("number", 0) not in grounding.coverage(misread)
+    # Calls for different stated values each take up something the other does not.
+    twice = Grounding("The factorial of 5 and of 10.")
+    assert not twice.corrects({"n": 10}, {"n": 5})

@@ -185,3 +185,14 @@ def test_a_looping_value_is_cut_back_and_a_flag_the_question_names_is_set() -> N
     proposer = Scripted(("forecast", {"city": "Oslo_3_3_3", "days": 3, "detailed": False}))
     calls, _ = written(proposer, "A detailed forecast for Oslo, next 3 days.", tool)
     assert calls == [{"city": "Oslo_3", "days": 3, "detailed": True}]
+
+
+def test_a_call_that_puts_a_misread_value_right_replaces_the_last() -> None:
+    proposer = Scripted(
+        ("future_value", {"amount": 10, "rate": 5, "years": 10}),
+        ("future_value", {"amount": 5000, "rate": 5, "years": 10}),
+    )
+    question = "What will $5000 be worth at 5% a year after 10 years?"
+    calls, shown = written(proposer, question, INVEST)
+    assert calls == [{"amount": 5000, "rate": 5, "years": 10}]
+    assert len(shown) == 1  # the misread call was never shown
