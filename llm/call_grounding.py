@@ -228,8 +228,8 @@ class Grounding:
 
     def coverage(self, arguments: Mapping[str, Any]) -> frozenset[tuple[str, Any]]:
         """What of the question a call's values take up: each statement of a number (by its
-        place among the question's numbers) and each word, function words and digits aside
-        (numbers count by their statements)."""
+        place among the question's numbers) and each word of a string the question states,
+        function words and digits aside (numbers count by their statements)."""
         unused = list(enumerate(self.mentions))
         taken: set[tuple[str, Any]] = set()
         for atom in value_atoms(arguments):
@@ -238,11 +238,12 @@ class Grounding:
                 if at is not None:
                     taken.add(("number", unused.pop(at)[0]))
                 continue
-            taken.update(
-                ("word", word)
-                for word in _words(atom)
-                if word in self.words and word not in _FUNCTION_WORDS and not word.isdigit()
-            )
+            if self.holds(atom):
+                taken.update(
+                    ("word", word)
+                    for word in _words(atom)
+                    if word not in _FUNCTION_WORDS and not word.isdigit()
+                )
         return frozenset(taken)
 
     def corrects(self, arguments: Mapping[str, Any], earlier: Mapping[str, Any]) -> bool:

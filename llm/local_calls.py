@@ -40,6 +40,9 @@ from hanlin.llm.value_loops import in_loop, unlooped
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
+# Proposals one reply may sample in all, whatever replaces what: a bound on the time a reply
+# takes, the number of calls kept being bounded separately.
+MAX_PROPOSALS = 16
 # A proposal writes every parameter and may run this many times the tokens left in the
 # reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
 PROPOSAL_ROOM = 2
@@ -307,6 +310,7 @@ class _CallWriter:
         self.kept: list[dict[str, Any]] = []
         self.blocks: list[str] = []
         self.sizes: list[int] = []  # tokens sampled for each kept block
+        self.proposals = 0  # sampled for this reply, kept or not
         # Words split at underscores too, so "set_timer" gives "set" and "timer".
         properties = " ".join(map(str, tool.parameters.get("properties", {})))
         self.known = words_of(f"{tool.name} {tool.description} {properties}")
@@ -315,6 +319,10 @@ class _CallWriter:
     @property
     def written(self) -> int:
         return sum(self.sizes)
+
+    def propose(self, room: int, forbid: tuple[int, int] | None = None) -> Proposal:
+        self.proposals += 1
+        return self.proposer.propose(self.prefix, room, forbid)
 
     def read(self, proposal: Proposal) -> dict[str, Any] | None:
         call = call_of(proposal.text)
@@ -332,9 +340,15 @@ class _CallWriter:
             return self.grounding.is_grounded(arguments, schema)
         if extends(arguments, self.kept[-1]):
             return self.adds_stated(arguments, self.kept[-1])
-        if self.grounding.corrects(arguments, self.kept[-1]):
+        if self.grounding.corrects(self.as_kept(arguments), self.kept[-1]):
             return True
         return bool(self.grounding.novel_values(arguments, self.kept, self.known))
+
+    def as_kept(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments a call is kept with: its optional values the question does not
+        state dropped (the tool's defaults apply)."""
+        unstated = self.grounding.unstated_optional(arguments, self.tool.parameters)
+        return {key: value for key, value in arguments.items() if key not in unstated}
 
     def replaces(self, arguments: dict[str, Any]) -> bool:
         """Whether a passing call takes the last kept one's place: it is that call with a
@@ -342,7 +356,8 @@ class _CallWriter:
         if not self.kept:
             return False
         earlier = self.kept[-1]
-        return extends(arguments, earlier) or self.grounding.corrects(arguments, earlier)
+        corrects = self.grounding.corrects(self.as_kept(arguments), earlier)
+        return extends(arguments, earlier) or corrects
 
     def adds_stated(self, arguments: dict[str, Any], earlier: dict[str, Any]) -> bool:
         unused = self.grounding.unused_after(earlier)
@@ -357,33 +372,21 @@ class _CallWriter:
         cannot hold it (cut off, or its kept call longer than the tokens left)."""
         budget = max_tokens - self.written
         room = budget * PROPOSAL_ROOM
-        proposal = self.proposer.propose(self.prefix, room)
+        if self.proposals >= MAX_PROPOSALS:
+            return None
+        proposal = self.propose(room)
         call = self.read(proposal)
         if call is None:
             return (
                 self.full(proposal.tokens, budget) if proposal.finish_reason == "length" else None
             )
         if not self.passes(call):
-            # A first call with invented values is tried again from each of those values;
-            # a further call that only repeats, from any of its values.
-            starts = None
-            if not self.kept:
-                starts = invented_starts(proposal.text, self.grounding, self.enums)
-            for forbid in self.proposer.changes(proposal, starts):
-                if self.proposer.cancelled.is_set():
-                    return None
-                proposal = self.proposer.propose(self.prefix, room, forbid)
-                call = self.read(proposal)
-                if self.passes(call):
-                    break
+            proposal, call = self.changed(proposal, room)
         if call is None or not self.passes(call):
             return None
         replaces = self.replaces(call["arguments"])
         block = proposal.text.strip()
-        arguments = call["arguments"]
-        unstated = self.grounding.unstated_optional(arguments, self.tool.parameters)
-        arguments = {k: v for k, v in arguments.items() if k not in unstated}
-        call = {"name": call["name"], "arguments": arguments}
+        call = {"name": call["name"], "arguments": self.as_kept(call["arguments"])}
         if call != call_of(block):  # repaired or pruned: the block says what is kept
             block = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
         size = len(self.proposer.tokenize(block)) + 1
@@ -400,6 +403,23 @@ class _CallWriter:
         self.sizes.append(size)
         self.prefix = self.start + self.proposer.tokenize("\n".join(self.blocks) + "\n")
         return proposal
+
+    def changed(self, proposal: Proposal, room: int) -> tuple[Proposal, dict[str, Any] | None]:
+        """The first of ``proposal``'s single-place changes that passes, else the last tried.
+        A first call with invented values is changed at each of those values; a further
+        call that only repeats, at any of its values."""
+        call = None
+        starts = None
+        if not self.kept:
+            starts = invented_starts(proposal.text, self.grounding, self.enums)
+        for forbid in self.proposer.changes(proposal, starts):
+            if self.proposer.cancelled.is_set() or self.proposals >= MAX_PROPOSALS:
+                return proposal, None
+            proposal = self.propose(room, forbid)
+            call = self.read(proposal)
+            if self.passes(call):
+                break
+        return proposal, call
 
     def full(self, tokens: list[int], budget: int) -> Full:
         """A first call is shown as far as the reply's tokens hold it; a later one not."""

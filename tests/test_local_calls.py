@@ -13,7 +13,7 @@ from typing import Any
 from tool_spec_support import spec
 
 from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.local_calls import Proposal, write_calls
+from hanlin.llm.local_calls import MAX_PROPOSALS, Proposal, write_calls
 
 FORECAST = spec(
     "forecast",
@@ -196,3 +196,54 @@ def test_a_call_that_puts_a_misread_value_right_replaces_the_last() -> None:
     calls, shown = written(proposer, question, INVEST)
     assert calls == [{"amount": 5000, "rate": 5, "years": 10}]
     assert len(shown) == 1  # the misread call was never shown
+
+
+class Cycling(Scripted):
+    """Proposes its calls round and round, for as long as it is asked."""
+
+    def __init__(self, *calls: tuple[str, dict[str, Any]]) -> None:
+        super().__init__(*calls)
+        self.asked = 0
+
+    def propose(
+        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+    ) -> Proposal:
+        text = self.calls[self.asked % len(self.calls)]
+        self.asked += 1
+        return Proposal(text, "stop", [1] * 10, [1.0] * 10)
+
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+        return [(0, 0), (1, 0)]
+
+
+def test_proposals_that_keep_replacing_each_other_end_the_reply() -> None:
+    tool = spec(
+        "find_instrument",
+        "Find a musical instrument within a budget.",
+        optional=("make",),
+        budget="number",
+        kind="string",
+        make="string",
+    )
+    proposer = Cycling(
+        ("find_instrument", {"budget": 1000, "kind": "object", "make": "A-1000"}),
+        ("find_instrument", {"budget": 1000, "kind": "acoustic", "make": "Maker of it"}),
+        ("find_instrument", {"budget": 1000, "kind": "object", "make": "instrument"}),
+    )
+    question = "Find an acoustic instrument within my budget of $1000."
+    calls, _ = written(proposer, question, tool)
+    # The acoustic call takes up more of the question than the first and replaces it; the
+    # third only rewrites values and adds nothing stated, so it is no correction.
+    assert calls == [{"budget": 1000, "kind": "acoustic"}]
+    assert proposer.asked <= MAX_PROPOSALS
+
+
+def test_a_reply_samples_at_most_so_many_proposals() -> None:
+    colours = "red green blue yellow orange purple pink brown black white grey gold silver"
+    words = (colours + " teal navy olive maroon coral ivory amber").split()
+    tool = spec("paint", "Paint a car in some colours.", colours="string")
+    # Each proposal names one colour more, so each puts the last right and replaces it.
+    proposer = Cycling(*[("paint", {"colours": " ".join(words[:n])}) for n in range(1, 21)])
+    calls, _ = written(proposer, f"Paint my car {' '.join(words)}.", tool)
+    assert proposer.asked == MAX_PROPOSALS
+    assert calls == [{"colours": " ".join(words[:MAX_PROPOSALS])}]
