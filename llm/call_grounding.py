@@ -256,7 +256,7 @@ class Grounding:
         """Whether the question names ``name`` (a boolean parameter): each of its
         words of three letters or more appears, give or take an ending ("standardize" for
         "standardization", "toll" for "tolls", "stats" for "statistics")."""
-        words = [w for w in _words(name) if len(w) > 2]
+        words = _name_words(name)
         return bool(words) and all(any(_same_stem(w, q) for q in self.words) for w in words)
 
     def flagged(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,7 +272,7 @@ class Grounding:
         return fixed
 
     def _negated(self, name: str) -> bool:
-        words = [w for w in _words(name) if len(w) > 2]
+        words = _name_words(name)
         said = self.ordered
         first = next(
             (at for at, q in enumerate(said) if any(_same_stem(w, q) for w in words)), None
@@ -317,6 +317,11 @@ class Grounding:
             if fresh:
                 novel.append(atom)
         return novel
+
+
+def _name_words(name: str) -> list[str]:
+    """The words of a parameter name that say what it is: those of three letters or more."""
+    return [w for w in _words(name) if len(w) > 2]
 
 
 def _same_stem(a: str, b: str) -> bool:

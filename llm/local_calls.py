@@ -190,13 +190,14 @@ class LlamaProposer:
 
         margins: list[float] = []
         seen: list[int] = []
-        written: list[str] = []
+        written = ""
 
         def watch(ids: Any, logits: Any) -> Any:
+            nonlocal written
             step = len(margins)
             if step:
                 seen.append(int(ids[-1]))
-                written.append(self.detokenize(seen[-1:]))
+                written += self.detokenize(seen[-1:])
             values = np.asarray(logits, dtype=np.float64)
             top = np.argpartition(values, -2)[-2:]
             high, low = sorted((float(values[i]) for i in top), reverse=True)
@@ -205,10 +206,11 @@ class LlamaProposer:
             if forbid is not None and step == forbid[0]:
                 logits = np.array(logits, copy=True)
                 logits[self.spellings(forbid[1])] = -np.inf
-            if step and in_loop("".join(written), self.question):
+            if step and in_loop(written, self.question):
                 # Looping inside a string: only a token that closes it may follow.
+                closers = self.closing()
                 closing = np.full_like(logits, -np.inf)
-                closing[self.closing()] = np.asarray(logits)[self.closing()]
+                closing[closers] = np.asarray(logits)[closers]
                 logits = closing
             return logits
 
@@ -226,7 +228,7 @@ class LlamaProposer:
     def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
         """(step, token) pairs to forbid, one per argument value (those starting at
         ``starts``, or all), cheapest first."""
-        pieces = [self.llama.detokenize([t]).decode("utf-8", "replace") for t in proposal.tokens]
+        pieces = [self.detokenize([t]) for t in proposal.tokens]
         ends = list(accumulate(len(p) for p in pieces))
         steps: list[tuple[float, int, int]] = []
         for offset in value_starts(proposal.text) if starts is None else starts:
