@@ -50,6 +50,9 @@ class DataConfig(_Section):
     # typed_tools_per_query tools offered; 0 keeps the service catalogue's data unchanged
     typed_rate: float = Field(0.0, ge=0.0, le=1.0)
     typed_tools_per_query: tuple[int, int] = (1, 3)
+    # share of the "no tool fits" requests offered tools of their own subject that cannot
+    # serve them (training/data/near_misses.py) instead of unrelated ones
+    near_miss_rate: float = Field(0.0, ge=0.0, le=1.0)
     train_path: Path | None = None
     heldout_path: Path | None = None
     max_train_samples: int | None = Field(None, ge=1)

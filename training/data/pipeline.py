@@ -44,6 +44,7 @@ def load_split(data: DataConfig) -> DataSplit:
         multi_tool_rate=data.multi_tool_rate,
         typed_rate=data.typed_rate,
         typed_tools_per_query=data.typed_tools_per_query,
+        near_miss_rate=data.near_miss_rate,
     )
     drawn = data.synthetic_count
     train, heldout = split_train_heldout(

@@ -23,6 +23,7 @@ from hanlin.agents.agent import Agent
 from hanlin.llm.messages import AssistantMessage, Message, SystemMessage, ToolCall, UserMessage
 from hanlin.tools.registry import ToolRegistry
 from hanlin.training.data.error_steps import without_erroneous_steps
+from hanlin.training.data.near_misses import near_miss_offer
 from hanlin.training.data.query_templates import Phrasing, Task
 from hanlin.training.data.query_templates_compound import TASKS
 from hanlin.training.data.tool_catalogue import (
@@ -262,10 +263,15 @@ def _offer(gold: list[str], rng: Random, sizes: tuple[int, int], banned: set[str
 
 
 def _pick_typed(
-    rng: Random, sizes: tuple[int, int], no_tool_rate: float, multi_tool_rate: float
+    rng: Random,
+    sizes: tuple[int, int],
+    no_tool_rate: float,
+    multi_tool_rate: float,
+    near_miss_rate: float = 0.0,
 ) -> tuple[Task, list[str], bool]:
     """A task for the typed tools, the tools offered, and whether the fitting tool is
-    withheld (then a request of either catalogue meets typed tools that cannot serve it)."""
+    withheld (then a request of either catalogue meets typed tools that cannot serve it, or
+    with ``near_miss_rate``, tools of its own subject that cannot)."""
     draw = rng.random()
     withheld = draw < no_tool_rate
     kind = "parallel" if not withheld and draw < no_tool_rate + multi_tool_rate else "single"
@@ -277,8 +283,19 @@ def _pick_typed(
     others = sorted(_TYPED_NAMES - {task.steps[0].tool})
     wanted = max(rng.randint(*sizes) - len(gold), 1 if withheld else 0)
     offered = gold + rng.sample(others, min(wanted, len(others)))
+    if withheld:
+        offered = _near_miss(rng, task.steps[0].tool, sizes, near_miss_rate) or offered
     rng.shuffle(offered)
     return task, offered, withheld
+
+
+def _near_miss(rng: Random, tool: str, sizes: tuple[int, int], rate: float) -> list[str]:
+    """With chance ``rate``, tools on ``tool``'s subject offered in its place (empty
+    otherwise, or when it has none); no draw at all when ``rate`` is 0, so the data without
+    near misses stays what it was."""
+    if rate <= 0 or rng.random() >= rate:
+        return []
+    return near_miss_offer(rng, tool, sizes[1])
 
 
 def _withheld_answer(tool: str) -> str:
@@ -298,11 +315,14 @@ async def _example(
     multi_tool_rate: float,
     typed_rate: float = 0.0,
     typed_sizes: tuple[int, int] = (1, 3),
+    near_miss_rate: float = 0.0,
 ) -> SyntheticExample:
     rng = Random(f"{seed}:{index}")
     typed = typed_rate > 0 and rng.random() < typed_rate  # no draw at all when off
     if typed:
-        task, offered, withheld = _pick_typed(rng, typed_sizes, no_tool_rate, multi_tool_rate)
+        task, offered, withheld = _pick_typed(
+            rng, typed_sizes, no_tool_rate, multi_tool_rate, near_miss_rate
+        )
         number = rng.randrange(len(task.phrasings))
         phrasing, slots = task.phrasings[number], task.slots(rng)
     else:
@@ -327,6 +347,8 @@ async def _example(
         gold = [step.tool for step in task.steps]
         banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
         offered = _offer([] if withheld else gold, rng, sizes, banned)
+        if withheld:
+            offered = _near_miss(rng, task.steps[0].tool, sizes, near_miss_rate) or offered
     # Half the typed requests come without the agent's instructions, as a bare API call
     # with tools has only the tool list for a system prompt.
     system = [] if typed and rng.random() < 0.5 else [SystemMessage(content=SYSTEM_PROMPT)]
@@ -376,6 +398,7 @@ async def generate_examples_async(
     multi_tool_rate: float = 0.25,
     typed_rate: float = 0.0,
     typed_tools_per_query: tuple[int, int] = (1, 3),
+    near_miss_rate: float = 0.0,
 ) -> list[SyntheticExample]:
     """Like ``generate_trajectories``, keeping each example's template, kind and injected errors."""
     for sizes in (tools_per_query, typed_tools_per_query):
@@ -386,6 +409,7 @@ async def generate_examples_async(
         ("no_tool_rate", no_tool_rate),
         ("multi_tool_rate", multi_tool_rate),
         ("typed_rate", typed_rate),
+        ("near_miss_rate", near_miss_rate),
     ):
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{label} must be within [0, 1], got {rate}")
@@ -401,6 +425,7 @@ async def generate_examples_async(
             multi_tool_rate,
             typed_rate,
             typed_tools_per_query,
+            near_miss_rate,
         )
         for i in range(count)
     ]
@@ -428,12 +453,15 @@ def generate_trajectories(
     multi_tool_rate: float = 0.25,
     typed_rate: float = 0.0,
     typed_tools_per_query: tuple[int, int] = (1, 3),
+    near_miss_rate: float = 0.0,
 ) -> list[Trajectory]:
     """``count`` trajectories, the same for the same ``seed`` (trajectory i does not depend
     on ``count``). ``error_rate`` is the chance that a call step is first tried wrongly.
     ``typed_rate`` is the share drawn from the typed catalogue (numbers, flags, lists,
     nested objects; ``typed_tools_per_query`` tools offered); at 0 the data is exactly
-    what it was before that catalogue existed."""
+    what it was before that catalogue existed. ``near_miss_rate`` is the share of "no tool
+    fits" requests offered tools of their own subject (``near_misses``) rather than
+    unrelated ones; at 0 nothing changes either."""
     return [
         e.trajectory
         for e in generate_examples(
@@ -445,6 +473,7 @@ def generate_trajectories(
             multi_tool_rate=multi_tool_rate,
             typed_rate=typed_rate,
             typed_tools_per_query=typed_tools_per_query,
+            near_miss_rate=near_miss_rate,
         )
     ]
 
