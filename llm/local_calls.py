@@ -36,18 +36,31 @@ from typing import Any, Protocol
 from hanlin.llm.call_grounding import Grounding, enum_values, value_atoms, words_of
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_grammar import CALL_BLOCK, tool_call_grammar
+from hanlin.llm.value_copy import (
+    Copying,
+    QuestionSpans,
+    copy_state,
+    duplicated_strings,
+    invented_strings,
+)
 from hanlin.llm.value_loops import in_loop, unlooped
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
+# How far below the rest a barred token's logit is put: far beyond any logit's range.
+BARRED = 1e4
+# Writings of a call again with the values it made up copied from the question.
+COPY_TRIES = 2
 # Proposals one reply may sample in all, whatever replaces what: a bound on the time a reply
 # takes, the number of calls kept being bounded separately.
 MAX_PROPOSALS = 16
 # A proposal writes every parameter and may run this many times the tokens left in the
 # reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
 PROPOSAL_ROOM = 2
-# Per loaded model (by id and vocabulary size): tokens grouped by their text in lower case,
-# spaces stripped; and the tokens whose text starts with a quote (those that close a string).
+# Per loaded model (by id and vocabulary size): each token's text; tokens grouped by their
+# text in lower case, spaces stripped; and the tokens whose text starts with a quote (those
+# that close a string).
+_VOCABULARY: dict[tuple[int, int], list[str]] = {}
 _SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
 _CLOSING: dict[tuple[int, int], list[int]] = {}
 _VALUE_START = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
@@ -74,6 +87,9 @@ class Proposal:
     finish_reason: str | None
     tokens: list[int]  # the tokens written, as far as the processor saw them
     margins: list[float]  # per step: log P(chosen) - log P(best other), unconstrained
+    forbid: tuple[int, int] | None = None  # the (step, token) it was written without
+    copy: Copying | None = None  # the values it copied from the question
+    logprob: float = 0.0  # log P of the tokens chosen, unconstrained, the last one aside
 
 
 def proposal_grammar(tool: ToolSpec) -> Any:
@@ -122,7 +138,11 @@ class Proposing(Protocol):
     sampled: int
 
     def propose(
-        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+        self,
+        prefix: list[int],
+        budget: int,
+        forbid: tuple[int, int] | None = None,
+        copy: Copying | None = None,
     ) -> Proposal: ...
 
     def changes(
@@ -151,29 +171,42 @@ class LlamaProposer:
         self.cancelled = cancelled
         self.question = question
         self.sampled = 0
+        self._spans: QuestionSpans | None = None
+
+    def _key(self) -> tuple[int, int]:
+        return (id(self.llama), self.llama.n_vocab())
+
+    def vocabulary(self) -> list[str]:
+        """Every token's text, by token id."""
+        key = self._key()
+        if key not in _VOCABULARY:
+            _VOCABULARY[key] = [self.detokenize([t]) for t in range(key[1])]
+        return _VOCABULARY[key]
 
     def closing(self) -> list[int]:
         """The tokens whose text starts with a double quote."""
-        key = (id(self.llama), self.llama.n_vocab())
+        key = self._key()
         if key not in _CLOSING:
-            _CLOSING[key] = [
-                t
-                for t in range(self.llama.n_vocab())
-                if self.llama.detokenize([t]).startswith(b'"')
-            ]
+            _CLOSING[key] = [t for t, text in enumerate(self.vocabulary()) if text[:1] == '"']
         return _CLOSING[key]
+
+    def spans(self) -> QuestionSpans:
+        """What a value copied from the question may go on with (built on first use)."""
+        if self._spans is None:
+            self._spans = QuestionSpans(self.question, self.vocabulary())
+        return self._spans
 
     def spellings(self, token: int) -> list[int]:
         """``token`` and every token that differs from it only in case or surrounding
         spaces: forbidding "copper" alone, the model writes "Copper"."""
-        key = (id(self.llama), self.llama.n_vocab())
+        key = self._key()
+        vocabulary = self.vocabulary()
         if key not in _SPELLINGS:
             groups: dict[str, list[int]] = {}
-            for t in range(self.llama.n_vocab()):
-                text = self.llama.detokenize([t]).decode("utf-8", "replace").strip().lower()
-                groups.setdefault(text, []).append(t)
+            for t, text in enumerate(vocabulary):
+                groups.setdefault(text.strip().lower(), []).append(t)
             _SPELLINGS[key] = groups
-        text = self.llama.detokenize([token]).decode("utf-8", "replace").strip().lower()
+        text = vocabulary[token].strip().lower()
         return _SPELLINGS[key].get(text, [token]) if text else [token]
 
     def tokenize(self, text: str) -> list[int]:
@@ -183,35 +216,48 @@ class LlamaProposer:
         return bytes(self.llama.detokenize(tokens)).decode("utf-8", "replace")
 
     def propose(
-        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+        self,
+        prefix: list[int],
+        budget: int,
+        forbid: tuple[int, int] | None = None,
+        copy: Copying | None = None,
     ) -> Proposal:
+        """One call after ``prefix``; without ``forbid``'s token at its step, and with the
+        string values of the parameters in ``copy`` copied from the question."""
         import numpy as np
         from llama_cpp import LogitsProcessorList, StoppingCriteriaList
 
         margins: list[float] = []
         seen: list[int] = []
         written = ""
+        logprob = 0.0
+        last: Any = None  # the previous step's log-probabilities
 
         def watch(ids: Any, logits: Any) -> Any:
-            nonlocal written
+            nonlocal written, logprob, last
             step = len(margins)
             if step:
                 seen.append(int(ids[-1]))
                 written += self.detokenize(seen[-1:])
+                logprob += float(last[seen[-1]])
             values = np.asarray(logits, dtype=np.float64)
+            top_value = float(values.max())
+            last = values - top_value - np.log(np.exp(values - top_value).sum())
             top = np.argpartition(values, -2)[-2:]
             high, low = sorted((float(values[i]) for i in top), reverse=True)
             margins.append(high - low)
             self.sampled += 1
             if forbid is not None and step == forbid[0]:
-                logits = np.array(logits, copy=True)
-                logits[self.spellings(forbid[1])] = -np.inf
+                logits = barred(logits, self.spellings(forbid[1]))
+            state = copy_state(written, copy.keys) if copy else None
+            if copy and state is not None:
+                key, content, opened = state
+                allowed = self.spans().allowed(content, opened, copy.avoided(key))
+                if allowed:
+                    logits = barred(logits, allowed, keep=True)
             if step and in_loop(written, self.question):
                 # Looping inside a string: only a token that closes it may follow.
-                closers = self.closing()
-                closing = np.full_like(logits, -np.inf)
-                closing[closers] = np.asarray(logits)[closers]
-                logits = closing
+                logits = barred(logits, self.closing(), keep=True)
             return logits
 
         completion = self.llama.create_completion(
@@ -223,7 +269,8 @@ class LlamaProposer:
             **self.sampling,
         )
         choice = completion["choices"][0]
-        return Proposal(choice["text"], choice.get("finish_reason"), seen, margins)
+        finish = choice.get("finish_reason")
+        return Proposal(choice["text"], finish, seen, margins, forbid, copy, logprob)
 
     def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
         """(step, token) pairs to forbid, one per argument value (those starting at
@@ -236,6 +283,23 @@ class LlamaProposer:
             if step is not None and step < len(proposal.margins):
                 steps.append((proposal.margins[step], step, proposal.tokens[step]))
         return [(step, token) for _margin, step, token in sorted(steps)[:MAX_CHANGES]]
+
+
+def barred(logits: Any, tokens: list[int], keep: bool = False) -> Any:
+    """``logits`` with ``tokens`` (or, with ``keep``, every other token) made all but
+    impossible. Lowered by ``BARRED`` rather than set to minus infinity: where the grammar
+    allows none of the tokens left, it still has a token to choose, where with nothing
+    finite llama.cpp's grammar aborts the whole process."""
+    import numpy as np
+
+    out = np.array(logits, dtype=np.float32, copy=True)
+    if keep:
+        mask = np.ones(out.shape, dtype=bool)
+        mask[tokens] = False
+        out[mask] -= BARRED
+    else:
+        out[tokens] -= BARRED
+    return out
 
 
 def write_grounded_calls(
@@ -317,14 +381,20 @@ class _CallWriter:
         properties = " ".join(map(str, tool.parameters.get("properties", {})))
         self.known = words_of(f"{tool.name} {tool.description} {properties}")
         self.enums = enum_values(tool.parameters)
+        self.required = frozenset(tool.parameters.get("required") or ())
 
     @property
     def written(self) -> int:
         return sum(self.sizes)
 
-    def propose(self, room: int, forbid: tuple[int, int] | None = None) -> Proposal:
+    def propose(
+        self,
+        room: int,
+        forbid: tuple[int, int] | None = None,
+        copy: Copying | None = None,
+    ) -> Proposal:
         self.proposals += 1
-        return self.proposer.propose(self.prefix, room, forbid)
+        return self.proposer.propose(self.prefix, room, forbid, copy)
 
     def read(self, proposal: Proposal) -> dict[str, Any] | None:
         call = call_of(proposal.text)
@@ -386,6 +456,7 @@ class _CallWriter:
             proposal, call = self.changed(proposal, room)
         if call is None or not self.passes(call):
             return None
+        proposal, call = self.copied(proposal, call, room)
         replaces = self.replaces(call["arguments"])
         block = proposal.text.strip()
         call = {"name": call["name"], "arguments": self.as_kept(call["arguments"])}
@@ -422,6 +493,77 @@ class _CallWriter:
             if self.passes(call):
                 break
         return proposal, call
+
+    def copied(
+        self, proposal: Proposal, call: dict[str, Any], room: int
+    ) -> tuple[Proposal, dict[str, Any]]:
+        """The passing ``call`` with the strings it made up copied from the question, then
+        with a text it holds twice set apart (``value_copy``)."""
+        proposal, call = self.uninvented(proposal, call, room)
+        return self.undoubled(proposal, call, room)
+
+    def uninvented(
+        self, proposal: Proposal, call: dict[str, Any], room: int
+    ) -> tuple[Proposal, dict[str, Any]]:
+        """``call`` written again with the strings it made up copied from the question, when
+        that passes too and makes up only some of the same ones; else as it was. A value
+        written freely after a copied one may drift to a made-up one in turn ("Alameda
+        County" moving from the entity to the county): it is copied too, in a second try."""
+        invented = set(self.invented(call["arguments"]))
+        keys = set(invented)
+        for _try in range(COPY_TRIES):
+            if not keys or not self.may_propose():
+                break
+            again = self.propose(room, proposal.forbid, Copying(frozenset(keys)))
+            copy = self.read(again)
+            if copy is None or not self.passes(copy):
+                break
+            left = set(self.invented(copy["arguments"]))
+            if left < invented and self.keeps_all_of(copy, call):
+                return again, copy
+            if left <= keys:
+                break
+            keys |= left
+        return proposal, call
+
+    def undoubled(
+        self, proposal: Proposal, call: dict[str, Any], room: int
+    ) -> tuple[Proposal, dict[str, Any]]:
+        """``call`` with a text two of its arguments hold, the question once, left to one
+        of them: each is written again as a copy that may not be that text, and of those
+        that pass and make up nothing new the one the model finds likelier is kept."""
+        doubled = duplicated_strings(call["arguments"], self.grounding.question)
+        invented = len(self.invented(call["arguments"]))
+        copied = proposal.copy.keys if proposal.copy else frozenset()
+        best: tuple[Proposal, dict[str, Any]] | None = None
+        for key, text in doubled.items():
+            if not self.may_propose():
+                break
+            copying = Copying(copied | {key}, ((key, text),))
+            again = self.propose(room, proposal.forbid, copying)
+            copy = self.read(again)
+            if copy is None or not self.passes(copy):
+                continue
+            args = copy["arguments"]
+            if key in duplicated_strings(args, self.grounding.question):
+                continue
+            if len(self.invented(args)) > invented or not self.keeps_all_of(copy, call):
+                continue
+            if best is None or again.logprob > best[0].logprob:
+                best = (again, copy)
+        return best or (proposal, call)
+
+    def keeps_all_of(self, copy: dict[str, Any], call: dict[str, Any]) -> bool:
+        """Whether ``copy`` takes up all of the question ``call`` did: a value written
+        after a copied one may drift ("1871 to 1871" for "1871 to 1945")."""
+        taken = self.grounding.coverage(self.as_kept(copy["arguments"]))
+        return taken >= self.grounding.coverage(self.as_kept(call["arguments"]))
+
+    def invented(self, arguments: dict[str, Any]) -> list[str]:
+        return invented_strings(arguments, self.grounding, self.enums, self.required)
+
+    def may_propose(self) -> bool:
+        return self.proposals < MAX_PROPOSALS and not self.proposer.cancelled.is_set()
 
     def full(self, tokens: list[int], budget: int) -> Full:
         """A first call is shown as far as the reply's tokens hold it; a later one not."""

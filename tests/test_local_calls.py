@@ -14,6 +14,7 @@ from tool_spec_support import spec
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_calls import MAX_PROPOSALS, Proposal, write_calls
+from hanlin.llm.value_copy import Copying
 
 FORECAST = spec(
     "forecast",
@@ -39,20 +40,41 @@ def block(name: str, arguments: dict[str, Any]) -> str:
 
 
 class Scripted:
-    """Proposes the given calls in order, then repeats the last one."""
+    """Proposes the given calls in order, then repeats the last one. Asked to copy values,
+    it writes its last proposal again, or what ``copies`` holds for those parameters (with
+    the likelihood ``likelihoods`` gives it)."""
 
-    def __init__(self, *calls: tuple[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        *calls: tuple[str, dict[str, Any]],
+        copies: dict[frozenset[str], tuple[str, dict[str, Any]]] | None = None,
+        likelihoods: dict[frozenset[str], float] | None = None,
+    ) -> None:
         self.calls = [block(name, arguments) for name, arguments in calls]
+        self.copies = {keys: block(*call) for keys, call in (copies or {}).items()}
+        self.likelihoods = likelihoods or {}
+        self.copied: list[Copying] = []
+        self.last = ""
         self.cancelled = threading.Event()
         self.sampled = 0
         self.prefixes: list[list[int]] = []
 
     def propose(
-        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+        self,
+        prefix: list[int],
+        budget: int,
+        forbid: tuple[int, int] | None = None,
+        copy: Copying | None = None,
     ) -> Proposal:
         self.prefixes.append(prefix)
-        text = self.calls.pop(0) if len(self.calls) > 1 else self.calls[0]
         self.sampled += 10
+        if copy:
+            self.copied.append(copy)
+            text = self.copies.get(copy.keys, self.last)
+            logprob = self.likelihoods.get(copy.keys, 0.0)
+            return Proposal(text, "stop", [1] * 10, [1.0] * 10, None, copy, logprob)
+        text = self.calls.pop(0) if len(self.calls) > 1 else self.calls[0]
+        self.last = text
         return Proposal(text, "stop", [1] * 10, [1.0] * 10)
 
     def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
@@ -204,13 +226,21 @@ class Cycling(Scripted):
     def __init__(self, *calls: tuple[str, dict[str, Any]]) -> None:
         super().__init__(*calls)
         self.asked = 0
+        self.turn = 0
 
     def propose(
-        self, prefix: list[int], budget: int, forbid: tuple[int, int] | None = None
+        self,
+        prefix: list[int],
+        budget: int,
+        forbid: tuple[int, int] | None = None,
+        copy: Copying | None = None,
     ) -> Proposal:
-        text = self.calls[self.asked % len(self.calls)]
         self.asked += 1
-        return Proposal(text, "stop", [1] * 10, [1.0] * 10)
+        if copy:
+            return Proposal(self.last, "stop", [1] * 10, [1.0] * 10)
+        self.last = self.calls[self.turn % len(self.calls)]
+        self.turn += 1
+        return Proposal(self.last, "stop", [1] * 10, [1.0] * 10)
 
     def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
         return [(0, 0), (1, 0)]
@@ -247,3 +277,68 @@ def test_a_reply_samples_at_most_so_many_proposals() -> None:
     calls, _ = written(proposer, f"Paint my car {' '.join(words)}.", tool)
     assert proposer.asked == MAX_PROPOSALS
     assert calls == [{"colours": " ".join(words[:MAX_PROPOSALS])}]
+
+
+RESTAURANTS = spec(
+    "find_restaurant",
+    "Find a restaurant.",
+    optional=("date",),
+    location="string",
+    cuisine="string",
+    date="string",
+)
+
+
+def test_a_made_up_string_is_written_again_as_a_copy_from_the_question() -> None:
+    made_up = {"location": "Manchester", "cuisine": "Thai", "date": "someday"}
+    copied = {"location": "Manhattan", "cuisine": "Thai", "date": "someday"}
+    proposer = Scripted(
+        ("find_restaurant", made_up),
+        copies={frozenset({"location"}): ("find_restaurant", copied)},
+    )
+    question = "Find a Thai restaurant in Manhattan."
+    calls, _ = written(proposer, question, RESTAURANTS)
+    assert calls == [{"location": "Manhattan", "cuisine": "Thai"}]
+    # Only the required made-up name was copied: Thai is stated, and the optional date is
+    # dropped unstated (a copy of it would be kept instead of the tool's default).
+    assert [c.keys for c in proposer.copied] == [frozenset({"location"})]
+
+
+def test_a_copy_that_makes_something_else_up_is_not_kept() -> None:
+    made_up = {"location": "Manchester", "cuisine": "Thai"}
+    drifted = {"location": "Manhattan", "cuisine": "Italian"}
+    proposer = Scripted(
+        ("find_restaurant", made_up),
+        copies={frozenset({"location"}): ("find_restaurant", drifted)},
+    )
+    calls, _ = written(proposer, "Find a Thai restaurant in Manhattan.", RESTAURANTS)
+    assert calls == [made_up]
+    # The value that drifted was copied too in a second try, which gave the first writing
+    # back; neither try left fewer values made up, so the first writing stands.
+    assert [c.keys for c in proposer.copied] == [
+        frozenset({"location"}),
+        frozenset({"location", "cuisine"}),
+    ]
+
+
+def test_a_text_held_twice_is_left_to_the_likelier_argument() -> None:
+    doubled = {"location": "Boston", "cuisine": "Boston", "date": "Sunday"}
+    proposer = Scripted(
+        ("find_restaurant", doubled),
+        copies={
+            frozenset({"location"}): ("find_restaurant", {**doubled, "location": "sushi"}),
+            frozenset({"cuisine"}): ("find_restaurant", {**doubled, "cuisine": "sushi"}),
+        },
+        likelihoods={frozenset({"location"}): -9.0, frozenset({"cuisine"}): -4.0},
+    )
+    question = "Find a sushi restaurant in Boston open on Sunday."
+    calls, _ = written(proposer, question, RESTAURANTS)
+    assert calls == [{"location": "Boston", "cuisine": "sushi", "date": "Sunday"}]
+    assert {c.avoid for c in proposer.copied} == {
+        (("location", "boston"),),
+        (("cuisine", "boston"),),
+    }
+    # A text the question states twice may be held twice.
+    again = Scripted(("find_restaurant", {"location": "Boston", "cuisine": "Boston"}))
+    written(again, "Boston-style food in Boston, please.", RESTAURANTS)
+    assert again.copied == []
