@@ -43,7 +43,7 @@ from hanlin.llm.value_copy import (
     duplicated_strings,
     invented_strings,
 )
-from hanlin.llm.value_loops import in_loop, unlooped
+from hanlin.llm.value_loops import in_loop, item_in_loop, unlooped
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
@@ -58,11 +58,12 @@ MAX_PROPOSALS = 16
 # reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
 PROPOSAL_ROOM = 2
 # Per loaded model (by id and vocabulary size): each token's text; tokens grouped by their
-# text in lower case, spaces stripped; and the tokens whose text starts with a quote (those
-# that close a string).
+# text in lower case, spaces stripped; the tokens whose text starts with a quote (those that
+# close a string), and those that close a string and a list.
 _VOCABULARY: dict[tuple[int, int], list[str]] = {}
 _SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
 _CLOSING: dict[tuple[int, int], list[int]] = {}
+_LIST_CLOSING: dict[tuple[int, int], list[int]] = {}
 _VALUE_START = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 
 
@@ -190,6 +191,17 @@ class LlamaProposer:
             _CLOSING[key] = [t for t, text in enumerate(self.vocabulary()) if text[:1] == '"']
         return _CLOSING[key]
 
+    def list_closing(self) -> list[int]:
+        """The tokens that close a string and then a list: a quote, then a bracket."""
+        key = self._key()
+        if key not in _LIST_CLOSING:
+            _LIST_CLOSING[key] = [
+                t
+                for t, text in enumerate(self.vocabulary())
+                if text[:1] == '"' and text[1:].lstrip()[:1] == "]"
+            ]
+        return _LIST_CLOSING[key]
+
     def spans(self) -> QuestionSpans:
         """What a value copied from the question may go on with (built on first use)."""
         if self._spans is None:
@@ -258,6 +270,9 @@ class LlamaProposer:
             if step and in_loop(written, self.question):
                 # Looping inside a string: only a token that closes it may follow.
                 logits = barred(logits, self.closing(), keep=True)
+            elif step and item_in_loop(written, self.question):
+                # The same list item a third time: the item and the list end here.
+                logits = barred(logits, self.list_closing(), keep=True)
             return logits
 
         completion = self.llama.create_completion(

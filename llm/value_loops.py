@@ -8,11 +8,16 @@ Curious Case of Neural Text Degeneration"); the usual cure, a repetition penalty
 punish the quotes and commas every JSON call repeats. So the loop is caught where it happens:
 once the string being written ends with the same piece three times over, and the question
 does not hold that run itself (a DNA sequence "ATGATGATG" copied from it is no loop), the
-string is closed, and the repeated tail is cut back to its first occurrence.
+string is closed, and the repeated tail is cut back to its first occurrence. A list the
+model keeps adding one same item to (``"Thai", "Bhima Kala", "Bhima Kala", "Bhima Kala"…``)
+is the same loop one level up: once an item is written a third time, the list is closed, and
+the run cut back to one.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 # A run counts as a loop from this many repetitions of a piece this long (in characters).
@@ -54,6 +59,38 @@ def in_loop(text: str, question: str) -> bool:
     return content is not None and looping_piece(content, question) is not None
 
 
+def item_in_loop(text: str, question: str) -> bool:
+    """Whether ``text`` ends inside a list's string item that has just become the same as the
+    ``REPEATS - 1`` items before it (``"Kala", "Kala", "Kala``), when the question does not
+    hold that run: the list should end here."""
+    content = open_string(text)
+    if not content:
+        return False
+    item = re.escape(content)
+    pattern = rf'"{item}"\s*,\s*' * (REPEATS - 1) + rf'"{item}$'
+    if re.search(pattern, text) is None:
+        return False
+    said = question.lower()
+    return not any(
+        ", ".join([form] * REPEATS).lower() in said for form in (content, f'"{content}"')
+    )
+
+
+def _collapsed(items: list[Any], question: str) -> list[Any]:
+    """``items`` with a run of ``REPEATS`` or more equal items at its end cut back to one,
+    when the question does not hold that run."""
+    run = 0
+    while run < len(items) and items[-1 - run] == items[-1]:
+        run += 1
+    if run < REPEATS:
+        return items
+    said = question.lower()
+    shown = [", ".join(json.dumps(i) for i in items[-run:]), ", ".join(map(str, items[-run:]))]
+    if any(text.lower() in said for text in shown):
+        return items
+    return items[: len(items) - run + 1]
+
+
 def unlooped(value: Any, question: str) -> Any:
     """``value`` with each string's looping tail cut back to its first occurrence:
     "Lakers_2021_2021_2021" becomes "Lakers_2021"."""
@@ -67,5 +104,5 @@ def unlooped(value: Any, question: str) -> Any:
     if isinstance(value, dict):
         return {key: unlooped(item, question) for key, item in value.items()}
     if isinstance(value, list):
-        return [unlooped(item, question) for item in value]
+        return _collapsed([unlooped(item, question) for item in value], question)
     return value

@@ -13,10 +13,16 @@ from tool_spec_support import spec
 from hanlin.llm.call_grounding import Grounding
 from hanlin.llm.local_calls import LlamaProposer, call_of, invented_starts, proposal_grammar
 from hanlin.llm.local_model import LocalModel
+from hanlin.llm.value_loops import unlooped
 
 # One JSON string of letters and spaces, whatever its length.
 STRING = LlamaGrammar.from_string('root ::= "\\"" [a-z ]+ "\\""', verbose=False)
 LINE = 'Song: "' + " ".join(["na"] * 120) + '"\n'
+# A JSON list of such strings.
+LIST = LlamaGrammar.from_string(
+    'root ::= "[" item ("," " "? item)* "]"\nitem ::= "\\"" [a-z ]+ "\\""', verbose=False
+)
+ITEMS = "Words: [" + ", ".join(['"hey"'] * 40) + "]\n"
 
 
 @pytest.mark.local_model
@@ -34,6 +40,21 @@ def test_a_string_the_model_loops_in_is_closed_unless_the_question_holds_the_run
     # The same model copying a run the question holds is left alone: it fills the budget.
     copied = written[LINE]
     assert copied.finish_reason == "length" and copied.text.count("na") > 60
+
+
+@pytest.mark.local_model
+def test_a_list_the_model_keeps_adding_one_item_to_is_closed() -> None:
+    llama = LocalModel(n_threads=1).load().llama
+    written = {}
+    for question in ("List words.", ITEMS):
+        proposer = LlamaProposer(llama, LIST, {"temperature": 0.0}, threading.Event(), question)
+        written[question] = proposer.propose(proposer.tokenize(ITEMS * 2 + "Words: "), 120)
+    # Primed to write "hey" forty times, the model is stopped at the third.
+    assert written["List words."].finish_reason == "stop"
+    assert written["List words."].text == '["hey", "hey", "hey"]'
+    # Where the question holds the run, it is left to write on.
+    assert written[ITEMS].text.count("hey") > 10
+    assert unlooped({"words": ["hey", "hey", "hey"]}, "List words.") == {"words": ["hey"]}
 
 
 @pytest.mark.local_model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hanlin.llm.value_loops import in_loop, looping_piece, open_string, unlooped
+from hanlin.llm.value_loops import in_loop, item_in_loop, looping_piece, open_string, unlooped
 
 QUESTION = "Who won the game between the Lakers and the Clippers in 2021?"
 
@@ -42,3 +42,19 @@ def test_a_looping_tail_is_cut_back_to_its_first_occurrence() -> None:
         "year": 2021,
         "note": "2021",
     }
+
+
+def test_a_list_the_model_keeps_adding_one_item_to_is_a_loop() -> None:
+    question = "Find 5 Thai restaurants in Manhattan with a vegan menu."
+    head = '{"name": "f", "arguments": {"diet": ["Thai", '
+    assert not item_in_loop(head + '"Bhima Kala", "Bhima Kala', question)  # twice is not yet
+    assert item_in_loop(head + '"Bhima Kala", "Bhima Kala","Bhima Kala', question)
+    assert not item_in_loop(head + '"Bhima Kala", "Bhima Kala", "Bhima', question)  # yet
+    assert not item_in_loop(head + '"Bhima Kala", "Bhima Kala", "Bhima Kala"', question)
+    # A run the question holds is what was asked for.
+    assert not item_in_loop('{"a": ["ab", "ab", "ab', "Say ab, ab, ab.")
+    assert unlooped({"diet": ["Thai", "Bhima Kala", "Bhima Kala", "Bhima Kala"]}, question) == {
+        "diet": ["Thai", "Bhima Kala"]
+    }
+    assert unlooped({"a": [1, 1, 1]}, "Sort 1, 1, 1, 0.") == {"a": [1, 1, 1]}
+    assert unlooped({"a": [2, 2]}, question) == {"a": [2, 2]}
