@@ -53,7 +53,8 @@ _NUMBER_WORDS = {
 # Words that carry no value of their own: "The Battle of Hastings" after "Battle of
 # Hastings" asks for nothing new.
 _FUNCTION_WORDS = frozenset(
-    "a an the of in on at to for from by with and or as is are be this that it its".split()
+    "a an the of in on at to for from by with and or as is are be this that it its "
+    "i me my we our you your please".split()
 )
 # Words that turn a flag the question names off: "without details", "don't include stats".
 _NEGATIONS = frozenset("no not without excluding exclude except never don doesn".split())

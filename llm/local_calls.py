@@ -546,7 +546,8 @@ class _CallWriter:
     ) -> tuple[Proposal, dict[str, Any]]:
         """``call`` with a text two of its arguments hold, the question once, left to one
         of them: each is written again as a copy that may not be that text, and of those
-        that pass and make up nothing new the one the model finds likelier is kept."""
+        that pass, make up nothing new and take up more of the question, the one the model
+        finds likelier is kept."""
         doubled = duplicated_strings(call["arguments"], self.grounding.question)
         invented = len(self.invented(call["arguments"]))
         copied = proposal.copy.keys if proposal.copy else frozenset()
@@ -562,7 +563,7 @@ class _CallWriter:
             args = copy["arguments"]
             if key in duplicated_strings(args, self.grounding.question):
                 continue
-            if len(self.invented(args)) > invented or not self.keeps_all_of(copy, call):
+            if len(self.invented(args)) > invented or not self.takes_more_than(copy, call):
                 continue
             if best is None or again.logprob > best[0].logprob:
                 best = (again, copy)
@@ -573,6 +574,13 @@ class _CallWriter:
         after a copied one may drift ("1871 to 1871" for "1871 to 1945")."""
         taken = self.grounding.coverage(self.as_kept(copy["arguments"]))
         return taken >= self.grounding.coverage(self.as_kept(call["arguments"]))
+
+    def takes_more_than(self, copy: dict[str, Any], call: dict[str, Any]) -> bool:
+        """Whether ``copy`` takes up all of the question ``call`` did, and more: a text
+        set apart must bring a word of the question no argument held ("sushi"), not a
+        piece of the same one ("Tim" of "Tim Burton") or words with no value ("in it")."""
+        taken = self.grounding.coverage(self.as_kept(copy["arguments"]))
+        return taken > self.grounding.coverage(self.as_kept(call["arguments"]))
 
     def invented(self, arguments: dict[str, Any]) -> list[str]:
         return invented_strings(arguments, self.grounding, self.enums, self.required)

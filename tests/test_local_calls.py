@@ -342,3 +342,19 @@ def test_a_text_held_twice_is_left_to_the_likelier_argument() -> None:
     again = Scripted(("find_restaurant", {"location": "Boston", "cuisine": "Boston"}))
     written(again, "Boston-style food in Boston, please.", RESTAURANTS)
     assert again.copied == []
+
+
+def test_a_text_set_apart_must_take_up_more_of_the_question() -> None:
+    movies = spec("find_movies", "Find movies.", director="string", cast="string")
+    doubled = {"director": "Tim Burton", "cast": "Tim Burton"}
+    proposer = Scripted(
+        ("find_movies", doubled),
+        copies={
+            frozenset({"director"}): ("find_movies", {**doubled, "director": "Tim"}),
+            frozenset({"cast"}): ("find_movies", {**doubled, "cast": "Burton in it"}),
+        },
+    )
+    calls, _ = written(proposer, "Find me a movie by Tim Burton with my family in it.", movies)
+    # Neither variant brings a word of the question the call did not hold.
+    assert calls == [doubled]
+    assert len(proposer.copied) == 2
