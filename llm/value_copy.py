@@ -12,7 +12,8 @@ Learning"), imposed at decoding time instead of learned.
 Two arguments holding the same text the question states once ("Boston" as both the cuisine
 and the location of "sushi in Boston") are the same slip the other way round: the model
 copied the right span into the wrong place. Each of them is then written again as a copy
-that may not be that text, and the writing the model finds likelier is kept.
+that may not be that text, and of the writings that take up more of the question the one
+the model finds likelier is kept.
 
 Values holding a digit are never copied (a date, a time or a code is legitimately written
 in another form than the question's: "2022-03-11" for "March 11, 2022"), nor enum choices
