@@ -165,7 +165,10 @@ async def test_watch_kills_a_run_that_writes_past_the_quota(
     )
     assert result.killed_reason == "disk" and result.exit_code == 137, result.stderr
     assert mounts_under(scratch_root) == []  # a plain folder, as on such a host
-    assert 16 << 20 < sum(f.size for f in result.files) < 400 << 20
+    # Stopped past the quota and before the end: how far past depends on how fast the disk
+    # takes writes between two looks of the watch (405 MB once, on a loaded host).
+    assert 16 << 20 < sum(f.size for f in result.files) < (8 * 64) << 20
+    assert "wrote all" not in result.stdout
     assert leftovers(scratch_root) == []
 
 
