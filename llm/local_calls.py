@@ -25,7 +25,6 @@ zeros (1000 for "$10,000") is put back to the stated number.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
@@ -37,6 +36,7 @@ from hanlin.llm.call_grounding import Grounding, enum_values, value_atoms, words
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_grammar import CALL_BLOCK, tool_call_grammar
 from hanlin.llm.value_copy import (
+    KEY,
     Copying,
     QuestionSpans,
     copy_state,
@@ -64,7 +64,6 @@ _VOCABULARY: dict[tuple[int, int], list[str]] = {}
 _SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
 _CLOSING: dict[tuple[int, int], list[int]] = {}
 _LIST_CLOSING: dict[tuple[int, int], list[int]] = {}
-_VALUE_START = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 
 
 @dataclass
@@ -128,7 +127,7 @@ def value_starts(text: str) -> list[int]:
     at = text.find('"arguments"')
     if at < 0:
         return []
-    starts = [m.end() for m in _VALUE_START.finditer(text, text.find("{", at + 11) + 1)]
+    starts = [m.end() for m in KEY.finditer(text, text.find("{", at + 11) + 1)]
     return [s + 1 if text[s : s + 1] == '"' else s for s in starts]
 
 
@@ -501,7 +500,7 @@ class _CallWriter:
         if not self.kept:
             starts = invented_starts(proposal.text, self.grounding, self.enums)
         for forbid in self.proposer.changes(proposal, starts):
-            if self.proposer.cancelled.is_set() or self.proposals >= MAX_PROPOSALS:
+            if not self.may_propose():
                 return proposal, None
             proposal = self.propose(room, forbid)
             call = self.read(proposal)
@@ -534,7 +533,7 @@ class _CallWriter:
             if copy is None or not self.passes(copy):
                 break
             left = set(self.invented(copy["arguments"]))
-            if left < invented and self.keeps_all_of(copy, call):
+            if left < invented and self.taken(copy) >= self.taken(call):
                 return again, copy
             if left <= keys:
                 break
@@ -563,24 +562,20 @@ class _CallWriter:
             args = copy["arguments"]
             if key in duplicated_strings(args, self.grounding.question):
                 continue
-            if len(self.invented(args)) > invented or not self.takes_more_than(copy, call):
+            # A text set apart must bring a word of the question no argument held
+            # ("sushi"), not a piece of the same one ("Tim" of "Tim Burton") or words with
+            # no value ("in it").
+            if len(self.invented(args)) > invented or not self.taken(copy) > self.taken(call):
                 continue
             if best is None or again.logprob > best[0].logprob:
                 best = (again, copy)
         return best or (proposal, call)
 
-    def keeps_all_of(self, copy: dict[str, Any], call: dict[str, Any]) -> bool:
-        """Whether ``copy`` takes up all of the question ``call`` did: a value written
-        after a copied one may drift ("1871 to 1871" for "1871 to 1945")."""
-        taken = self.grounding.coverage(self.as_kept(copy["arguments"]))
-        return taken >= self.grounding.coverage(self.as_kept(call["arguments"]))
-
-    def takes_more_than(self, copy: dict[str, Any], call: dict[str, Any]) -> bool:
-        """Whether ``copy`` takes up all of the question ``call`` did, and more: a text
-        set apart must bring a word of the question no argument held ("sushi"), not a
-        piece of the same one ("Tim" of "Tim Burton") or words with no value ("in it")."""
-        taken = self.grounding.coverage(self.as_kept(copy["arguments"]))
-        return taken > self.grounding.coverage(self.as_kept(call["arguments"]))
+    def taken(self, call: dict[str, Any]) -> frozenset[tuple[str, Any]]:
+        """What of the question ``call`` takes up as it would be kept. A copy must keep all
+        of it: a value written after a copied one may drift ("1871 to 1871" for "1871 to
+        1945")."""
+        return self.grounding.coverage(self.as_kept(call["arguments"]))
 
     def invented(self, arguments: dict[str, Any]) -> list[str]:
         return invented_strings(arguments, self.grounding, self.enums, self.required)

@@ -33,7 +33,8 @@ from hanlin.llm.value_loops import open_string
 
 _WORD = re.compile(r"[^\W_]+")
 _DIGIT = re.compile(r"\d")
-_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
+# A JSON key and its colon: what precedes each argument's value in a written call.
+KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 _ARGUMENTS = '"arguments"'
 # A copied value does not end on these: "Manhattan," is "Manhattan" with its comma, and
 # "China." the end of a sentence.
@@ -57,7 +58,7 @@ def invented_strings(
         and isinstance(value, str)
         and value.strip()
         and value not in enums
-        and not any(c.isdigit() for c in value)
+        and not _DIGIT.search(value)
         and not grounding.holds(value)
     ]
 
@@ -107,7 +108,7 @@ def copy_state(written: str, keys: AbstractSet[str]) -> tuple[str, str, bool] | 
     at = written.find(_ARGUMENTS)
     if at < 0:
         return None
-    keys_written = list(_KEY.finditer(written, at + len(_ARGUMENTS)))
+    keys_written = list(KEY.finditer(written, at + len(_ARGUMENTS)))
     last = keys_written[-1] if keys_written else None
     if last is None or last.group(1) not in keys:
         return None
@@ -142,7 +143,7 @@ class QuestionSpans:
             if text
             and (text.startswith('"') or text.lstrip(' "') in question)
             and "\\" not in text
-            and not any(c.isdigit() for c in text)
+            and not _DIGIT.search(text)
         ]
 
     def _starts(self, span: str) -> list[int]:
@@ -160,7 +161,7 @@ class QuestionSpans:
         for end in self.word_ends:
             if end < start + length:
                 continue
-            if any(c.isdigit() for c in self.text[start + length : end]):
+            if _DIGIT.search(self.text, start + length, end):
                 return False
             if not _same_words(self.text[start:end], avoid):
                 return True
