@@ -5,6 +5,10 @@ for three ("the factorial of 5, 10 and 15"); asked for another, it writes the fi
 So the model proposes one call at a time through a one-call grammar, and hanlin keeps a
 proposal only when ``Grounding`` allows it: the first call must take its values from the
 question, each further call must bring a value of the question that no earlier call used.
+When several offered tools fit the question, the best one's calls are written first, then
+each other one's under the same rule ("the weather in Oslo, and convert 100 euros to
+kroner"): a further tool is called only for values the earlier calls left unused, and never
+when the best tool's first call failed.
 
 When a further proposal only repeats, the next ones each change it in one place: at the
 start of one argument's value, the token the model chose is forbidden and it writes on from
@@ -26,29 +30,23 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from itertools import accumulate
-from typing import Any, Protocol
+from typing import Any
 
 from hanlin.llm.call_grounding import Grounding, enum_values, value_atoms, words_of
-from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.local_grammar import CALL_BLOCK, tool_call_grammar
-from hanlin.llm.value_copy import (
-    KEY,
-    Copying,
-    QuestionSpans,
-    copy_state,
-    duplicated_strings,
-    invented_strings,
+from hanlin.llm.call_proposals import (
+    LlamaProposer,
+    Proposal,
+    Proposing,
+    call_of,
+    value_starts,
 )
-from hanlin.llm.value_loops import in_loop, item_in_loop, unlooped
+from hanlin.llm.chat_model import ToolSpec
+from hanlin.llm.value_copy import Copying, duplicated_strings, invented_strings
+from hanlin.llm.value_loops import unlooped
 
-# Single-place changes tried after a repeated proposal, before the reply ends.
-MAX_CHANGES = 3
-# How far below the rest a barred token's logit is put: far beyond any logit's range.
-BARRED = 1e4
 # Writings of a call again with the values it made up copied from the question.
 COPY_TRIES = 2
 # Proposals one reply may sample in all, whatever replaces what: a bound on the time a reply
@@ -57,13 +55,6 @@ MAX_PROPOSALS = 16
 # A proposal writes every parameter and may run this many times the tokens left in the
 # reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
 PROPOSAL_ROOM = 2
-# Per loaded model (by id and vocabulary size): each token's text; tokens grouped by their
-# text in lower case, spaces stripped; the tokens whose text starts with a quote (those that
-# close a string), and those that close a string and a list.
-_VOCABULARY: dict[tuple[int, int], list[str]] = {}
-_SPELLINGS: dict[tuple[int, int], dict[str, list[int]]] = {}
-_CLOSING: dict[tuple[int, int], list[int]] = {}
-_LIST_CLOSING: dict[tuple[int, int], list[int]] = {}
 
 
 @dataclass
@@ -82,238 +73,10 @@ class GroundedCalls:
 
 
 @dataclass
-class Proposal:
-    text: str
-    finish_reason: str | None
-    tokens: list[int]  # the tokens written, as far as the processor saw them
-    margins: list[float]  # per step: log P(chosen) - log P(best other), unconstrained
-    forbid: tuple[int, int] | None = None  # the (step, token) it was written without
-    copy: Copying | None = None  # the values it copied from the question
-    logprob: float = 0.0  # log P of the tokens chosen, unconstrained, the last one aside
-
-
-def proposal_grammar(tool: ToolSpec) -> Any:
-    """The one-call grammar proposals for ``tool`` are written in: every parameter must be
-    written, so that one the question states is not skipped (a 135M model leaves optional
-    ones out even when asked for them); those it does not state are dropped afterwards."""
-    parameters = dict(tool.parameters)
-    parameters["required"] = list(parameters.get("properties") or {})
-    return tool_call_grammar([tool.model_copy(update={"parameters": parameters})], 1)
-
-
-@dataclass
 class Full:
     """The reply has no room for the next call; ``shown`` is what of it the reply holds."""
 
     shown: str
-
-
-def call_of(text: str) -> dict[str, Any] | None:
-    """The ``{"name", "arguments"}`` object inside one generated block, if it is whole."""
-    match = CALL_BLOCK.search(text)
-    if match is None:
-        return None
-    try:
-        call = json.loads(match.group(1))
-    except ValueError:
-        return None
-    return call if isinstance(call, dict) and isinstance(call.get("arguments"), dict) else None
-
-
-def value_starts(text: str) -> list[int]:
-    """Character offsets where the values of the arguments object begin: a string's first
-    character, past its opening quote (the quote is the only character the grammar allows
-    there, so it cannot be forbidden)."""
-    at = text.find('"arguments"')
-    if at < 0:
-        return []
-    starts = [m.end() for m in KEY.finditer(text, text.find("{", at + 11) + 1)]
-    return [s + 1 if text[s : s + 1] == '"' else s for s in starts]
-
-
-class Proposing(Protocol):
-    """What the call writer needs from whatever proposes calls."""
-
-    cancelled: threading.Event
-    sampled: int
-
-    def propose(
-        self,
-        prefix: list[int],
-        budget: int,
-        forbid: tuple[int, int] | None = None,
-        copy: Copying | None = None,
-    ) -> Proposal: ...
-
-    def changes(
-        self, proposal: Proposal, starts: list[int] | None = None
-    ) -> list[tuple[int, int]]: ...
-
-    def tokenize(self, text: str) -> list[int]: ...
-
-    def detokenize(self, tokens: list[int]) -> str: ...
-
-
-class LlamaProposer:
-    """One-call generations after a prefix, optionally forbidding one token at one step."""
-
-    def __init__(
-        self,
-        llama: Any,
-        grammar: Any,
-        sampling: dict[str, Any],
-        cancelled: threading.Event,
-        question: str = "",
-    ) -> None:
-        self.llama = llama
-        self.grammar = grammar
-        self.sampling = sampling
-        self.cancelled = cancelled
-        self.question = question
-        self.sampled = 0
-        self._spans: QuestionSpans | None = None
-
-    def _key(self) -> tuple[int, int]:
-        return (id(self.llama), self.llama.n_vocab())
-
-    def vocabulary(self) -> list[str]:
-        """Every token's text, by token id."""
-        key = self._key()
-        if key not in _VOCABULARY:
-            _VOCABULARY[key] = [self.detokenize([t]) for t in range(key[1])]
-        return _VOCABULARY[key]
-
-    def closing(self) -> list[int]:
-        """The tokens whose text starts with a double quote."""
-        key = self._key()
-        if key not in _CLOSING:
-            _CLOSING[key] = [t for t, text in enumerate(self.vocabulary()) if text[:1] == '"']
-        return _CLOSING[key]
-
-    def list_closing(self) -> list[int]:
-        """The tokens that close a string and then a list: a quote, then a bracket."""
-        key = self._key()
-        if key not in _LIST_CLOSING:
-            _LIST_CLOSING[key] = [
-                t
-                for t, text in enumerate(self.vocabulary())
-                if text[:1] == '"' and text[1:].lstrip()[:1] == "]"
-            ]
-        return _LIST_CLOSING[key]
-
-    def spans(self) -> QuestionSpans:
-        """What a value copied from the question may go on with (built on first use)."""
-        if self._spans is None:
-            self._spans = QuestionSpans(self.question, self.vocabulary())
-        return self._spans
-
-    def spellings(self, token: int) -> list[int]:
-        """``token`` and every token that differs from it only in case or surrounding
-        spaces: forbidding "copper" alone, the model writes "Copper"."""
-        key = self._key()
-        vocabulary = self.vocabulary()
-        if key not in _SPELLINGS:
-            groups: dict[str, list[int]] = {}
-            for t, text in enumerate(vocabulary):
-                groups.setdefault(text.strip().lower(), []).append(t)
-            _SPELLINGS[key] = groups
-        text = vocabulary[token].strip().lower()
-        return _SPELLINGS[key].get(text, [token]) if text else [token]
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def detokenize(self, tokens: list[int]) -> str:
-        return bytes(self.llama.detokenize(tokens)).decode("utf-8", "replace")
-
-    def propose(
-        self,
-        prefix: list[int],
-        budget: int,
-        forbid: tuple[int, int] | None = None,
-        copy: Copying | None = None,
-    ) -> Proposal:
-        """One call after ``prefix``; without ``forbid``'s token at its step, and with the
-        string values of the parameters in ``copy`` copied from the question."""
-        import numpy as np
-        from llama_cpp import LogitsProcessorList, StoppingCriteriaList
-
-        margins: list[float] = []
-        seen: list[int] = []
-        written = ""
-        logprob = 0.0
-        last: Any = None  # the previous step's log-probabilities
-
-        def watch(ids: Any, logits: Any) -> Any:
-            nonlocal written, logprob, last
-            step = len(margins)
-            if step:
-                seen.append(int(ids[-1]))
-                written += self.detokenize(seen[-1:])
-                logprob += float(last[seen[-1]])
-            values = np.asarray(logits, dtype=np.float64)
-            top_value = float(values.max())
-            last = values - top_value - np.log(np.exp(values - top_value).sum())
-            top = np.argpartition(values, -2)[-2:]
-            high, low = sorted((float(values[i]) for i in top), reverse=True)
-            margins.append(high - low)
-            self.sampled += 1
-            if forbid is not None and step == forbid[0]:
-                logits = barred(logits, self.spellings(forbid[1]))
-            state = copy_state(written, copy.keys) if copy else None
-            if copy and state is not None:
-                key, content, opened = state
-                allowed = self.spans().allowed(content, opened, copy.avoided(key))
-                if allowed:
-                    logits = barred(logits, allowed, keep=True)
-            if step and in_loop(written, self.question):
-                # Looping inside a string: only a token that closes it may follow.
-                logits = barred(logits, self.closing(), keep=True)
-            elif step and item_in_loop(written, self.question):
-                # The same list item a third time: the item and the list end here.
-                logits = barred(logits, self.list_closing(), keep=True)
-            return logits
-
-        completion = self.llama.create_completion(
-            prefix,
-            max_tokens=budget,
-            grammar=self.grammar,
-            logits_processor=LogitsProcessorList([watch]),
-            stopping_criteria=StoppingCriteriaList([lambda _i, _l: self.cancelled.is_set()]),
-            **self.sampling,
-        )
-        choice = completion["choices"][0]
-        finish = choice.get("finish_reason")
-        return Proposal(choice["text"], finish, seen, margins, forbid, copy, logprob)
-
-    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
-        """(step, token) pairs to forbid, one per argument value (those starting at
-        ``starts``, or all), cheapest first."""
-        pieces = [self.detokenize([t]) for t in proposal.tokens]
-        ends = list(accumulate(len(p) for p in pieces))
-        steps: list[tuple[float, int, int]] = []
-        for offset in value_starts(proposal.text) if starts is None else starts:
-            step = next((i for i, end in enumerate(ends) if end > offset), None)
-            if step is not None and step < len(proposal.margins):
-                steps.append((proposal.margins[step], step, proposal.tokens[step]))
-        return [(step, token) for _margin, step, token in sorted(steps)[:MAX_CHANGES]]
-
-
-def barred(logits: Any, tokens: list[int], keep: bool = False) -> Any:
-    """``logits`` with ``tokens`` (or, with ``keep``, every other token) made all but
-    impossible. Lowered by ``BARRED`` rather than set to minus infinity: where the grammar
-    allows none of the tokens left, it still has a token to choose, where with nothing
-    finite llama.cpp's grammar aborts the whole process."""
-    import numpy as np
-
-    out = np.array(logits, dtype=np.float32, copy=True)
-    if keep:
-        mask = np.ones(out.shape, dtype=bool)
-        mask[tokens] = False
-        out[mask] -= BARRED
-    else:
-        out[tokens] -= BARRED
-    return out
 
 
 def write_grounded_calls(
@@ -328,13 +91,20 @@ def write_grounded_calls(
     sampling: dict[str, Any],
     cancelled: threading.Event,
     on_block: Callable[[str], None],
+    others: Sequence[tuple[ToolSpec, Any, str]] = (),
 ) -> GroundedCalls:
     """Propose calls to ``tool`` after ``tokens`` until none passes its check or
-    ``max_calls`` are kept; ``on_block`` sees each kept block as it is kept. ``max_tokens``
-    bounds the reply (the kept blocks); proposals that fail are bounded by their number,
-    at most ``1 + MAX_CHANGES`` per call."""
+    ``max_calls`` are kept, then to each tool of ``others`` in turn (with its proposal
+    grammar, its values checked against the words given with it: the question, or the
+    sentence of it the tool fits); ``on_block`` sees each kept block as it is kept.
+    ``max_tokens`` bounds the reply (the kept blocks); proposals are bounded by their
+    number, ``MAX_PROPOSALS`` in all."""
     proposer = LlamaProposer(llama, grammar, sampling, cancelled, question)
-    return write_calls(proposer, tokens, question, tool, max_calls, max_tokens, on_block)
+    more = [
+        (other, LlamaProposer(llama, other_grammar, sampling, cancelled, words), words)
+        for other, other_grammar, words in others
+    ]
+    return write_calls(proposer, tokens, question, tool, max_calls, max_tokens, on_block, more)
 
 
 def write_calls(
@@ -345,8 +115,10 @@ def write_calls(
     max_calls: int,
     max_tokens: int,
     on_block: Callable[[str], None],
+    others: Sequence[tuple[ToolSpec, Proposing, str]] = (),
 ) -> GroundedCalls:
-    """``write_grounded_calls`` over any proposer (the model's, or a scripted one)."""
+    """``write_grounded_calls`` over any proposers (the model's, or scripted ones): one for
+    ``tool``, and one per tool of ``others``."""
     writer = _CallWriter(proposer, Grounding(question), tool, tokens)
     cancelled = proposer.cancelled
     result = GroundedCalls()
@@ -358,23 +130,28 @@ def write_calls(
             on_block(block if shown == 0 else "\n" + block)
             shown += 1
 
-    while len(writer.kept) < max_calls and not cancelled.is_set():
-        if max_tokens - writer.written <= 0:
-            result.out_of_tokens = True
-            break
-        proposal = writer.next_call(max_tokens)
-        if proposal is None:
-            break
-        if isinstance(proposal, Full):
-            result.out_of_tokens = True
-            result.cut_off = proposal.shown
-            break
-        result.blocks = list(writer.blocks)
-        show_final()
+    for other, other_proposer, words in [(tool, proposer, question), *others]:
+        if other is not tool:
+            if not writer.blocks or result.out_of_tokens:
+                break  # a further tool follows a kept call, never stands in for one
+            writer = _CallWriter(other_proposer, Grounding(words), other, tokens, after=writer)
+        while len(writer.blocks) < max_calls and not cancelled.is_set():
+            if max_tokens - writer.written <= 0:
+                result.out_of_tokens = True
+                break
+            proposal = writer.next_call(max_tokens)
+            if proposal is None:
+                break
+            if isinstance(proposal, Full):
+                result.out_of_tokens = True
+                result.cut_off = proposal.shown
+                break
+            result.blocks = list(writer.blocks)
+            show_final()
     for block in result.blocks[shown:]:
         on_block(block if shown == 0 else "\n" + block)
         shown += 1
-    result.sampled = writer.proposer.sampled
+    result.sampled = proposer.sampled + sum(more[1].sampled for more in others)
     return result
 
 
@@ -382,15 +159,27 @@ class _CallWriter:
     """The calls kept so far and how the next one is found."""
 
     def __init__(
-        self, proposer: Proposing, grounding: Grounding, tool: ToolSpec, tokens: list[int]
+        self,
+        proposer: Proposing,
+        grounding: Grounding,
+        tool: ToolSpec,
+        tokens: list[int],
+        after: _CallWriter | None = None,
     ) -> None:
+        """A writer for ``tool``'s calls; ``after`` is the writer of the reply's calls to
+        other tools so far, which this one's follow."""
         self.proposer, self.grounding, self.tool = proposer, grounding, tool
         self.start = tokens
-        self.prefix = tokens
-        self.kept: list[dict[str, Any]] = []
-        self.blocks: list[str] = []
+        self.kept: list[dict[str, Any]] = []  # this tool's calls
+        self.earlier: list[dict[str, Any]] = []  # other tools' calls, before this one's
+        self.blocks: list[str] = []  # every call of the reply
         self.sizes: list[int] = []  # tokens sampled for each kept block
         self.proposals = 0  # sampled for this reply, kept or not
+        if after is not None:
+            self.earlier = [*after.earlier, *after.kept]
+            self.blocks, self.sizes = list(after.blocks), list(after.sizes)
+            self.proposals = after.proposals
+        self.prefix = self.after_blocks()
         # Words split at underscores too, so "set_timer" gives "set" and "timer".
         properties = " ".join(map(str, tool.parameters.get("properties", {})))
         self.known = words_of(f"{tool.name} {tool.description} {properties}")
@@ -423,12 +212,18 @@ class _CallWriter:
             return False
         arguments, schema = call["arguments"], self.tool.parameters
         if not self.kept:
-            return self.grounding.is_grounded(arguments, schema)
+            # A call to a further tool must also bring a value no earlier call used.
+            grounded = self.grounding.is_grounded(arguments, schema)
+            return grounded and (
+                not self.earlier
+                or bool(self.grounding.novel_values(arguments, self.earlier, self.known))
+            )
         if extends(arguments, self.kept[-1]):
             return self.adds_stated(arguments, self.kept[-1])
         if self.grounding.corrects(self.as_kept(arguments), self.kept[-1]):
             return True
-        return bool(self.grounding.novel_values(arguments, self.kept, self.known))
+        earlier = [*self.earlier, *self.kept]
+        return bool(self.grounding.novel_values(arguments, earlier, self.known))
 
     def as_kept(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """The arguments a call is kept with: its optional values the question does not
@@ -488,8 +283,14 @@ class _CallWriter:
         self.kept.append(call["arguments"])
         self.blocks.append(block)
         self.sizes.append(size)
-        self.prefix = self.start + self.proposer.tokenize("\n".join(self.blocks) + "\n")
+        self.prefix = self.after_blocks()
         return proposal
+
+    def after_blocks(self) -> list[int]:
+        """The prompt followed by the reply's kept blocks: where the next proposal starts."""
+        if not self.blocks:
+            return self.start
+        return self.start + self.proposer.tokenize("\n".join(self.blocks) + "\n")
 
     def changed(self, proposal: Proposal, room: int) -> tuple[Proposal, dict[str, Any] | None]:
         """The first of ``proposal``'s single-place changes that passes, else the last tried.
@@ -585,7 +386,8 @@ class _CallWriter:
 
     def full(self, tokens: list[int], budget: int) -> Full:
         """A first call is shown as far as the reply's tokens hold it; a later one not."""
-        return Full(self.proposer.detokenize(tokens[:budget]) if not self.kept else "")
+        first = not self.blocks
+        return Full(self.proposer.detokenize(tokens[:budget]) if first else "")
 
 
 def invented_starts(text: str, grounding: Grounding, enums: AbstractSet[str]) -> list[int]:

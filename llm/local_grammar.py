@@ -26,6 +26,13 @@ GRAMMAR_MAX_BOUND = 256
 MAX_PARALLEL_CALLS = 4
 CALL_OPENING = '<tool_call>\n{"name": "'
 CALL_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+# llama-cpp-python's schema converter lets a string hold any character but a quote or a
+# backslash, raw line breaks and other control characters included, which JSON forbids
+# (RFC 8259, section 7): a model could then write a string no JSON parser reads, such as a
+# value that runs on past its call into prose. The rule is swapped for JSON's own (the one
+# llama.cpp's C++ converter writes).
+_LOOSE_CHAR = 'char ::= [^"\\\\] |'
+_JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
 _PARTIAL_CLOSE = re.compile(r"\s*<(?:/[a-z_]*>?)?$")
 
 
@@ -46,12 +53,18 @@ def grammar_safe(schema: Any) -> Any:
     return schema
 
 
+def json_rules(schema: Any) -> str:
+    """GBNF rules for ``schema`` whose strings are JSON strings (no raw control characters)."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    rules = json_schema_to_gbnf(json.dumps(grammar_safe(schema)))
+    return rules.replace(_LOOSE_CHAR, _JSON_CHAR, 1)
+
+
 def json_schema_grammar(schema: dict[str, Any]) -> Any:
     """A llama.cpp grammar that only admits JSON matching ``schema``."""
-    from llama_cpp import LlamaGrammar
-
     try:
-        return LlamaGrammar.from_json_schema(json.dumps(grammar_safe(schema)), verbose=False)
+        return _compile(json_rules(schema))
     except GRAMMAR_ERRORS as exc:
         raise ModelInputError(
             f"cannot turn this JSON schema into a grammar: {type(exc).__name__}: {exc}",
@@ -61,8 +74,6 @@ def json_schema_grammar(schema: dict[str, Any]) -> Any:
 
 def call_rules(tools: Sequence[ToolSpec]) -> str:
     """GBNF rules whose ``call`` admits ``{"name": ..., "arguments": ...}`` for any tool."""
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
     schema = {
         "anyOf": [
             {
@@ -75,7 +86,7 @@ def call_rules(tools: Sequence[ToolSpec]) -> str:
         ]
     }
     try:
-        rules = json_schema_to_gbnf(json.dumps(schema))
+        rules = json_rules(schema)
     except GRAMMAR_ERRORS as exc:
         raise ModelInputError(
             f"cannot turn these tool schemas into a grammar: {type(exc).__name__}: {exc}",

@@ -15,10 +15,11 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hanlin.llm.call_proposals import proposal_grammar
 from hanlin.llm.chat_model import (
     ChatOptions,
     Completed,
@@ -32,7 +33,7 @@ from hanlin.llm.chat_model import (
 )
 from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.in_process import InProcessChatModel
-from hanlin.llm.local_calls import proposal_grammar, write_grounded_calls
+from hanlin.llm.local_calls import write_grounded_calls
 from hanlin.llm.local_decision import (
     FEW_SHOT_TURNS,
     NEUTRAL_QUESTION,
@@ -218,9 +219,12 @@ class PreparedPrompt:
     # relevance: the question's tokens, after the tools' summary and after a plain prompt
     question: list[int] | None = None
     plain_prefix: list[int] | None = None
-    # similarity: the user's words and the one tool that fits them (None: answer in prose)
+    # similarity: the user's words, the tool that fits them best (None: answer in prose),
+    # and the other tools that fit, for further calls: each with its proposal grammar and
+    # the words it fits (the question, or the sentence of it closest to the tool)
     question_text: str = ""
     call_tool: ToolSpec | None = None
+    more_tools: list[tuple[ToolSpec, Any, str]] = field(default_factory=list)
 
 
 class LocalModel(InProcessChatModel):
@@ -231,10 +235,11 @@ class LocalModel(InProcessChatModel):
     from ``<tool_call>`` blocks; ``ChatOptions.json_schema`` becomes a grammar, so the
     output is guaranteed to match it. With ``tool_choice="auto"``, ``tool_decision`` says
     how the model decides whether to call (``ChatOptions.tool_decision`` overrides it per
-    request). The default, ``similarity``, calls only the offered tool most similar to the
+    request). The default, ``similarity``, calls the offered tool most similar to the
     question, and only when it is similar enough (``hanlin.llm.tool_similarity``); its
     calls are then kept while the question states their values (``hanlin.llm.local_calls``),
-    up to ``max_parallel_calls`` in one reply. The other ways are in
+    then calls to the other tools similar enough, each while it brings a value of the
+    question no earlier call used, up to ``max_parallel_calls`` in one reply. The other ways are in
     ``hanlin.llm.local_decision``; ``tool_similarity`` replaces the process's shared ranker.
     """
 
@@ -350,6 +355,9 @@ class LocalModel(InProcessChatModel):
             if fitting:
                 prepared.call_tool = fitting[0].tool
                 prepared.call_grammar = proposal_grammar(prepared.call_tool)
+                prepared.more_tools = [
+                    (s.tool, proposal_grammar(s.tool), s.text) for s in fitting[1:]
+                ]
         elif decision in ("yes_no", "likelihood", "relevance"):
             prepared.decision = decision
             prepared.call_grammar = tool_call_grammar(tools, self.max_parallel_calls)
@@ -503,6 +511,7 @@ class LocalModel(InProcessChatModel):
             prepared.call_grammar,
             question=prepared.question_text,
             tool=prepared.call_tool,
+            others=prepared.more_tools,
             max_calls=self.max_parallel_calls,
             max_tokens=min(options.max_tokens, self.n_ctx - len(prepared.tokens)),
             sampling={
@@ -517,7 +526,8 @@ class LocalModel(InProcessChatModel):
             return None
         usage = Usage(prompt_tokens=len(prepared.tokens), completion_tokens=calls.sampled)
         finish = "length" if calls.out_of_tokens else "stop"
-        result = build_result(text, [prepared.call_tool], usage=usage, finish_reason=finish)
+        called = [prepared.call_tool, *(more[0] for more in prepared.more_tools)]
+        result = build_result(text, called, usage=usage, finish_reason=finish)
         return Completed(result=result)
 
     def _render(self, loaded: LoadedLlama, turns: list[dict[str, str]]) -> tuple[str, list[str]]:

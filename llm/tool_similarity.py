@@ -15,6 +15,13 @@ another. Each tool's similarity is therefore measured against how similar it is 
 set of unrelated requests (``BACKGROUND_REQUESTS``): the score is the number of standard
 deviations the question stands above that background, a per-tool null model in the manner of
 z-score normalization in metasearch (Montague and Aslam, 2001).
+
+A request that asks for two things ("What's the weather in Lisbon? Also convert 250 euros to
+yen.") is only half about each tool, and its embedding fits neither well. So each of its
+sentences is scored too, and a tool's score is the best of the whole and its sentences. On
+BFCL's first 200 items per category this let all the tools a parallel-multiple question
+needs fit in 143 items where 93 did before, and no more irrelevance items (29 of 200 either
+way); hanlin's hand-written cases are decided as before (54 of 64 right).
 """
 
 from __future__ import annotations
@@ -59,8 +66,18 @@ BACKGROUND_REQUESTS: tuple[str, ...] = (
     "What is the square root of 144?",
     "Send a message to my sister saying I'm late.",
 )
+# A sentence must have this many words to be scored apart from its question.
+MIN_SENTENCE_WORDS = 3
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[_.\-/]+")
+
+
+def sentences(question: str) -> list[str]:
+    """The sentences of ``question`` worth scoring apart from it (none when it has one)."""
+    found = [part.strip() for part in _SENTENCE_END.split(question)]
+    found = [part for part in found if len(part.split()) >= MIN_SENTENCE_WORDS]
+    return found if len(found) > 1 else []
 
 
 def tool_text(tool: ToolSpec) -> str:
@@ -73,8 +90,9 @@ def tool_text(tool: ToolSpec) -> str:
 @dataclass(frozen=True)
 class ToolScore:
     tool: ToolSpec
-    similarity: float  # cosine between the question and the tool
+    similarity: float  # cosine between the question (or its closest sentence) and the tool
     score: float  # standard deviations above the tool's background
+    text: str = ""  # what scored it: the question, or the sentence of it closest to the tool
 
 
 @dataclass(frozen=True)
@@ -96,15 +114,19 @@ class ToolSimilarity:
         self._lock = threading.Lock()
 
     def rank(self, question: str, tools: Sequence[ToolSpec]) -> list[ToolScore]:
-        """The tools, best fitting ``question`` first."""
+        """The tools, best fitting ``question`` (or one of its sentences) first."""
         if not tools:
             return []
-        query = self.embedder.embed_query(question)
+        texts = [question, *sentences(question)]
+        queries = np.stack([self.embedder.embed_query(text) for text in texts])
         ranked = []
         for tool in tools:
             known = self._tool(tool)
-            similarity = float(known.vector @ query)
-            ranked.append(ToolScore(tool, similarity, (similarity - known.mean) / known.std))
+            closest = queries @ known.vector
+            at = int(closest.argmax())  # the whole question where a sentence only ties it
+            similarity = float(closest[at])
+            score = (similarity - known.mean) / known.std
+            ranked.append(ToolScore(tool, similarity, score, texts[at]))
         return sorted(ranked, key=lambda s: -s.score)
 
     def fitting(self, question: str, tools: Sequence[ToolSpec]) -> list[ToolScore]:

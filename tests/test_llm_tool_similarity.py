@@ -3,6 +3,7 @@ question states their values. Questions and tools are written here, none from a 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any
@@ -12,14 +13,15 @@ import pytest
 from tool_spec_support import TIMER, WEATHER, spec
 
 from hanlin.llm import local_model as local_model_module
+from hanlin.llm.call_proposals import value_starts
 from hanlin.llm.chat_model import ChatOptions, Completed, TextDelta
 from hanlin.llm.embeddings import EmbeddingBackendMissing
-from hanlin.llm.local_calls import value_starts
 from hanlin.llm.local_model import LocalModel
 from hanlin.llm.messages import UserMessage
 from hanlin.llm.tool_similarity import (
     BACKGROUND_REQUESTS,
     ToolSimilarity,
+    sentences,
     shared_tool_similarity,
     tool_text,
 )
@@ -35,6 +37,7 @@ BMI = spec(
     "compute_bmi", "Body mass index from weight and height.", weight="number", height="number"
 )
 MILES = spec("convert_miles_to_km", "Convert a distance in miles to kilometres.", miles="number")
+TWO_ASKS = "What's the weather in Lisbon right now? Also convert 250 euros to Japanese yen."
 
 
 class CountingEmbedder:
@@ -95,6 +98,27 @@ def test_a_score_is_measured_against_the_tools_background() -> None:
     assert asked[1].score >= ranker.threshold
 
 
+def test_each_sentence_of_a_request_that_asks_two_things_is_scored() -> None:
+    assert sentences(TWO_ASKS) == [
+        "What's the weather in Lisbon right now?",
+        "Also convert 250 euros to Japanese yen.",
+    ]
+    assert sentences("Convert 250 euros to yen. Thanks!") == []  # one worth scoring apart
+    assert sentences("Convert 250 euros to Japanese yen.") == []
+    ranker = shared_tool_similarity()
+    tools = [WEATHER, TIMER, CURRENCY]
+    counting = CountingEmbedder(ranker.embedder)
+    fitting = ToolSimilarity(counting).fitting(TWO_ASKS, tools)  # type: ignore[arg-type]
+    # Each tool fits the sentence about it, though the whole request fits neither well.
+    assert [s.tool.name for s in fitting] == ["get_weather", "convert_currency"]
+    assert [s.text for s in fitting] == sentences(TWO_ASKS)
+    whole = {s.tool.name: s.score for s in ranker.rank(TWO_ASKS, tools) if s.text == TWO_ASKS}
+    assert whole.get("convert_currency", 0.0) < ranker.threshold
+    # A request of one sentence is scored as a whole, as before.
+    single = ranker.rank("Convert 250 euros to Japanese yen.", tools)
+    assert all(s.text == "Convert 250 euros to Japanese yen." for s in single)
+
+
 def test_tools_are_embedded_once() -> None:
     counting = CountingEmbedder(shared_tool_similarity().embedder)
     ranker = ToolSimilarity(counting)  # type: ignore[arg-type]
@@ -115,6 +139,21 @@ async def test_several_calls_are_kept_while_each_brings_a_new_value(model: Local
     miles = [call.arguments["miles"] for call in result.message.tool_calls]
     assert len(miles) >= 2 and len(set(miles)) == len(miles), result.raw_text
     assert set(miles) <= {10, 25, 40}
+
+
+@pytest.mark.local_model
+async def test_a_request_for_two_things_calls_both_tools(model: LocalModel) -> None:
+    result = await model.chat(
+        [UserMessage(content=TWO_ASKS)],
+        tools=[WEATHER, TIMER, CURRENCY],
+        options=ChatOptions(max_tokens=200),
+    )
+    calls = result.message.tool_calls
+    assert [c.name for c in calls] == ["get_weather", "convert_currency"], result.raw_text
+    assert calls[0].arguments == {"city": "Lisbon"}
+    assert calls[1].arguments["amount"] == 250
+    # The second call's words come from its own sentence, not the first one's.
+    assert "Lisbon" not in json.dumps(calls[1].arguments)
 
 
 @pytest.mark.local_model

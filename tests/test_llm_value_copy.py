@@ -10,7 +10,7 @@ import threading
 import pytest
 from tool_spec_support import spec
 
-from hanlin.llm.local_calls import LlamaProposer, call_of, proposal_grammar
+from hanlin.llm.call_proposals import LlamaProposer, call_of, proposal_grammar
 from hanlin.llm.local_model import LocalModel
 from hanlin.llm.value_copy import Copying
 

@@ -11,7 +11,8 @@ from llama_cpp import LlamaGrammar
 from tool_spec_support import spec
 
 from hanlin.llm.call_grounding import Grounding
-from hanlin.llm.local_calls import LlamaProposer, call_of, invented_starts, proposal_grammar
+from hanlin.llm.call_proposals import LlamaProposer, call_of, proposal_grammar
+from hanlin.llm.local_calls import invented_starts
 from hanlin.llm.local_model import LocalModel
 from hanlin.llm.value_loops import unlooped
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from tool_spec_support import spec
 
+from hanlin.llm.call_proposals import Proposal
 from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.local_calls import MAX_PROPOSALS, Proposal, write_calls
+from hanlin.llm.local_calls import MAX_PROPOSALS, write_calls
 from hanlin.llm.value_copy import Copying
 
 FORECAST = spec(
@@ -358,3 +359,84 @@ def test_a_text_set_apart_must_take_up_more_of_the_question() -> None:
     # Neither variant brings a word of the question the call did not hold.
     assert calls == [doubled]
     assert len(proposer.copied) == 2
+
+
+CONVERT = spec(
+    "convert_currency",
+    "Convert an amount of money.",
+    amount="number",
+    source="string",
+    target="string",
+)
+
+
+def written_with_others(
+    question: str, first: Scripted, others: list[tuple[ToolSpec, Scripted]], words: str = ""
+) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The calls written for FORECAST and then ``others``, whose values are checked against
+    ``words`` (by default the whole question)."""
+    shown: list[str] = []
+    more = [(tool, proposer, words or question) for tool, proposer in others]
+    result = write_calls(first, [0], question, FORECAST, 4, 400, shown.append, more)
+    calls = [json.loads(b.split("\n")[1]) for b in result.blocks]
+    assert "".join(shown) == result.text
+    assert result.sampled == first.sampled + sum(p.sampled for _t, p in others)
+    return [(c["name"], c["arguments"]) for c in calls], shown
+
+
+def test_a_further_tool_is_called_for_values_no_earlier_call_used() -> None:
+    question = "Forecast for Oslo, next 3 days, and convert 100 euros to kroner."
+    forecast = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    convert = Scripted(("convert_currency", {"amount": 100, "source": "euros", "target": "kroner"}))
+    calls, shown = written_with_others(question, forecast, [(CONVERT, convert)])
+    assert calls == [
+        ("forecast", {"city": "Oslo", "days": 3}),
+        ("convert_currency", {"amount": 100, "source": "euros", "target": "kroner"}),
+    ]
+    assert len(shown) == 2 and shown[1].startswith("\n<tool_call>")
+    # The further tool's proposals start after the first tool's kept call.
+    after = "".join(map(chr, convert.prefixes[0][1:]))
+    assert after == block("forecast", {"city": "Oslo", "days": 3}) + "\n"
+
+
+def test_a_further_tool_that_only_reuses_earlier_values_is_not_called() -> None:
+    question = "Forecast for Oslo for the next 3 days."
+    forecast = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    # Grounded (Oslo and 3 are stated) but nothing in it is new to the reply.
+    convert = Scripted(("convert_currency", {"amount": 3, "source": "Oslo", "target": "Oslo"}))
+    calls, _shown = written_with_others(question, forecast, [(CONVERT, convert)])
+    assert calls == [("forecast", {"city": "Oslo", "days": 3})]
+    assert len(convert.prefixes) == 1  # tried once, turned down
+
+
+def test_a_further_tool_never_stands_in_for_a_first_call_that_failed() -> None:
+    question = "Convert 100 euros to kroner."
+    forecast = Scripted(("forecast", {"city": "Lima", "days": 9}))  # nothing of it is stated
+    convert = Scripted(("convert_currency", {"amount": 100, "source": "euros", "target": "kroner"}))
+    calls, shown = written_with_others(question, forecast, [(CONVERT, convert)])
+    assert calls == [] and shown == []
+    assert convert.prefixes == []  # the reply answers in words; no other tool is tried
+
+
+def test_the_proposal_bound_holds_across_tools() -> None:
+    question = "Forecast for Oslo, next 3 days, and convert 100 euros to kroner."
+    forecast = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    convert = Scripted(("convert_currency", {"amount": 1, "source": "x", "target": "y"}))
+    others = [(CONVERT, convert)] * 20
+    written_with_others(question, forecast, others)
+    assert len(forecast.prefixes) + len(convert.prefixes) <= MAX_PROPOSALS
+
+
+def test_a_further_tool_takes_its_values_from_the_sentence_it_fits() -> None:
+    question = "Forecast for Oslo, next 3 days. Also convert 100 euros to kroner."
+    sentence = "Also convert 100 euros to kroner."
+    forecast = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    fixed = ("convert_currency", {"amount": 100, "source": "euros", "target": "kroner"})
+    # The model carries "Oslo" over from the call before; the sentence holds no such word.
+    convert = Scripted(
+        ("convert_currency", {"amount": 100, "source": "Oslo", "target": "kroner"}),
+        copies={frozenset({"source"}): fixed},
+    )
+    calls, _shown = written_with_others(question, forecast, [(CONVERT, convert)], sentence)
+    assert calls == [("forecast", {"city": "Oslo", "days": 3}), fixed]
+    assert [c.keys for c in convert.copied] == [frozenset({"source"})]

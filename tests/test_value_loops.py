@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from hanlin.llm.value_loops import in_loop, item_in_loop, looping_piece, open_string, unlooped
+from hanlin.llm.value_loops import (
+    LONG_PIECE,
+    in_loop,
+    item_in_loop,
+    list_items_before,
+    looping_piece,
+    open_string,
+    unlooped,
+)
 
 QUESTION = "Who won the game between the Lakers and the Clippers in 2021?"
 
@@ -58,3 +66,44 @@ def test_a_list_the_model_keeps_adding_one_item_to_is_a_loop() -> None:
     }
     assert unlooped({"a": [1, 1, 1]}, "Sort 1, 1, 1, 0.") == {"a": [1, 1, 1]}
     assert unlooped({"a": [2, 2]}, question) == {"a": [2, 2]}
+
+
+def test_a_long_piece_written_a_second_time_is_a_loop() -> None:
+    question = "Delete the email and ssn columns from the personal_data table of employees."
+    piece = "_to_remove_email_and_social_numbers"  # longer than LONG_PIECE
+    assert len(piece) >= LONG_PIECE
+    assert looping_piece("employees" + piece, question) is None
+    assert looping_piece("employees" + piece * 2, question) == piece
+    assert in_loop('{"db_name": "employees' + piece * 2, question)
+    # A short piece still needs three writings, and a doubled run the question holds is kept.
+    assert looping_piece("New York, New York, ", question) is None
+    doubled = "quarterly_report" * 2
+    assert looping_piece("ab" + doubled, f"Open {doubled}.") is None
+    assert unlooped({"db": "employees" + piece * 2}, question) == {"db": "employees" + piece}
+
+
+def test_a_list_cycling_through_a_few_items_is_a_loop() -> None:
+    question = "Predict the spending score from the age, gender and education of customers."
+    head = '{"name": "f", "arguments": {"predictors": ['
+    cycle = '"Age", "Gender", "Education", '
+    assert list_items_before(head + '"Age", "Gen') == ["Age"]
+    assert list_items_before(head + '"a \\"quoted\\" one", "b') == ['a \\"quoted\\" one']
+    assert list_items_before('{"a": {"b": "c') is None  # not a list item
+    assert list_items_before('{"a": [{"b": 1}, "c') is None  # not a list of strings only
+    assert not item_in_loop(head + cycle + '"Age', question)  # twice is not yet
+    assert item_in_loop(head + cycle * 2 + '"Age', question)
+    assert not item_in_loop(head + cycle * 2 + '"Age group', question)  # a new item
+    # An item the question names three times may be listed three times.
+    assert not item_in_loop('{"a": ["cat", "dog", "cat", "cat', "Tag cat, dog, cat, cat.")
+    looped = unlooped({"predictors": ["Age", "Gender", "Education"] * 2 + ["Age"]}, question)
+    assert looped == {"predictors": ["Age", "Gender", "Education"]}
+    kept = ["cat", "dog", "cat", "cat"]
+    assert unlooped({"a": kept}, "Tag cat, dog, cat, cat.") == {"a": kept}
+
+
+def test_a_string_that_runs_on_past_the_call_end_is_closed_and_cut_there() -> None:
+    question = "Train a random forest on data_random_forest with 100, 200 and 300 trees."
+    ran_on = '{"name": "f", "arguments": {"data": "data_rf]}</tool_call>  # 100 trees, 200'
+    assert in_loop(ran_on, question)
+    assert not in_loop('{"name": "f", "arguments": {"data": "data_rf]}', question)
+    assert unlooped({"data": "data_rf]}</tool_call>  # 100 trees"}, question) == {"data": "data_rf"}
