@@ -130,8 +130,8 @@ def write_calls(
             on_block(block if shown == 0 else "\n" + block)
             shown += 1
 
-    for other, other_proposer, words in [(tool, proposer, question), *others]:
-        if other is not tool:
+    for at, (other, other_proposer, words) in enumerate([(tool, proposer, question), *others]):
+        if at:
             if not writer.blocks or result.out_of_tokens:
                 break  # a further tool follows a kept call, never stands in for one
             writer = _CallWriter(other_proposer, Grounding(words), other, tokens, after=writer)
@@ -211,19 +211,16 @@ class _CallWriter:
         if call is None:
             return False
         arguments, schema = call["arguments"], self.tool.parameters
-        if not self.kept:
-            # A call to a further tool must also bring a value no earlier call used.
-            grounded = self.grounding.is_grounded(arguments, schema)
-            return grounded and (
-                not self.earlier
-                or bool(self.grounding.novel_values(arguments, self.earlier, self.known))
-            )
-        if extends(arguments, self.kept[-1]):
-            return self.adds_stated(arguments, self.kept[-1])
-        if self.grounding.corrects(self.as_kept(arguments), self.kept[-1]):
-            return True
-        earlier = [*self.earlier, *self.kept]
-        return bool(self.grounding.novel_values(arguments, earlier, self.known))
+        earlier = [*self.earlier, *self.kept]  # the reply's calls so far, of any tool
+        if self.kept:
+            if extends(arguments, self.kept[-1]):
+                return self.adds_stated(arguments, self.kept[-1])
+            if self.grounding.corrects(self.as_kept(arguments), self.kept[-1]):
+                return True
+        elif not self.grounding.is_grounded(arguments, schema):
+            return False
+        # A further call, of this tool or a further one, must bring a value none of them used.
+        return not earlier or bool(self.grounding.novel_values(arguments, earlier, self.known))
 
     def as_kept(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """The arguments a call is kept with: its optional values the question does not

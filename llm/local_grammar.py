@@ -78,7 +78,7 @@ def call_rules(tools: Sequence[ToolSpec]) -> str:
         "anyOf": [
             {
                 "type": "object",
-                "properties": {"name": {"const": t.name}, "arguments": grammar_safe(t.parameters)},
+                "properties": {"name": {"const": t.name}, "arguments": t.parameters},
                 "required": ["name", "arguments"],
                 "additionalProperties": False,
             }

@@ -92,7 +92,7 @@ class ToolScore:
     tool: ToolSpec
     similarity: float  # cosine between the question (or its closest sentence) and the tool
     score: float  # standard deviations above the tool's background
-    text: str = ""  # what scored it: the question, or the sentence of it closest to the tool
+    text: str  # what scored it: the question, or the sentence of it closest to the tool
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,11 @@ def list_items_before(text: str) -> list[str] | None:
     """The string items written before the one ``text`` ends inside, when that string is an
     item of a list holding only strings; ``None`` otherwise."""
     content = open_string(text)
-    if content is None:
-        return None
+    return None if content is None else _items_before(text, content)
+
+
+def _items_before(text: str, content: str) -> list[str] | None:
+    """``list_items_before`` for ``text`` that ends inside the string ``content``."""
     opened = len(text) - len(content) - 1  # the open string's quote
     start = text.rfind("[", 0, opened)
     if start < 0 or _STRING_ITEMS.fullmatch(text, start + 1, opened) is None:
@@ -91,7 +94,7 @@ def item_in_loop(text: str, question: str) -> bool:
     (``"Age", "Gender", "Age", "Gender", "Age``), when the question does not name that item
     as often: the list should end here."""
     content = open_string(text)
-    items = list_items_before(text) if content else None
+    items = _items_before(text, content) if content else None
     if not content or not items or items.count(content) < REPEATS - 1:
         return False
     return not _named_often(content, question)
