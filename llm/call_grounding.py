@@ -160,7 +160,8 @@ class Grounding:
         default applies instead of a value the model made up. A boolean counts as stated
         when its name is ("with toll roads avoided" states ``avoid_tolls``); any other value
         when one of its values appears in the question, a number only where no other
-        argument of the call took that statement of it (x=4, y=5 leave no 4 for z)."""
+        argument of the call took that statement of it (x=4, y=5 leave no 4 for z; a
+        function "3x^2 + 1" leaves no 3 for x)."""
         required = set(schema.get("required") or ())
         # A stated number fills one argument, required ones first.
         unused = self.unused_after({k: v for k, v in arguments.items() if k in required})
@@ -205,11 +206,16 @@ class Grounding:
         return value
 
     def unused_after(self, arguments: Mapping[str, Any]) -> list[frozenset[float]]:
-        """The question's statements of numbers that ``arguments`` leave unused."""
+        """The question's statements of numbers that ``arguments`` leave unused. A string
+        the question states uses up the numbers written in it: the 3 of "3x^2 + 2x - 1",
+        copied as the function, is not there to be an x value as well."""
         unused = list(self.mentions)
         for atom in value_atoms(arguments):
             if isinstance(atom, float):
                 _use_up(unused, atom)
+            elif self.holds(atom):
+                for mention in question_mentions(atom):
+                    _use_up(unused, min(mention))
         return unused
 
     def states(self, key: str, value: Any, unused: list[frozenset[float]] | None = None) -> bool:

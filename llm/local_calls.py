@@ -7,8 +7,9 @@ proposal only when ``Grounding`` allows it: the first call must take its values 
 question, each further call must bring a value of the question that no earlier call used.
 When several offered tools fit the question, the best one's calls are written first, then
 each other one's under the same rule ("the weather in Oslo, and convert 100 euros to
-kroner"): a further tool is called only for values the earlier calls left unused, and never
-when the best tool's first call failed.
+kroner"): a further tool is called only for values the earlier calls left unused, checked
+against the question without the sentences other tools fit best, and never in place of the
+best tool's failed first call, unless a sentence of the question is its own.
 
 When a further proposal only repeats, the next ones each change it in one place: at the
 start of one argument's value, the token the model chose is forbidden and it writes on from
@@ -33,7 +34,7 @@ import threading
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hanlin.llm.call_grounding import Grounding, enum_values, value_atoms, words_of
 from hanlin.llm.call_proposals import (
@@ -55,6 +56,24 @@ MAX_PROPOSALS = 16
 # A proposal writes every parameter and may run this many times the tokens left in the
 # reply: what counts against ``max_tokens`` is the call kept, its unstated values dropped.
 PROPOSAL_ROOM = 2
+
+
+class FurtherTool(NamedTuple):
+    """A fitting tool called after the best one: its proposal grammar (or, for
+    ``write_calls``, its proposer), the words its values are checked against, and whether
+    the question asks for it apart from the best one (a sentence of the question belongs to
+    it, ``ToolSimilarity.owners``, or the question names it, ``named_apart``).
+
+    A tool asked for apart is tried even when the best one's first call failed, and its
+    calls need only bring values new to its own calls ("the life expectancy and the GDP in
+    1900 and 1950" asks for 1900 and 1950 twice). Any other further tool only follows a
+    kept call, and only for values no call of the reply used: a second function offered
+    with the same data is not called."""
+
+    tool: ToolSpec
+    proposer: Any
+    words: str
+    asked: bool = False
 
 
 @dataclass
@@ -91,18 +110,20 @@ def write_grounded_calls(
     sampling: dict[str, Any],
     cancelled: threading.Event,
     on_block: Callable[[str], None],
-    others: Sequence[tuple[ToolSpec, Any, str]] = (),
+    others: Sequence[FurtherTool] = (),
 ) -> GroundedCalls:
     """Propose calls to ``tool`` after ``tokens`` until none passes its check or
-    ``max_calls`` are kept, then to each tool of ``others`` in turn (with its proposal
-    grammar, its values checked against the words given with it: the question, or the
-    sentence of it the tool fits); ``on_block`` sees each kept block as it is kept.
-    ``max_tokens`` bounds the reply (the kept blocks); proposals are bounded by their
-    number, ``MAX_PROPOSALS`` in all."""
+    ``max_calls`` are kept, then to each tool of ``others`` in turn (each with its proposal
+    grammar, its values checked against its words); ``on_block`` sees each kept block as it
+    is kept. ``question`` is the words ``tool``'s values come from. ``max_tokens`` bounds
+    the reply (the kept blocks); proposals are bounded by their number, ``MAX_PROPOSALS``
+    in all."""
     proposer = LlamaProposer(llama, grammar, sampling, cancelled, question)
     more = [
-        (other, LlamaProposer(llama, other_grammar, sampling, cancelled, words), words)
-        for other, other_grammar, words in others
+        other._replace(
+            proposer=LlamaProposer(llama, other.proposer, sampling, cancelled, other.words)
+        )
+        for other in others
     ]
     return write_calls(proposer, tokens, question, tool, max_calls, max_tokens, on_block, more)
 
@@ -115,10 +136,10 @@ def write_calls(
     max_calls: int,
     max_tokens: int,
     on_block: Callable[[str], None],
-    others: Sequence[tuple[ToolSpec, Proposing, str]] = (),
+    others: Sequence[FurtherTool] = (),
 ) -> GroundedCalls:
     """``write_grounded_calls`` over any proposers (the model's, or scripted ones): one for
-    ``tool``, and one per tool of ``others``."""
+    ``tool``, and one per tool of ``others`` (``FurtherTool.proposer``)."""
     writer = _CallWriter(proposer, Grounding(question), tool, tokens)
     cancelled = proposer.cancelled
     result = GroundedCalls()
@@ -130,11 +151,20 @@ def write_calls(
             on_block(block if shown == 0 else "\n" + block)
             shown += 1
 
-    for at, (other, other_proposer, words) in enumerate([(tool, proposer, question), *others]):
+    for at, further in enumerate([FurtherTool(tool, proposer, question), *others]):
         if at:
-            if not writer.blocks or result.out_of_tokens:
-                break  # a further tool follows a kept call, never stands in for one
-            writer = _CallWriter(other_proposer, Grounding(words), other, tokens, after=writer)
+            if result.out_of_tokens:
+                break
+            if not writer.blocks and not further.asked:
+                continue  # it follows a kept call, never stands in for one
+            writer = _CallWriter(
+                further.proposer,
+                Grounding(further.words),
+                further.tool,
+                tokens,
+                after=writer,
+                asked=further.asked,
+            )
         while len(writer.blocks) < max_calls and not cancelled.is_set():
             if max_tokens - writer.written <= 0:
                 result.out_of_tokens = True
@@ -151,7 +181,7 @@ def write_calls(
     for block in result.blocks[shown:]:
         on_block(block if shown == 0 else "\n" + block)
         shown += 1
-    result.sampled = proposer.sampled + sum(more[1].sampled for more in others)
+    result.sampled = proposer.sampled + sum(other.proposer.sampled for other in others)
     return result
 
 
@@ -165,9 +195,12 @@ class _CallWriter:
         tool: ToolSpec,
         tokens: list[int],
         after: _CallWriter | None = None,
+        asked: bool = False,
     ) -> None:
         """A writer for ``tool``'s calls; ``after`` is the writer of the reply's calls to
-        other tools so far, which this one's follow."""
+        other tools so far, which this one's follow; ``asked``: the question asks for this
+        tool apart from the others (``FurtherTool``)."""
+        self.asked = asked
         self.proposer, self.grounding, self.tool = proposer, grounding, tool
         self.start = tokens
         self.kept: list[dict[str, Any]] = []  # this tool's calls
@@ -211,7 +244,9 @@ class _CallWriter:
         if call is None:
             return False
         arguments, schema = call["arguments"], self.tool.parameters
-        earlier = [*self.earlier, *self.kept]  # the reply's calls so far, of any tool
+        # The calls a new one must bring a value beyond: the reply's so far, of any tool,
+        # or for a tool asked for apart only its own.
+        earlier = self.kept if self.asked else [*self.earlier, *self.kept]
         if self.kept:
             if extends(arguments, self.kept[-1]):
                 return self.adds_stated(arguments, self.kept[-1])

@@ -33,7 +33,7 @@ from hanlin.llm.chat_model import (
 )
 from hanlin.llm.embeddings import EmbeddingBackendMissing
 from hanlin.llm.in_process import InProcessChatModel
-from hanlin.llm.local_calls import write_grounded_calls
+from hanlin.llm.local_calls import FurtherTool, write_grounded_calls
 from hanlin.llm.local_decision import (
     FEW_SHOT_TURNS,
     NEUTRAL_QUESTION,
@@ -61,7 +61,7 @@ from hanlin.llm.local_prompt import (
     stop_strings,
 )
 from hanlin.llm.model_files import ModelFileError, resolve_model_path
-from hanlin.llm.tool_similarity import ToolSimilarity, shared_tool_similarity
+from hanlin.llm.tool_similarity import ToolSimilarity, named_apart, shared_tool_similarity
 
 # How the embedded model decides whether to call under tool_choice="auto" (measured on
 # BFCL against the other ways; see benchmarks/results/bfcl.json).
@@ -219,12 +219,13 @@ class PreparedPrompt:
     # relevance: the question's tokens, after the tools' summary and after a plain prompt
     question: list[int] | None = None
     plain_prefix: list[int] | None = None
-    # similarity: the user's words, the tool that fits them best (None: answer in prose),
-    # and the other tools that fit, for further calls: each with its proposal grammar and
-    # the words it fits (the question, or the sentence of it closest to the tool)
+    # similarity: the user's words, the tool that fits them best (None: answer in prose)
+    # with the words its values come from, and the other tools that fit, for further
+    # calls: each with its proposal grammar and its words (``ToolSimilarity.words_for``)
     question_text: str = ""
     call_tool: ToolSpec | None = None
-    more_tools: list[tuple[ToolSpec, Any, str]] = field(default_factory=list)
+    call_words: str = ""
+    more_tools: list[FurtherTool] = field(default_factory=list)
 
 
 class LocalModel(InProcessChatModel):
@@ -353,10 +354,15 @@ class LocalModel(InProcessChatModel):
             prepared.answer_grammar = answer_grammar()
             fitting = similarity.fitting(prepared.question_text, tools)
             if fitting:
+                words = similarity.words_for(prepared.question_text, fitting)
+                asked = set(similarity.owners(prepared.question_text, fitting).values())
+                asked |= named_apart(prepared.question_text, fitting)
                 prepared.call_tool = fitting[0].tool
+                prepared.call_words = words[0]
                 prepared.call_grammar = proposal_grammar(prepared.call_tool)
                 prepared.more_tools = [
-                    (s.tool, proposal_grammar(s.tool), s.text) for s in fitting[1:]
+                    FurtherTool(s.tool, proposal_grammar(s.tool), words[at], at in asked)
+                    for at, s in enumerate(fitting[1:], start=1)
                 ]
         elif decision in ("yes_no", "likelihood", "relevance"):
             prepared.decision = decision
@@ -509,7 +515,7 @@ class LocalModel(InProcessChatModel):
             loaded.llama,
             prepared.tokens,
             prepared.call_grammar,
-            question=prepared.question_text,
+            question=prepared.call_words,
             tool=prepared.call_tool,
             others=prepared.more_tools,
             max_calls=self.max_parallel_calls,
@@ -526,7 +532,7 @@ class LocalModel(InProcessChatModel):
             return None
         usage = Usage(prompt_tokens=len(prepared.tokens), completion_tokens=calls.sampled)
         finish = "length" if calls.out_of_tokens else "stop"
-        called = [prepared.call_tool, *(more[0] for more in prepared.more_tools)]
+        called = [prepared.call_tool, *(more.tool for more in prepared.more_tools)]
         result = build_result(text, called, usage=usage, finish_reason=finish)
         return Completed(result=result)
 

@@ -22,10 +22,17 @@ sentences is scored too, and a tool's score is the best of the whole and its sen
 BFCL's first 200 items per category this let all the tools a parallel-multiple question
 needs fit in 143 items where 93 did before, and no more irrelevance items (29 of 200 either
 way); hanlin's hand-written cases are decided as before (54 of 64 right).
+
+The same sentence scores say where each fitting tool's values are: a sentence belongs to
+the fitting tool that scores best on it (at the threshold), and the other tools' calls are
+checked against the question without it (``words_for``). "Calculate the net profit margin
+given a net income of $20,000 ... Also calculate the debt ratio if the total liabilities are
+$10,000 ..." then gives the debt ratio the second sentence's numbers, not the first's.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -34,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hanlin.llm.call_grounding import Grounding
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.embeddings import Embedder
 
@@ -71,6 +79,7 @@ MIN_SENTENCE_WORDS = 3
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[_.\-/]+")
+_WORDS = re.compile(r"[^\W_]")
 
 
 def sentences(question: str) -> list[str]:
@@ -80,9 +89,32 @@ def sentences(question: str) -> list[str]:
     return found if len(found) > 1 else []
 
 
+def name_in_words(tool: ToolSpec) -> str:
+    """A tool's name as words: "geometry.circleArea" is "geometry circle area"."""
+    return _SEPARATORS.sub(" ", _CAMEL.sub(r"\1 \2", tool.name)).strip().lower()
+
+
+def named_apart(question: str, fitting: Sequence[ToolScore]) -> set[int]:
+    """The indices of ``fitting`` whose name the question says by what sets it apart: every
+    word of it (three letters or more) that no other fitting tool's name has appears in the
+    question, give or take an ending ("timeline" of history.get_timeline beside
+    history.get_important_figures). Such a tool is asked for in its own right; one that
+    only shares the question's subject ("angle to x axis" beside "euclidean distance" for a
+    distance question) is not."""
+    names = [set(name_in_words(s.tool).split()) for s in fitting]
+    grounding = Grounding(question)
+    found = set()
+    for at, words in enumerate(names):
+        others = set().union(*(n for other, n in enumerate(names) if other != at))
+        apart = sorted(words - others)
+        if apart and grounding.names(" ".join(apart)):
+            found.add(at)
+    return found
+
+
 def tool_text(tool: ToolSpec) -> str:
     """The text a tool is embedded as: its name in words, then its description."""
-    name = _SEPARATORS.sub(" ", _CAMEL.sub(r"\1 \2", tool.name)).strip().lower()
+    name = name_in_words(tool)
     description = tool.description.strip()
     return f"{name}: {description}" if description else name
 
@@ -93,6 +125,8 @@ class ToolScore:
     similarity: float  # cosine between the question (or its closest sentence) and the tool
     score: float  # standard deviations above the tool's background
     text: str  # what scored it: the question, or the sentence of it closest to the tool
+    # its score against the question, then against each of ``sentences(question)``
+    by_text: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,13 +159,43 @@ class ToolSimilarity:
             closest = queries @ known.vector
             at = int(closest.argmax())  # the whole question where a sentence only ties it
             similarity = float(closest[at])
-            score = (similarity - known.mean) / known.std
-            ranked.append(ToolScore(tool, similarity, score, texts[at]))
+            scores = (closest - known.mean) / known.std
+            by_text = tuple(float(z) for z in scores)
+            ranked.append(ToolScore(tool, similarity, by_text[at], texts[at], by_text))
         return sorted(ranked, key=lambda s: -s.score)
 
     def fitting(self, question: str, tools: Sequence[ToolSpec]) -> list[ToolScore]:
         """The tools scoring at or above the threshold, best first; empty when none fits."""
         return [s for s in self.rank(question, tools) if s.score >= self.threshold]
+
+    def owners(self, question: str, fitting: Sequence[ToolScore]) -> dict[int, int]:
+        """Which of ``fitting`` each sentence of ``question`` belongs to, by their indices:
+        the tool that scores best on it, when that is at or above the threshold."""
+        found: dict[int, int] = {}
+        for at in range(len(sentences(question))):
+            column = [s.by_text[at + 1] if len(s.by_text) > at + 1 else -math.inf for s in fitting]
+            best = max(range(len(fitting)), key=column.__getitem__, default=None)
+            if best is not None and column[best] >= self.threshold:
+                found[at] = best
+        return found
+
+    def words_for(self, question: str, fitting: Sequence[ToolScore]) -> list[str]:
+        """For each of ``fitting`` (from ``fitting(question, ...)``), the words its calls'
+        values are to come from: ``question`` without the sentences that belong to another
+        fitting tool (``owners``): "Calculate the net profit margin given ... Also
+        calculate the debt ratio if ..." leaves the debt ratio its own sentence's numbers.
+        The sentence a tool scored best on is never taken from it, and a tool every
+        sentence is taken from keeps the text it scored best on."""
+        parts = sentences(question)
+        owners = self.owners(question, fitting)
+        words = []
+        for index, score in enumerate(fitting):
+            text = question
+            for at, owner in owners.items():
+                if owner != index and parts[at] != score.text:
+                    text = text.replace(parts[at], " ")
+            words.append(text.strip() if _WORDS.search(text) else score.text)
+        return words
 
     def _tool(self, tool: ToolSpec) -> _ToolVector:
         text = tool_text(tool)

@@ -125,6 +125,23 @@ def test_optional_values_the_question_does_not_state_are_left_out() -> None:
     assert grounding.unstated_optional(arguments, schema) == ["scenic", "stops"]
 
 
+def test_a_number_written_inside_a_copied_string_is_not_stated_again() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"function": {"type": "string"}, "x_value": {"type": "number"}},
+        "required": ["function"],
+    }
+    grounding = Grounding("Calculate the derivative of the function 3x^2 + 2x - 1.")
+    arguments = {"function": "3x^2 + 2x - 1", "x_value": 3.0}
+    assert grounding.unstated_optional(arguments, schema) == ["x_value"]
+    # Stated on its own, the same number is the x value.
+    at_three = Grounding("Calculate the derivative of 3x^2 + 2x - 1 at x = 3.")
+    assert at_three.unstated_optional(arguments, schema) == []
+    # A string the question does not state uses nothing up.
+    made_up = {"function": "3x^3", "x_value": 3.0}
+    assert grounding.unstated_optional(made_up, schema) == []
+
+
 def test_a_name_is_stated_give_or_take_its_ending() -> None:
     grounding = Grounding("Run the regression and apply standardization, tolls excluded.")
     assert grounding.names("standardize") and grounding.names("toll")

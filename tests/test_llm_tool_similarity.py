@@ -20,7 +20,9 @@ from hanlin.llm.local_model import LocalModel
 from hanlin.llm.messages import UserMessage
 from hanlin.llm.tool_similarity import (
     BACKGROUND_REQUESTS,
+    ToolScore,
     ToolSimilarity,
+    named_apart,
     sentences,
     shared_tool_similarity,
     tool_text,
@@ -119,6 +121,51 @@ def test_each_sentence_of_a_request_that_asks_two_things_is_scored() -> None:
     assert all(s.text == "Convert 250 euros to Japanese yen." for s in single)
 
 
+BOX = spec("box_volume", "Volume of a box.", height="number", width="number", depth="number")
+BALL = spec("ball_volume", "Volume of a ball.", radius="number")
+BOX_AND_BALL = (
+    "Find the volume of a box 10 cm high, 5 cm wide and 8 cm deep. "
+    "Then find the volume of a ball with a radius of 4 cm."
+)
+
+
+def test_each_fitting_tool_keeps_the_sentences_no_other_fits_better() -> None:
+    first, second = sentences(BOX_AND_BALL)
+    ranker = ToolSimilarity(embedder=None)  # type: ignore[arg-type]
+    # Scores against the whole request, then each sentence: the box fits the first, the
+    # ball the second, and both fit the whole.
+    box = ToolScore(BOX, 0.9, 6.0, first, (5.0, 6.0, 4.5))
+    ball = ToolScore(BALL, 0.9, 5.5, second, (4.8, 3.0, 5.5))
+    assert ranker.words_for(BOX_AND_BALL, [box, ball]) == [first, second]
+    # A sentence no tool fits at the threshold stays with every tool.
+    box_only_first = ToolScore(BOX, 0.9, 6.0, first, (5.0, 6.0, 3.5))
+    weak = ToolScore(BALL, 0.9, 4.5, BOX_AND_BALL, (4.5, 3.0, 4.0))
+    assert ranker.words_for(BOX_AND_BALL, [box_only_first, weak]) == [BOX_AND_BALL, second]
+    # A tool that every sentence is taken from keeps the text it scored best on.
+    assert ranker.words_for(BOX_AND_BALL, [box, weak]) == [BOX_AND_BALL, BOX_AND_BALL]
+    # The sentence a tool scored best on stays its own, whoever else fits it better.
+    shy = ToolScore(BALL, 0.9, 4.6, first, (4.0, 4.6, 3.0))
+    assert ranker.words_for(BOX_AND_BALL, [box, shy]) == [BOX_AND_BALL, first]
+    # One sentence: every tool has the whole request.
+    one = "Find the volume of a box 10 cm high and a ball of radius 4 cm."
+    single = [ToolScore(BOX, 0.9, 6.0, one, (6.0,)), ToolScore(BALL, 0.9, 5.0, one, (5.0,))]
+    assert ranker.words_for(one, single) == [one, one]
+
+
+def test_a_tool_is_named_apart_by_the_words_only_its_name_has() -> None:
+    timeline = spec("history.get_timeline", "Timeline of a war.", event="string")
+    figures = spec("history.get_important_figures", "Leaders of a war.", event="string")
+    scores = [ToolScore(t, 0.9, 5.0, "", ()) for t in (figures, timeline)]
+    asked = "Get me the timeline of the war and then its important figures."
+    assert named_apart(asked, scores) == {0, 1}
+    # "history" and "get" are shared; "timeline" alone sets the tool apart.
+    assert named_apart("Get the timeline of the war in history.", scores) == {1}
+    distance = spec("EuclideanDistance.calculate", "Distance.", a="number")
+    angle = spec("angleToXAxis.calculate", "Angle to the x axis.", a="number")
+    both = [ToolScore(t, 0.9, 5.0, "", ()) for t in (distance, angle)]
+    assert named_apart("Compute the Euclidean distance between two points.", both) == {0}
+
+
 def test_tools_are_embedded_once() -> None:
     counting = CountingEmbedder(shared_tool_similarity().embedder)
     ranker = ToolSimilarity(counting)  # type: ignore[arg-type]
@@ -127,6 +174,20 @@ def test_tools_are_embedded_once() -> None:
     assert counting.texts == background + 3
     ranker.rank("Set a timer for 9 minutes.", [TIMER, WEATHER])
     assert counting.texts == background + 4  # only the new question
+
+
+@pytest.mark.local_model
+async def test_each_tool_takes_its_values_from_its_own_sentence(model: LocalModel) -> None:
+    result = await model.chat(
+        [UserMessage(content=BOX_AND_BALL)],
+        tools=[BOX, BALL, TIMER],
+        options=ChatOptions(max_tokens=200),
+    )
+    calls = [(c.name, c.arguments) for c in result.message.tool_calls]
+    assert calls == [
+        ("box_volume", {"height": 10, "width": 5, "depth": 8}),
+        ("ball_volume", {"radius": 4}),
+    ], result.raw_text
 
 
 @pytest.mark.local_model

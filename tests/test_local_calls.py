@@ -14,7 +14,7 @@ from tool_spec_support import spec
 
 from hanlin.llm.call_proposals import Proposal
 from hanlin.llm.chat_model import ToolSpec
-from hanlin.llm.local_calls import MAX_PROPOSALS, write_calls
+from hanlin.llm.local_calls import MAX_PROPOSALS, FurtherTool, write_calls
 from hanlin.llm.value_copy import Copying
 
 FORECAST = spec(
@@ -371,12 +371,16 @@ CONVERT = spec(
 
 
 def written_with_others(
-    question: str, first: Scripted, others: list[tuple[ToolSpec, Scripted]], words: str = ""
+    question: str,
+    first: Scripted,
+    others: list[tuple[ToolSpec, Scripted]],
+    words: str = "",
+    asked: bool = False,
 ) -> tuple[list[tuple[str, dict]], list[str]]:
     """The calls written for FORECAST and then ``others``, whose values are checked against
     ``words`` (by default the whole question)."""
     shown: list[str] = []
-    more = [(tool, proposer, words or question) for tool, proposer in others]
+    more = [FurtherTool(t, p, words or question, asked) for t, p in others]
     result = write_calls(first, [0], question, FORECAST, 4, 400, shown.append, more)
     calls = [json.loads(b.split("\n")[1]) for b in result.blocks]
     assert "".join(shown) == result.text
@@ -416,6 +420,39 @@ def test_a_further_tool_never_stands_in_for_a_first_call_that_failed() -> None:
     calls, shown = written_with_others(question, forecast, [(CONVERT, convert)])
     assert calls == [] and shown == []
     assert convert.prefixes == []  # the reply answers in words; no other tool is tried
+
+
+def test_a_further_tool_asked_for_apart_is_tried_after_a_failed_first_call() -> None:
+    question = "Forecast for Lima next week. Also convert 100 euros to kroner."
+    forecast = Scripted(("forecast", {"city": "Quito", "days": 9}))  # nothing of it is stated
+    fixed = ("convert_currency", {"amount": 100, "source": "euros", "target": "kroner"})
+    convert = Scripted(fixed)
+    sentence = "Also convert 100 euros to kroner."
+    calls, _shown = written_with_others(question, forecast, [(CONVERT, convert)], sentence, True)
+    assert calls == [fixed]
+    # Its values are still checked against its own sentence, as a first call's are.
+    made_up = Scripted(("convert_currency", {"amount": 7, "source": "Lima", "target": "yen"}))
+    forecast = Scripted(("forecast", {"city": "Quito", "days": 9}))
+    calls, _shown = written_with_others(question, forecast, [(CONVERT, made_up)], sentence, True)
+    assert calls == []
+
+
+def test_a_further_tool_asked_for_apart_may_reuse_values_but_not_its_own() -> None:
+    question = "The forecast and the exchange rate for Oslo over 3 days, please."
+    forecast = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    rate = spec("exchange_rate", "Exchange rate in a city.", city="string", days="integer")
+    # Both of its proposals reuse the forecast's values; the second repeats its first.
+    again = Scripted(("exchange_rate", {"city": "Oslo", "days": 3}))
+    calls, _shown = written_with_others(question, forecast, [(rate, again)], "", True)
+    assert calls == [
+        ("forecast", {"city": "Oslo", "days": 3}),
+        ("exchange_rate", {"city": "Oslo", "days": 3}),
+    ]
+    # Not asked for apart, the same proposal is turned down: nothing in it is new.
+    forecast = Scripted(("forecast", {"city": "Oslo", "days": 3}))
+    again = Scripted(("exchange_rate", {"city": "Oslo", "days": 3}))
+    calls, _shown = written_with_others(question, forecast, [(rate, again)])
+    assert calls == [("forecast", {"city": "Oslo", "days": 3})]
 
 
 def test_the_proposal_bound_holds_across_tools() -> None:
