@@ -17,7 +17,8 @@ differ in one the question states ("in celsius and in fahrenheit").
 Numbers match as numbers ("1,500", "4%" as 4 or 0.04, "2 million", "three"), strings when
 every word of theirs appears in the question (case aside), so a name the model half-copied
 ("Tayloun 5" for "Taylor Swift and Maroon 5") is not taken for one it read; a string shaped
-"name, region" needs only its name ("Boston, MA" for "in Boston").
+"name, region" needs only its name ("Boston, MA" for "in Boston"), and a date when the question
+states that day in any form ``value_dates`` reads ("2019-12-13" for "December 13, 2019").
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
+
+from hanlin.llm.value_dates import as_date, stated_dates
 
 _NUMBER = re.compile(
     r"(?<![\w.^])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?"
@@ -136,11 +139,14 @@ class Grounding:
         self.numbers: set[float] = set().union(*self.mentions)
         self.ordered = _words(question)
         self.words = set(self.ordered)
+        self.dates = set(stated_dates(question))
 
     def holds(self, atom: float | str) -> bool:
         """Whether the question states this value."""
         if isinstance(atom, float):
             return any(_same_number(atom, n) for n in self.numbers)
+        if as_date(atom) in self.dates:
+            return True  # "2019-12-13" for "on December 13, 2019"
         # "Los Angeles, CA" for "in Los Angeles": a place written as "name, region" is
         # stated when its name is; any other string needs all of its words.
         words = _words(atom.split(",", 1)[0]) or _words(atom)

@@ -24,7 +24,8 @@ once the next proposal has been judged.
 What a kept call says is tidied against the question too: the grammar makes the model write
 every parameter, and the optional ones the question does not state are dropped (the tool's
 default applies, not the model's guess); a number short of or over a stated one by a run of
-zeros (1000 for "$10,000") is put back to the stated number.
+zeros (1000 for "$10,000") is put back to the stated number; a date is written in the
+pattern its parameter asks for ("2019-12-13" for "December 13, 2019", ``value_dates``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from hanlin.llm.call_proposals import (
 )
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.value_copy import Copying, duplicated_strings, invented_strings
+from hanlin.llm.value_dates import dated
 from hanlin.llm.value_loops import unlooped
 
 # Writings of a call again with the values it made up copied from the question.
@@ -237,6 +239,7 @@ class _CallWriter:
         if call is not None:
             arguments = unlooped(call["arguments"], self.grounding.question)
             arguments = self.grounding.flagged(arguments, self.tool.parameters)
+            arguments = dated(arguments, self.tool.parameters)
             call["arguments"] = self.grounding.repaired(arguments)
         return call
 

@@ -44,12 +44,13 @@ import numpy as np
 from hanlin.llm.call_grounding import Grounding
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.embeddings import Embedder
+from hanlin.llm.value_dates import date_spans
 
 # Score (standard deviations above the tool's background) at or above which a tool is taken
 # to fit the question. Chosen on hanlin's hand-written call / no-call cases
 # (benchmarks/bfcl_calibration.py), never on BFCL, for the whole decision (score, then a
 # grounded first call); see benchmarks/results/tool_similarity_calibration.json.
-SCORE_THRESHOLD = 4.139
+SCORE_THRESHOLD = 4.264
 CACHED_TOOLS = 1024
 # Everyday requests no particular tool is for: the background each tool is measured against.
 BACKGROUND_REQUESTS: tuple[str, ...] = (
@@ -74,6 +75,9 @@ BACKGROUND_REQUESTS: tuple[str, ...] = (
     "What is the square root of 144?",
     "Send a message to my sister saying I'm late.",
 )
+# What a question's values are replaced by before it is embedded (``without_values``).
+_NUMBER = re.compile(r"(?<![\w.])[-+]?[$€£¥]?\d[\d,]*(?:\.\d+)?%?")
+_QUOTED = re.compile(r"'[^'\n]{1,80}'|\"[^\"\n]{1,80}\"")
 # A sentence must have this many words to be scored apart from its question.
 MIN_SENTENCE_WORDS = 3
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
@@ -87,6 +91,18 @@ def sentences(question: str) -> list[str]:
     found = [part.strip() for part in _SENTENCE_END.split(question)]
     found = [part for part in found if len(part.split()) >= MIN_SENTENCE_WORDS]
     return found if len(found) > 1 else []
+
+
+def without_values(text: str) -> str:
+    """``text`` with the values it gives replaced by what they are: each whole date by "a
+    date", each number by "a number", each quoted text by "a text". Which city, day or
+    amount a question names says nothing about which tool it asks for, yet it moves a small
+    embedder's vector: "the forecast for Pacifica on April 11th, 2023" scored 2.0 against a
+    forecast tool, "the forecast for Pacifica on a date" 5.1."""
+    for start, end in reversed(date_spans(text)):
+        text = f"{text[:start]}a date{text[end:]}"
+    text = _NUMBER.sub("a number", text)
+    return _QUOTED.sub("a text", text)
 
 
 def name_in_words(tool: ToolSpec) -> str:
@@ -152,7 +168,7 @@ class ToolSimilarity:
         if not tools:
             return []
         texts = [question, *sentences(question)]
-        queries = np.stack([self.embedder.embed_query(text) for text in texts])
+        queries = np.stack([self.embedder.embed_query(without_values(text)) for text in texts])
         ranked = []
         for tool in tools:
             known = self._tool(tool)

@@ -191,6 +191,23 @@ async def test_each_tool_takes_its_values_from_its_own_sentence(model: LocalMode
 
 
 @pytest.mark.local_model
+async def test_a_date_is_written_the_way_the_tool_asks(model: LocalModel) -> None:
+    dated = spec(
+        "get_weather_on",
+        "Weather forecast for a city on a given day.",
+        city="string",
+        date={"type": "string", "description": "The day, in the format YYYY-MM-DD."},
+    )
+    result = await model.chat(
+        [UserMessage(content="What will the weather be in Oslo on March 5th, 2027?")],
+        tools=[dated, TIMER],
+        options=ChatOptions(max_tokens=160),
+    )
+    calls = [(c.name, c.arguments) for c in result.message.tool_calls]
+    assert calls == [("get_weather_on", {"city": "Oslo", "date": "2027-03-05"})], result.raw_text
+
+
+@pytest.mark.local_model
 async def test_several_calls_are_kept_while_each_brings_a_new_value(model: LocalModel) -> None:
     result = await model.chat(
         [UserMessage(content="Convert 10, 25 and 40 miles to kilometres.")],
