@@ -9,7 +9,7 @@ When several offered tools fit the question, the best one's calls are written fi
 each other one's under the same rule ("the weather in Oslo, and convert 100 euros to
 kroner"): a further tool is called only for values the earlier calls left unused, checked
 against the question without the sentences other tools fit best, and never in place of the
-best tool's failed first call, unless a sentence of the question is its own.
+best tool's failed first call, unless the question asks for it apart (``FurtherTool``).
 
 When a further proposal only repeats, the next ones each change it in one place: at the
 start of one argument's value, the token the model chose is forbidden and it writes on from

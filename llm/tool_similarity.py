@@ -16,6 +16,13 @@ set of unrelated requests (``BACKGROUND_REQUESTS``): the score is the number of 
 deviations the question stands above that background, a per-tool null model in the manner of
 z-score normalization in metasearch (Montague and Aslam, 2001).
 
+What is compared is what the question asks, not the values it gives: dates, numbers and
+quoted texts are replaced by "a date", "a number" and "a text" before it is embedded
+(``without_values``). On hanlin's 64 hand-written call / no-call cases this raised the
+separation (AUC) of the best tool's score from 0.920 to 0.966, and on BFCL's first 240 items
+per category from 0.925 to 0.932 (live: 0.822 to 0.849); the threshold was set again on the
+hand-written cases.
+
 A request that asks for two things ("What's the weather in Lisbon? Also convert 250 euros to
 yen.") is only half about each tool, and its embedding fits neither well. So each of its
 sentences is scored too, and a tool's score is the best of the whole and its sentences. On
