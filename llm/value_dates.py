@@ -48,9 +48,7 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(\d{4})"
 _ISO = re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d])")
 _BEFORE_YEAR = r"(?:,\s*|\s+)"
-_MONTH_FIRST = re.compile(
-    rf"\b({_MONTH})\b\.?\s*{_DAY}{_BEFORE_YEAR}{_YEAR}\b", re.IGNORECASE
-)
+_MONTH_FIRST = re.compile(rf"\b({_MONTH})\b\.?\s*{_DAY}{_BEFORE_YEAR}{_YEAR}\b", re.IGNORECASE)
 _DAY_FIRST = re.compile(
     rf"\b{_DAY}\s+(?:of\s+)?({_MONTH})\b\.?{_BEFORE_YEAR}{_YEAR}\b", re.IGNORECASE
 )
