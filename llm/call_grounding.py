@@ -145,7 +145,7 @@ class Grounding:
         """Whether the question states this value."""
         if isinstance(atom, float):
             return any(_same_number(atom, n) for n in self.numbers)
-        if as_date(atom) in self.dates:
+        if self.dates and as_date(atom) in self.dates:
             return True  # "2019-12-13" for "on December 13, 2019"
         # "Los Angeles, CA" for "in Los Angeles": a place written as "name, region" is
         # stated when its name is; any other string needs all of its words.

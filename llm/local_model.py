@@ -354,9 +354,9 @@ class LocalModel(InProcessChatModel):
             prepared.answer_grammar = answer_grammar()
             fitting = similarity.fitting(prepared.question_text, tools)
             if fitting:
-                words = similarity.words_for(prepared.question_text, fitting)
-                asked = set(similarity.owners(prepared.question_text, fitting).values())
-                asked |= named_apart(prepared.question_text, fitting)
+                owners = similarity.owners(prepared.question_text, fitting)
+                words = similarity.words_for(prepared.question_text, fitting, owners)
+                asked = set(owners.values()) | named_apart(prepared.question_text, fitting)
                 prepared.call_tool = fitting[0].tool
                 prepared.call_words = words[0]
                 prepared.call_grammar = proposal_grammar(prepared.call_tool)

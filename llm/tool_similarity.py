@@ -43,12 +43,12 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from hanlin.llm.call_grounding import Grounding
+from hanlin.llm.call_grounding import Grounding, words_of
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.embeddings import Embedder
 from hanlin.llm.value_dates import date_spans
@@ -90,7 +90,6 @@ MIN_SENTENCE_WORDS = 3
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[_.\-/]+")
-_WORDS = re.compile(r"[^\W_]")
 
 
 def sentences(question: str) -> list[str]:
@@ -202,22 +201,29 @@ class ToolSimilarity:
                 found[at] = best
         return found
 
-    def words_for(self, question: str, fitting: Sequence[ToolScore]) -> list[str]:
+    def words_for(
+        self,
+        question: str,
+        fitting: Sequence[ToolScore],
+        owners: Mapping[int, int] | None = None,
+    ) -> list[str]:
         """For each of ``fitting`` (from ``fitting(question, ...)``), the words its calls'
         values are to come from: ``question`` without the sentences that belong to another
-        fitting tool (``owners``): "Calculate the net profit margin given ... Also
-        calculate the debt ratio if ..." leaves the debt ratio its own sentence's numbers.
+        fitting tool (``owners``, found here unless given): "Calculate the net profit margin
+        given ... Also calculate the debt ratio if ..." leaves the debt ratio its own
+        sentence's numbers.
         The sentence a tool scored best on is never taken from it, and a tool every
         sentence is taken from keeps the text it scored best on."""
         parts = sentences(question)
-        owners = self.owners(question, fitting)
+        if owners is None:
+            owners = self.owners(question, fitting)
         words = []
         for index, score in enumerate(fitting):
             text = question
             for at, owner in owners.items():
                 if owner != index and parts[at] != score.text:
                     text = text.replace(parts[at], " ")
-            words.append(text.strip() if _WORDS.search(text) else score.text)
+            words.append(text.strip() if words_of(text) else score.text)
         return words
 
     def _tool(self, tool: ToolSpec) -> _ToolVector:

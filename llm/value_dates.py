@@ -128,6 +128,6 @@ def dated(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, 
     for key, value in arguments.items():
         pattern = date_pattern(properties.get(key)) if isinstance(properties, Mapping) else None
         date = as_date(value) if pattern and isinstance(value, str) else None
-        if date is not None and pattern is not None:
+        if pattern and date is not None:
             out[key] = date.strftime(pattern)
     return out
