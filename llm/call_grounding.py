@@ -36,6 +36,13 @@ _NUMBER = re.compile(
     r"(?:\s*(%|percent|k\b|thousand|million|billion|m\b|bn\b))?",
     re.IGNORECASE,
 )
+# An amount with a scale: a currency sign before it and a letter after ("$1.2M", "€5k"), or
+# the scale written out ("3 billion").
+_AMOUNT = re.compile(
+    r"(?<![\w.])[$€£¥]\s?(\d[\d,]*(?:\.\d+)?)\s?(k|m|bn)\b"
+    r"|(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion)\b",
+    re.IGNORECASE,
+)
 _SCALE = {
     "%": 0.01,
     "percent": 0.01,
@@ -46,6 +53,10 @@ _SCALE = {
     "billion": 1e9,
     "bn": 1e9,
 }
+# Words by which a parameter says it counts in a scale: "revenue in millions", "amount_k".
+_SCALE_WORDS = frozenset(
+    "k thousand thousands m mn million millions b bn billion billions scale scaled".split()
+)
 _NUMBER_WORDS = {
     word: value
     for value, word in enumerate(
@@ -211,6 +222,52 @@ class Grounding:
             return [self.repaired(item) for item in value]
         return value
 
+    def scaled(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+        """``arguments`` with each number that is only the digits of a scaled amount written
+        as the amount, which a small model copying the digits it sees leaves as they are:
+        "revenues of $1M" is 1000000, not 1; "a rate of 5%" is 0.05, unless its parameter
+        speaks of percent. Left alone: a parameter that counts in that scale ("revenue in
+        millions", "rate in percent"), a number the question also states unscaled, and a
+        letter that may be a unit ("20 m/s", "300K": only "$1M", "€5k" and scales written
+        out count).
+        A rate whose description is silent is read as a fraction, as financial and
+        statistical libraries take it (numpy-financial's ``rate``, a probability)."""
+        amounts = scaled_amounts(self.question)
+        plain = {n for m in self.mentions if len(m) == 1 for n in m}
+        properties = schema.get("properties") or {}
+        out = dict(arguments)
+        for key, value in arguments.items():
+            spec = properties.get(key) if isinstance(properties, Mapping) else None
+            if not isinstance(spec, Mapping):
+                continue
+            said = f"{key} {spec.get('description', '')}".replace("_", " ").lower()
+            kinds = set()
+            if _SCALE_WORDS.isdisjoint(_words(said)):
+                kinds.add("scale")
+            if spec.get("type") != "integer" and "%" not in said and "percent" not in said:
+                kinds.add("percent")
+            usable = [(digits, amount) for digits, amount, kind in amounts if kind in kinds]
+            out[key] = _scaled_value(value, usable, plain)
+        return out
+
+    def untruncated(
+        self, arguments: Mapping[str, Any], schema: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``arguments`` with each whole number that cuts a stated decimal short written in
+        full: 8 for "8.5 million", or a second 1 for "$1.2M" once "$1M" gave the first. A
+        135M model closes a number after its whole part as often as not. Only where no
+        statement left unused holds the number as written and exactly one holds a decimal
+        with that whole part; an integer parameter takes it only as a whole amount
+        ("$1.2M" as 1200000)."""
+        unused = list(self.mentions)
+        properties = schema.get("properties") or {}
+        out = dict(arguments)
+        for key, value in arguments.items():
+            spec = properties.get(key) if isinstance(properties, Mapping) else None
+            whole = isinstance(spec, Mapping) and spec.get("type") == "integer"
+            out[key] = _untruncated(value, unused, whole)
+        return out
+
     def unused_after(self, arguments: Mapping[str, Any]) -> list[frozenset[float]]:
         """The question's statements of numbers that ``arguments`` leave unused. A string
         the question states uses up the numbers written in it: the 3 of "3x^2 + 2x - 1",
@@ -323,9 +380,17 @@ class Grounding:
             if isinstance(atom, float):
                 fresh = any(_holds_number(mention, atom) for mention in unused)
             else:
+                # Numbers written as text count as numbers: "46.603354" as a city, after a
+                # call that took 46.603354 as a coordinate, brings nothing new.
                 fresh = any(
                     len(w) > 1 and w not in seen_words and w not in _FUNCTION_WORDS
                     for w in _words(atom)
+                    if not w.isdigit()
+                ) or any(
+                    _holds_number(mention, value)
+                    for stated in question_mentions(atom)
+                    for value in stated
+                    for mention in unused
                 )
             if fresh:
                 novel.append(atom)
@@ -352,6 +417,40 @@ def _same_stem(a: str, b: str) -> bool:
     return shared >= min(len(a), len(b), 6)
 
 
+def scaled_amounts(question: str) -> list[tuple[float, float, str]]:
+    """(digits, amount, kind) for each amount the question writes with a scale: "$1.2M" is
+    (1.2, 1200000, "scale"), "3 billion" (3, 3e9, "scale"), "5%" (5, 0.05, "percent");
+    "20 m/s" and "300K" are units, not scales."""
+    found = []
+    for match in _AMOUNT.finditer(question):
+        digits = (match.group(1) or match.group(3)).replace(",", "")
+        unit = (match.group(2) or match.group(4)).lower()
+        value = float(digits)
+        found.append((value, value * _SCALE[unit], "scale"))
+    for match in _NUMBER.finditer(question):
+        unit = (match.group(1) or "").lower()
+        digits = match.group(0)[: match.start(1) - match.start(0)].replace(",", "").strip()
+        if unit in {"%", "percent"} and any(c.isdigit() for c in digits):
+            try:
+                value = float(digits)
+            except ValueError:
+                continue
+            found.append((value, value * _SCALE[unit], "percent"))
+    return found
+
+
+def _scaled_value(value: Any, amounts: list[tuple[float, float]], plain: set[float]) -> Any:
+    """``value`` (a number or a list of them) with digits of a scaled amount scaled."""
+    if isinstance(value, list):
+        return [_scaled_value(item, amounts, plain) for item in value]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value in plain:
+        return value
+    for digits, scaled in amounts:
+        if _same_number(float(value), digits):
+            return int(scaled) if isinstance(value, int) and scaled.is_integer() else scaled
+    return value
+
+
 def _holds_number(mention: AbstractSet[float], value: float) -> bool:
     return any(_same_number(value, form) for form in mention)
 
@@ -363,6 +462,34 @@ def _zeros_apart(a: float, b: float) -> bool:
         return False
     digits, rest = str(small), str(large)
     return rest.startswith(digits) and set(rest[len(digits) :]) == {"0"}
+
+
+def _untruncated(value: Any, unused: list[frozenset[float]], whole: bool) -> Any:
+    """``value`` (a number or a list) read against the statements still ``unused``, which
+    it uses up; a whole number no statement holds made the decimal it cuts short."""
+    if isinstance(value, list):
+        return [_untruncated(item, unused, whole) for item in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    number = float(value)
+    if not number.is_integer() or any(_holds_number(m, number) for m in unused):
+        _use_up(unused, number)
+        return value
+    cut = [
+        (at, form, max(mention))
+        for at, mention in enumerate(unused)
+        for form in mention
+        if not form.is_integer() and abs(form) >= 1 and math.trunc(form) == number
+    ]
+    if len(cut) != 1:
+        return value
+    at, form, largest = cut[0]
+    if whole:  # an integer takes the decimal only scaled to a whole number ("$1.2M")
+        if not largest.is_integer() or largest < 1000 * abs(form):
+            return value
+        form = int(largest)
+    del unused[at]
+    return form
 
 
 def _use_up(mentions: list[frozenset[float]], value: float) -> None:

@@ -240,7 +240,9 @@ class _CallWriter:
             arguments = unlooped(call["arguments"], self.grounding.question)
             arguments = self.grounding.flagged(arguments, self.tool.parameters)
             arguments = dated(arguments, self.tool.parameters)
-            call["arguments"] = self.grounding.repaired(arguments)
+            arguments = self.grounding.repaired(arguments)
+            arguments = self.grounding.untruncated(arguments, self.tool.parameters)
+            call["arguments"] = self.grounding.scaled(arguments, self.tool.parameters)
         return call
 
     def passes(self, call: dict[str, Any] | None) -> bool:

@@ -194,3 +194,100 @@ def test_a_call_that_takes_up_more_of_the_question_corrects_the_last() -> None:
     # Calls for different stated values each take up something the other does not.
     twice = Grounding("The factorial of 5 and of 10.")
     assert not twice.corrects({"n": 10}, {"n": 5})
+
+
+def test_a_number_written_as_text_is_new_only_where_its_statement_is_unused() -> None:
+    grounding = Grounding("The weather at 46.6,1.9 on 2019-12-13, and in Paris.")
+    first = {"coordinates": [46.6, 1.9], "date": "2019-12-13"}
+    assert grounding.novel_values({"city": "46.6", "date": "2019-12-13"}, [first]) == []
+    assert grounding.novel_values({"city": "Paris", "date": "2019-12-13"}, [first]) == ["Paris"]
+    rooms = Grounding("Book room 12, then room 14.")
+    assert rooms.novel_values({"room": "room 14"}, [{"room": "room 12"}]) == ["room 14"]
+
+
+def test_the_digits_of_a_scaled_amount_are_written_as_the_amount() -> None:
+    grounding = Grounding("Revenues were $1M in 2019 and $1.2M in 2020; 3 billion users.")
+    schema = {
+        "properties": {
+            "year1": {"type": "integer"},
+            "revenue1": {"type": "integer", "description": "Revenue of the first year."},
+            "revenue2": {"type": "number"},
+            "users_m": {"type": "number", "description": "Users, in millions."},
+            "counts": {"type": "array", "items": {"type": "number"}},
+        }
+    }
+    arguments = {"year1": 2019, "revenue1": 1, "revenue2": 1.2, "users_m": 3, "counts": [3, 7]}
+    assert grounding.scaled(arguments, schema) == {
+        "year1": 2019,
+        "revenue1": 1_000_000,
+        "revenue2": 1_200_000.0,
+        "users_m": 3,
+        "counts": [3_000_000_000, 7],
+    }
+
+
+def test_a_number_also_stated_plainly_is_left_as_written() -> None:
+    grounding = Grounding("Open 2 stores with a $2M budget, at 5% for 5 years.")
+    schema = {"properties": {"stores": {"type": "integer"}, "rate": {"type": "number"}}}
+    assert grounding.scaled({"stores": 2, "rate": 5}, schema) == {"stores": 2, "rate": 5}
+
+
+def test_a_percent_is_a_fraction_unless_its_parameter_speaks_of_percent() -> None:
+    grounding = Grounding("Invest $1000 at 5% a year, with 7.5 percent fees, over 12 years.")
+    schema = {
+        "properties": {
+            "rate": {"type": "number", "description": "The annual interest rate."},
+            "fees": {"type": "number", "description": "Fees as a percentage."},
+            "years": {"type": "integer"},
+        }
+    }
+    arguments = {"rate": 5, "fees": 7.5, "years": 12}
+    assert grounding.scaled(arguments, schema) == {"rate": 0.05, "fees": 7.5, "years": 12}
+    whole = {"properties": {"rate": {"type": "integer", "description": "The rate."}}}
+    assert grounding.scaled({"rate": 5}, whole) == {"rate": 5}
+
+
+def test_a_unit_letter_is_not_a_scale() -> None:
+    grounding = Grounding("A car at 20 m/s, a gas at 300K, a prize of $5k and 2 million fans.")
+    schema = {"properties": {k: {"type": "number"} for k in ("speed", "temp", "prize", "fans")}}
+    arguments = {"speed": 20, "temp": 300, "prize": 5, "fans": 2}
+    assert grounding.scaled(arguments, schema) == {
+        "speed": 20,
+        "temp": 300,
+        "prize": 5000,
+        "fans": 2_000_000,
+    }
+
+
+def test_a_decimal_cut_short_is_written_in_full() -> None:
+    grounding = Grounding("Revenues of $1M in 2019 and $1.2M in 2020, over 8.5 million km2.")
+    schema = {
+        "properties": {
+            "first": {"type": "number"},
+            "second": {"type": "number"},
+            "area": {"type": "number"},
+            "year": {"type": "integer"},
+        }
+    }
+    arguments = {"first": 1, "second": 1, "area": 8, "year": 2019}
+    fixed = grounding.untruncated(arguments, schema)
+    assert fixed == {"first": 1, "second": 1.2, "area": 8.5, "year": 2019}
+    assert grounding.scaled(fixed, schema) == {
+        "first": 1_000_000,
+        "second": 1_200_000.0,
+        "area": 8_500_000.0,
+        "year": 2019,
+    }
+
+
+def test_a_whole_number_stated_or_for_an_integer_stays_as_written() -> None:
+    grounding = Grounding("Split 2.5 kg among 2 people, then 3.5 and 3.75 kg.")
+    schema = {"properties": {"kg": {"type": "number"}, "people": {"type": "integer"}}}
+    assert grounding.untruncated({"kg": 2, "people": 2}, schema) == {"kg": 2, "people": 2}
+    assert grounding.untruncated({"kg": 3, "people": 3}, schema) == {"kg": 3, "people": 3}
+    revenue = Grounding("Revenue went from $1M to $1.2M.")
+    whole = {"properties": {"before": {"type": "integer"}, "after": {"type": "integer"}}}
+    assert revenue.untruncated({"before": 1, "after": 1}, whole) == {
+        "before": 1,
+        "after": 1_200_000,
+    }
