@@ -49,6 +49,7 @@ from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.value_copy import Copying, duplicated_strings, invented_strings
 from hanlin.llm.value_dates import dated
 from hanlin.llm.value_loops import unlooped
+from hanlin.llm.value_trim import trimmed
 
 # Writings of a call again with the values it made up copied from the question.
 COPY_TRIES = 2
@@ -240,6 +241,7 @@ class _CallWriter:
             arguments = unlooped(call["arguments"], self.grounding.question)
             arguments = self.grounding.flagged(arguments, self.tool.parameters)
             arguments = dated(arguments, self.tool.parameters)
+            arguments = trimmed(arguments, self.tool.parameters, self.grounding)
             arguments = self.grounding.repaired(arguments)
             arguments = self.grounding.untruncated(arguments, self.tool.parameters)
             call["arguments"] = self.grounding.scaled(arguments, self.tool.parameters)

@@ -136,7 +136,8 @@ def test_a_percent_written_as_a_fraction_is_the_same_call() -> None:
     )
     question = "What will $5000 be worth at 5% a year after 3 years?"
     calls, _ = written(proposer, question, INVEST)
-    assert calls == [{"amount": 5000, "rate": 5, "years": 3}]
+    # One call, its rate read as a fraction (the parameter does not speak of percent).
+    assert calls == [{"amount": 5000, "rate": 0.05, "years": 3}]
 
 
 def test_a_number_short_of_its_zeros_is_put_back() -> None:
@@ -152,8 +153,8 @@ def test_optional_values_the_question_does_not_state_are_dropped() -> None:
     asked = {"amount": 2000, "rate": 4, "years": 2, "monthly": True}
     question = "Grow 2000 at 4% for 2 years, compounded monthly."
     stated, _ = written(Scripted(("future_value", asked)), question, INVEST)
-    assert calls == [{"amount": 2000, "rate": 4, "years": 2}]
-    assert stated == [{"amount": 2000, "rate": 4, "years": 2, "monthly": True}]
+    assert calls == [{"amount": 2000, "rate": 0.04, "years": 2}]
+    assert stated == [{"amount": 2000, "rate": 0.04, "years": 2, "monthly": True}]
 
 
 def test_the_reply_budget_counts_the_call_kept_not_the_proposal() -> None:
@@ -217,7 +218,7 @@ def test_a_call_that_puts_a_misread_value_right_replaces_the_last() -> None:
     )
     question = "What will $5000 be worth at 5% a year after 10 years?"
     calls, shown = written(proposer, question, INVEST)
-    assert calls == [{"amount": 5000, "rate": 5, "years": 10}]
+    assert calls == [{"amount": 5000, "rate": 0.05, "years": 10}]
     assert len(shown) == 1  # the misread call was never shown
 
 
