@@ -24,6 +24,8 @@ from hanlin.llm.value_loops import in_loop, item_in_loop
 
 # Single-place changes tried after a repeated proposal, before the reply ends.
 MAX_CHANGES = 3
+# A change: the step, then the tokens barred at it (one, or a few tried one after another).
+Forbid = tuple[int, ...]
 # How far below the rest a barred token's logit is put: far beyond any logit's range.
 BARRED = 1e4
 # Per loaded model (by id and vocabulary size): each token's text; tokens grouped by their
@@ -41,7 +43,7 @@ class Proposal:
     finish_reason: str | None
     tokens: list[int]  # the tokens written, as far as the processor saw them
     margins: list[float]  # per step: log P(chosen) - log P(best other), unconstrained
-    forbid: tuple[int, int] | None = None  # the (step, token) it was written without
+    forbid: Forbid | None = None  # the step and the tokens it was written without there
     copy: Copying | None = None  # the values it copied from the question
     logprob: float = 0.0  # log P of the tokens chosen, unconstrained, the last one aside
 
@@ -88,13 +90,11 @@ class Proposing(Protocol):
         self,
         prefix: list[int],
         budget: int,
-        forbid: tuple[int, int] | None = None,
+        forbid: Forbid | None = None,
         copy: Copying | None = None,
     ) -> Proposal: ...
 
-    def changes(
-        self, proposal: Proposal, starts: list[int] | None = None
-    ) -> list[tuple[int, int]]: ...
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[Forbid]: ...
 
     def tokenize(self, text: str) -> list[int]: ...
 
@@ -177,10 +177,10 @@ class LlamaProposer:
         self,
         prefix: list[int],
         budget: int,
-        forbid: tuple[int, int] | None = None,
+        forbid: Forbid | None = None,
         copy: Copying | None = None,
     ) -> Proposal:
-        """One call after ``prefix``; without ``forbid``'s token at its step, and with the
+        """One call after ``prefix``; without ``forbid``'s tokens at its step, and with the
         string values of the parameters in ``copy`` copied from the question."""
         import numpy as np
         from llama_cpp import LogitsProcessorList, StoppingCriteriaList
@@ -206,7 +206,8 @@ class LlamaProposer:
             margins.append(high - low)
             self.sampled += 1
             if forbid is not None and step == forbid[0]:
-                logits = barred(logits, self.spellings(forbid[1]))
+                barring = [spelling for token in forbid[1:] for spelling in self.spellings(token)]
+                logits = barred(logits, barring)
             state = copy_state(written, copy.keys) if copy else None
             if copy and state is not None:
                 key, content, opened = state
@@ -233,7 +234,7 @@ class LlamaProposer:
         finish = choice.get("finish_reason")
         return Proposal(choice["text"], finish, seen, margins, forbid, copy, logprob)
 
-    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[Forbid]:
         """(step, token) pairs to forbid, one per argument value (those starting at
         ``starts``, or all), cheapest first."""
         pieces = [self.detokenize([t]) for t in proposal.tokens]

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 from hanlin.llm.call_grounding import Grounding, enum_values, value_atoms, words_of
 from hanlin.llm.call_proposals import (
+    Forbid,
     LlamaProposer,
     Proposal,
     Proposing,
@@ -53,6 +54,9 @@ from hanlin.llm.value_trim import trimmed
 
 # Writings of a call again with the values it made up copied from the question.
 COPY_TRIES = 2
+# Tokens a further call's change may bar at one numeric value, one more each time the model
+# writes a number the reply has used there instead ("25" where "150" was barred, "50" wanted).
+MAX_BARRED = 3
 # Proposals one reply may sample in all, whatever replaces what: a bound on the time a reply
 # takes, the number of calls kept being bounded separately.
 MAX_PROPOSALS = 16
@@ -229,7 +233,7 @@ class _CallWriter:
     def propose(
         self,
         room: int,
-        forbid: tuple[int, int] | None = None,
+        forbid: Forbid | None = None,
         copy: Copying | None = None,
     ) -> Proposal:
         self.proposals += 1
@@ -339,14 +343,33 @@ class _CallWriter:
         starts = None
         if not self.kept:
             starts = invented_starts(proposal.text, self.grounding, self.enums)
-        for forbid in self.proposer.changes(proposal, starts):
-            if not self.may_propose():
-                return proposal, None
-            proposal = self.propose(room, forbid)
-            call = self.read(proposal)
-            if self.passes(call):
-                break
+        for change in self.proposer.changes(proposal, starts):
+            forbid: Forbid | None = change
+            while forbid is not None:
+                if not self.may_propose():
+                    return proposal, None
+                proposal = self.propose(room, forbid)
+                call = self.read(proposal)
+                if self.passes(call):
+                    return proposal, call
+                forbid = self.barring_more(proposal, forbid)
         return proposal, call
+
+    def barring_more(self, proposal: Proposal, forbid: Forbid) -> Forbid | None:
+        """``forbid`` with the number the model wrote at its step barred too, for a further
+        call while the question states a number no call of the reply has used; else
+        ``None``. Barred its first digit, a model writes the next number it saw used, not
+        the one left over."""
+        step = forbid[0]
+        if not self.kept or len(forbid) > MAX_BARRED or step >= len(proposal.tokens):
+            return None
+        token = proposal.tokens[step]
+        if token in forbid[1:] or not self.proposer.detokenize([token]).strip()[:1].isdigit():
+            return None
+        calls = [*self.earlier, *self.kept]
+        if not self.grounding.unused_after({str(at): call for at, call in enumerate(calls)}):
+            return None
+        return (*forbid, token)
 
     def copied(
         self, proposal: Proposal, call: dict[str, Any], room: int

@@ -12,7 +12,7 @@ from typing import Any
 
 from tool_spec_support import spec
 
-from hanlin.llm.call_proposals import Proposal
+from hanlin.llm.call_proposals import Forbid, Proposal
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.local_calls import MAX_PROPOSALS, FurtherTool, write_calls
 from hanlin.llm.value_copy import Copying
@@ -64,7 +64,7 @@ class Scripted:
         self,
         prefix: list[int],
         budget: int,
-        forbid: tuple[int, int] | None = None,
+        forbid: Forbid | None = None,
         copy: Copying | None = None,
     ) -> Proposal:
         self.prefixes.append(prefix)
@@ -78,7 +78,7 @@ class Scripted:
         self.last = text
         return Proposal(text, "stop", [1] * 10, [1.0] * 10)
 
-    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[Forbid]:
         return []
 
     def tokenize(self, text: str) -> list[int]:
@@ -182,7 +182,7 @@ class Retried(Scripted):
         super().__init__(*calls)
         self.asked_at: list[list[int] | None] = []
 
-    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[Forbid]:
         self.asked_at.append(starts)
         return [(0, 0)]
 
@@ -234,7 +234,7 @@ class Cycling(Scripted):
         self,
         prefix: list[int],
         budget: int,
-        forbid: tuple[int, int] | None = None,
+        forbid: Forbid | None = None,
         copy: Copying | None = None,
     ) -> Proposal:
         self.asked += 1
@@ -244,7 +244,7 @@ class Cycling(Scripted):
         self.turn += 1
         return Proposal(self.last, "stop", [1] * 10, [1.0] * 10)
 
-    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[tuple[int, int]]:
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[Forbid]:
         return [(0, 0), (1, 0)]
 
 
@@ -478,3 +478,50 @@ def test_a_further_tool_takes_its_values_from_the_sentence_it_fits() -> None:
     calls, _shown = written_with_others(question, forecast, [(CONVERT, convert)], sentence)
     assert calls == [("forecast", {"city": "Oslo", "days": 3}), fixed]
     assert [c.keys for c in convert.copied] == [frozenset({"source"})]
+
+
+class Barring(Scripted):
+    """Writes the sample size it is not barred from: 150, then 25, then 50 (each barred
+    token is the first digit of the number it wrote before)."""
+
+    SIZES = (150, 25, 50)
+
+    def __init__(self) -> None:
+        super().__init__(("interval", {"size": 150, "mean": 25}))
+        self.barred: list[Forbid | None] = []
+
+    def propose(
+        self,
+        prefix: list[int],
+        budget: int,
+        forbid: Forbid | None = None,
+        copy: Copying | None = None,
+    ) -> Proposal:
+        self.barred.append(forbid)
+        size = self.SIZES[0 if forbid is None else len(forbid) - 1]
+        text = block("interval", {"size": size, "mean": 25})
+        tokens = self.tokenize(text)
+        return Proposal(text, "stop", tokens, [1.0] * len(tokens), forbid)
+
+    def changes(self, proposal: Proposal, starts: list[int] | None = None) -> list[Forbid]:
+        at = proposal.text.index('"size": ') + len('"size": ')
+        return [(at, proposal.tokens[at])]
+
+
+INTERVAL = spec("interval", "A confidence interval for a mean.", size="integer", mean="number")
+
+
+def test_a_further_call_bars_each_used_number_until_it_writes_the_unused_one() -> None:
+    question = "An interval for a mean of 25 with a sample of 150, and again with a sample of 50."
+    proposer = Barring()
+    calls, _ = written(proposer, question, INTERVAL)
+    assert calls == [{"size": 150, "mean": 25}, {"size": 50, "mean": 25}]
+    at = block("interval", {"size": 150, "mean": 25}).index("150")
+    assert (at, ord("1"), ord("2")) in proposer.barred  # 150 barred, then 25 as well
+
+
+def test_a_further_call_bars_no_more_once_every_stated_number_is_used() -> None:
+    proposer = Barring()
+    calls, _ = written(proposer, "An interval for a mean of 25 with a sample of 150.", INTERVAL)
+    assert calls == [{"size": 150, "mean": 25}]
+    assert all(forbid is None or len(forbid) == 2 for forbid in proposer.barred)
