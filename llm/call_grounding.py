@@ -75,10 +75,11 @@ _NEGATIONS = frozenset("no not without excluding exclude except never don doesn"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def question_mentions(question: str) -> list[frozenset[float]]:
+def question_mentions(question: str, words: bool = True) -> list[frozenset[float]]:
     """Each number the question states, once per time it is stated, as the set of values it
     may be written as: the digits, and with a scale word or a percent sign also the scaled
-    value ("5%" is 5 or 0.05, "2 million" is 2 or 2000000)."""
+    value ("5%" is 5 or 0.05, "2 million" is 2 or 2000000); then, unless ``words`` is false,
+    the numbers it writes as words ("three")."""
     found: list[frozenset[float]] = []
     for match in _NUMBER.finditer(question):
         digits = match.group(0)
@@ -93,7 +94,7 @@ def question_mentions(question: str) -> list[frozenset[float]]:
         except ValueError:
             continue
         found.append(frozenset({value, value * _SCALE[unit.lower()]} if unit else {value}))
-    for word in _WORD.findall(question.lower()):
+    for word in _WORD.findall(question.lower()) if words else ():
         if word in _NUMBER_WORDS:
             found.append(frozenset({float(_NUMBER_WORDS[word])}))
     return found
@@ -268,11 +269,14 @@ class Grounding:
             out[key] = _untruncated(value, unused, whole)
         return out
 
-    def unused_after(self, arguments: Mapping[str, Any]) -> list[frozenset[float]]:
-        """The question's statements of numbers that ``arguments`` leave unused. A string
-        the question states uses up the numbers written in it: the 3 of "3x^2 + 2x - 1",
-        copied as the function, is not there to be an x value as well."""
-        unused = list(self.mentions)
+    def unused_after(
+        self, arguments: Mapping[str, Any], in_digits: bool = False
+    ) -> list[frozenset[float]]:
+        """The question's statements of numbers (with ``in_digits``, those written in
+        digits) that ``arguments`` leave unused. A string the question states uses up the
+        numbers written in it: the 3 of "3x^2 + 2x - 1", copied as the function, is not
+        there to be an x value as well."""
+        unused = question_mentions(self.question, words=False) if in_digits else list(self.mentions)
         for atom in value_atoms(arguments):
             if isinstance(atom, float):
                 _use_up(unused, atom)

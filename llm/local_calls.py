@@ -357,9 +357,10 @@ class _CallWriter:
 
     def barring_more(self, proposal: Proposal, forbid: Forbid) -> Forbid | None:
         """``forbid`` with the number the model wrote at its step barred too, for a further
-        call while the question states a number no call of the reply has used; else
-        ``None``. Barred its first digit, a model writes the next number it saw used, not
-        the one left over."""
+        call while the question writes a number in digits that no call of the reply has
+        used; else ``None``. Barred its first digit, a model writes the next number it saw
+        used, not the one left over. Numbers written as words do not count: "the other two
+        sides" has no value to find."""
         step = forbid[0]
         if not self.kept or len(forbid) > MAX_BARRED or step >= len(proposal.tokens):
             return None
@@ -367,7 +368,8 @@ class _CallWriter:
         if token in forbid[1:] or not self.proposer.detokenize([token]).strip()[:1].isdigit():
             return None
         calls = [*self.earlier, *self.kept]
-        if not self.grounding.unused_after({str(at): call for at, call in enumerate(calls)}):
+        used = {str(at): call for at, call in enumerate(calls)}
+        if not self.grounding.unused_after(used, in_digits=True):
             return None
         return (*forbid, token)
 

@@ -525,3 +525,11 @@ def test_a_further_call_bars_no_more_once_every_stated_number_is_used() -> None:
     calls, _ = written(proposer, "An interval for a mean of 25 with a sample of 150.", INTERVAL)
     assert calls == [{"size": 150, "mean": 25}]
     assert all(forbid is None or len(forbid) == 2 for forbid in proposer.barred)
+
+
+def test_a_number_written_as_a_word_is_no_reason_to_bar_more() -> None:
+    proposer = Barring()
+    question = "An interval for a mean of 25 with a sample of 150, from the two samples."
+    calls, _ = written(proposer, question, INTERVAL)
+    assert calls == [{"size": 150, "mean": 25}]
+    assert all(forbid is None or len(forbid) == 2 for forbid in proposer.barred)
