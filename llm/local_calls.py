@@ -147,7 +147,7 @@ def write_calls(
 ) -> GroundedCalls:
     """``write_grounded_calls`` over any proposers (the model's, or scripted ones): one for
     ``tool``, and one per tool of ``others`` (``FurtherTool.proposer``)."""
-    writer = _CallWriter(proposer, Grounding(question), tool, tokens)
+    writer = _CallWriter(proposer, Grounding(question), tool, tokens, followed=bool(others))
     cancelled = proposer.cancelled
     result = GroundedCalls()
     shown = 0  # blocks passed to on_block: each once the next proposal cannot replace it
@@ -171,6 +171,7 @@ def write_calls(
                 tokens,
                 after=writer,
                 asked=further.asked,
+                followed=at < len(others),
             )
         while len(writer.blocks) < max_calls and not cancelled.is_set():
             if max_tokens - writer.written <= 0:
@@ -203,11 +204,13 @@ class _CallWriter:
         tokens: list[int],
         after: _CallWriter | None = None,
         asked: bool = False,
+        followed: bool = False,
     ) -> None:
         """A writer for ``tool``'s calls; ``after`` is the writer of the reply's calls to
         other tools so far, which this one's follow; ``asked``: the question asks for this
-        tool apart from the others (``FurtherTool``)."""
-        self.asked = asked
+        tool apart from the others (``FurtherTool``); ``followed``: other tools' calls may
+        come after this one's, and the numbers left over may be theirs."""
+        self.asked, self.followed = asked, followed
         self.proposer, self.grounding, self.tool = proposer, grounding, tool
         self.start = tokens
         self.kept: list[dict[str, Any]] = []  # this tool's calls
@@ -343,26 +346,39 @@ class _CallWriter:
         starts = None
         if not self.kept:
             starts = invented_starts(proposal.text, self.grounding, self.enums)
-        for change in self.proposer.changes(proposal, starts):
-            forbid: Forbid | None = change
-            while forbid is not None:
+        tried: list[tuple[Forbid, Proposal]] = []
+        for forbid in self.proposer.changes(proposal, starts):
+            if not self.may_propose():
+                return proposal, None
+            proposal = self.propose(room, forbid)
+            call = self.read(proposal)
+            if self.passes(call):
+                return proposal, call
+            tried.append((forbid, proposal))
+        # None passed: where the model wrote a number instead, bar that one too, and so on.
+        for forbid, written in tried:
+            more = self.barring_more(written, forbid)
+            while more is not None:
                 if not self.may_propose():
                     return proposal, None
-                proposal = self.propose(room, forbid)
+                proposal = self.propose(room, more)
                 call = self.read(proposal)
                 if self.passes(call):
                     return proposal, call
-                forbid = self.barring_more(proposal, forbid)
+                more = self.barring_more(proposal, more)
         return proposal, call
 
     def barring_more(self, proposal: Proposal, forbid: Forbid) -> Forbid | None:
         """``forbid`` with the number the model wrote at its step barred too, for a further
         call while the question writes a number in digits that no call of the reply has
         used; else ``None``. Barred its first digit, a model writes the next number it saw
-        used, not the one left over. Numbers written as words do not count: "the other two
-        sides" has no value to find."""
+        used, not the one left over. Numbers written as words do not count ("the other two
+        sides" has no value to find), nor any while other tools' calls may follow: the
+        numbers left may be theirs ("primes up to 50 and the factorial of 8")."""
         step = forbid[0]
-        if not self.kept or len(forbid) > MAX_BARRED or step >= len(proposal.tokens):
+        if not self.kept or self.followed or len(forbid) > MAX_BARRED:
+            return None
+        if step >= len(proposal.tokens):
             return None
         token = proposal.tokens[step]
         if token in forbid[1:] or not self.proposer.detokenize([token]).strip()[:1].isdigit():

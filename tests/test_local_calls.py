@@ -533,3 +533,16 @@ def test_a_number_written_as_a_word_is_no_reason_to_bar_more() -> None:
     calls, _ = written(proposer, question, INTERVAL)
     assert calls == [{"size": 150, "mean": 25}]
     assert all(forbid is None or len(forbid) == 2 for forbid in proposer.barred)
+
+
+def test_a_writer_other_tools_follow_leaves_the_unused_numbers_to_them() -> None:
+    question = "An interval for a mean of 25 with a sample of 150, and the factorial of 50."
+    proposer = Barring()
+    factorial = spec("factorial", "The factorial of a number.", number="integer")
+    then = FurtherTool(factorial, Scripted(("factorial", {"number": 50})), question, True)
+    shown: list[str] = []
+    result = write_calls(proposer, [0], question, INTERVAL, 4, 400, shown.append, [then])
+    calls = [json.loads(b.split("\n")[1]) for b in result.blocks]
+    assert [c["name"] for c in calls] == ["interval", "factorial"]
+    assert calls[1]["arguments"] == {"number": 50}
+    assert all(forbid is None or len(forbid) == 2 for forbid in proposer.barred)
