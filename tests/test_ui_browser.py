@@ -106,9 +106,16 @@ def wait_for_status(page: object, status: str) -> None:
 
 
 def set_slider(page: object, elem_id: str, value: int) -> None:
+    """Type the value and wait until the slider itself shows it: a message sent before the
+    component takes the new value goes out with the old one."""
     number = page.locator(f"#{elem_id} input[type=number]")  # type: ignore[attr-defined]
     number.fill(str(value))
     number.press("Tab")
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "([id, value]) => document.querySelector(`#${id} input[type=range]`)?.value === value",
+        arg=[elem_id, str(value)],
+        timeout=STEP_TIMEOUT_MS,
+    )
 
 
 def send(page: object, text: str) -> None:
