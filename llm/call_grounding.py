@@ -80,7 +80,19 @@ def question_mentions(question: str, words: bool = True) -> list[frozenset[float
     may be written as: the digits, and with a scale word or a percent sign also the scaled
     value ("5%" is 5 or 0.05, "2 million" is 2 or 2000000); then, unless ``words`` is false,
     the numbers it writes as words ("three")."""
-    found: list[frozenset[float]] = []
+    found = [
+        frozenset({value, value * _SCALE[unit]} if unit else {value})
+        for value, unit in _written_numbers(question)
+    ]
+    for word in _WORD.findall(question.lower()) if words else ():
+        if word in _NUMBER_WORDS:
+            found.append(frozenset({float(_NUMBER_WORDS[word])}))
+    return found
+
+
+def _written_numbers(question: str) -> Iterator[tuple[float, str]]:
+    """Each number the question writes in digits, with the scale word or percent sign after
+    it in lower case ("" for none)."""
     for match in _NUMBER.finditer(question):
         digits = match.group(0)
         unit = match.group(1)
@@ -93,11 +105,7 @@ def question_mentions(question: str, words: bool = True) -> list[frozenset[float
             value = float(digits)
         except ValueError:
             continue
-        found.append(frozenset({value, value * _SCALE[unit.lower()]} if unit else {value}))
-    for word in _WORD.findall(question.lower()) if words else ():
-        if word in _NUMBER_WORDS:
-            found.append(frozenset({float(_NUMBER_WORDS[word])}))
-    return found
+        yield value, (unit or "").lower()
 
 
 def _same_number(a: float, b: float) -> bool:
@@ -431,14 +439,8 @@ def scaled_amounts(question: str) -> list[tuple[float, float, str]]:
         unit = (match.group(2) or match.group(4)).lower()
         value = float(digits)
         found.append((value, value * _SCALE[unit], "scale"))
-    for match in _NUMBER.finditer(question):
-        unit = (match.group(1) or "").lower()
-        digits = match.group(0)[: match.start(1) - match.start(0)].replace(",", "").strip()
-        if unit in {"%", "percent"} and any(c.isdigit() for c in digits):
-            try:
-                value = float(digits)
-            except ValueError:
-                continue
+    for value, unit in _written_numbers(question):
+        if unit in {"%", "percent"}:
             found.append((value, value * _SCALE[unit], "percent"))
     return found
 
