@@ -110,3 +110,44 @@ def test_config_reaches_the_split() -> None:
     assert on >= 20 and on > 3 * off, (on, off)
     with pytest.raises(ValueError):
         DataConfig(near_miss_rate=-0.1)
+
+
+def test_pairs_follow_each_near_miss_with_its_fitting_twin(
+    near: list[SyntheticExample],
+) -> None:
+    paired = generate_examples(
+        400, 4, typed_rate=0.5, no_tool_rate=0.3, near_miss_rate=1.0, near_miss_pairs=True
+    )
+    twins = [e for e in paired if e.trajectory.id.split("|", 1)[0].endswith("t")]
+    # Without the twins the data is exactly the unpaired data.
+    assert [e.trajectory for e in paired if e not in twins] == [e.trajectory for e in near]
+    near_misses = [
+        e
+        for e in near
+        if e.kind == "withheld"
+        and {t.name for t in e.trajectory.tools} <= set(neighbours(_gold_tool(e)))
+    ]
+    assert len(twins) == len(near_misses) >= 15
+    for example in near_misses:
+        at = paired.index(example)
+        twin = paired[at + 1]
+        gold = _gold_tool(example)
+        assert twin.template == example.template
+        before, after = example.trajectory.messages, twin.trajectory.messages
+        # The same request, values and all; only the tool list and the answer differ.
+        assert [m for m in before if not isinstance(m, AssistantMessage)] == [
+            m for m in after[: len(before) - 1] if not isinstance(m, AssistantMessage)
+        ]
+        offered = [t.name for t in twin.trajectory.tools]
+        assert sorted(offered) == sorted([gold, *(t.name for t in example.trajectory.tools)])
+        calls = [c.name for m in after if isinstance(m, AssistantMessage) for c in m.tool_calls]
+        assert gold in calls and twin.kind != "withheld"
+
+
+def test_pairs_reach_the_split_and_stay_together() -> None:
+    options = {"synthetic_count": 200, "no_tool_rate": 0.5, "typed_rate": 0.5}
+    split = load_split(DataConfig(**options, near_miss_rate=1.0, near_miss_pairs=True))
+    for part in (split.train, split.heldout):
+        ids = {t.id.split("|", 1)[0] for t in part}
+        twins = {i for i in ids if i.endswith("t")}
+        assert twins and {i[:-1] for i in twins} <= ids

@@ -53,6 +53,9 @@ class DataConfig(_Section):
     # share of the "no tool fits" requests offered tools of their own subject that cannot
     # serve them (training/data/near_misses.py) instead of unrelated ones
     near_miss_rate: float = Field(0.0, ge=0.0, le=1.0)
+    # each near miss followed by the same request with its fitting tool added, answered by
+    # calls: a minimal pair in which only the tool list differs
+    near_miss_pairs: bool = False
     train_path: Path | None = None
     heldout_path: Path | None = None
     max_train_samples: int | None = Field(None, ge=1)

@@ -45,6 +45,7 @@ def load_split(data: DataConfig) -> DataSplit:
         typed_rate=data.typed_rate,
         typed_tools_per_query=data.typed_tools_per_query,
         near_miss_rate=data.near_miss_rate,
+        near_miss_pairs=data.near_miss_pairs,
     )
     drawn = data.synthetic_count
     train, heldout = split_train_heldout(

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from functools import partial
 from random import Random
 from typing import Any, Literal
 
@@ -268,10 +269,11 @@ def _pick_typed(
     no_tool_rate: float,
     multi_tool_rate: float,
     near_miss_rate: float = 0.0,
-) -> tuple[Task, list[str], bool]:
-    """A task for the typed tools, the tools offered, and whether the fitting tool is
-    withheld (then a request of either catalogue meets typed tools that cannot serve it, or
-    with ``near_miss_rate``, tools of its own subject that cannot)."""
+) -> tuple[Task, list[str], bool, bool]:
+    """A task for the typed tools, the tools offered, whether the fitting tool is withheld
+    (then a request of either catalogue meets typed tools that cannot serve it, or with
+    ``near_miss_rate``, tools of its own subject that cannot) and whether those are near
+    misses."""
     draw = rng.random()
     withheld = draw < no_tool_rate
     kind = "parallel" if not withheld and draw < no_tool_rate + multi_tool_rate else "single"
@@ -283,10 +285,10 @@ def _pick_typed(
     others = sorted(_TYPED_NAMES - {task.steps[0].tool})
     wanted = max(rng.randint(*sizes) - len(gold), 1 if withheld else 0)
     offered = gold + rng.sample(others, min(wanted, len(others)))
-    if withheld:
-        offered = _near_miss(rng, task.steps[0].tool, sizes, near_miss_rate) or offered
+    near = _near_miss(rng, task.steps[0].tool, sizes, near_miss_rate) if withheld else []
+    offered = near or offered
     rng.shuffle(offered)
-    return task, offered, withheld
+    return task, offered, withheld, bool(near)
 
 
 def _near_miss(rng: Random, tool: str, sizes: tuple[int, int], rate: float) -> list[str]:
@@ -316,11 +318,15 @@ async def _example(
     typed_rate: float = 0.0,
     typed_sizes: tuple[int, int] = (1, 3),
     near_miss_rate: float = 0.0,
-) -> SyntheticExample:
+    twin: bool = False,
+) -> SyntheticExample | None:
+    """Example ``index``; with ``twin``, the same request with its fitting tool put among
+    the near misses it was offered instead, answered by calls (None when example ``index``
+    is no near miss)."""
     rng = Random(f"{seed}:{index}")
     typed = typed_rate > 0 and rng.random() < typed_rate  # no draw at all when off
     if typed:
-        task, offered, withheld = _pick_typed(
+        task, offered, withheld, near = _pick_typed(
             rng, typed_sizes, no_tool_rate, multi_tool_rate, near_miss_rate
         )
         number = rng.randrange(len(task.phrasings))
@@ -347,8 +353,16 @@ async def _example(
         gold = [step.tool for step in task.steps]
         banned = {m for g in gold for m in [g, *siblings(g)]} if withheld else set()
         offered = _offer([] if withheld else gold, rng, sizes, banned)
-        if withheld:
-            offered = _near_miss(rng, task.steps[0].tool, sizes, near_miss_rate) or offered
+        around = _near_miss(rng, task.steps[0].tool, sizes, near_miss_rate) if withheld else []
+        offered, near = around or offered, bool(around)
+    if twin:
+        if not near:
+            return None
+        # The fitting tool joins the same near misses at a place of its own draw, so the
+        # request, its values and everything drawn before stay those of example ``index``.
+        place = Random(f"{seed}:{index}:twin").randrange(len(offered) + 1)
+        offered = [*offered[:place], task.steps[0].tool, *offered[place:]]
+        withheld = False
     # Half the typed requests come without the agent's instructions, as a bare API call
     # with tools has only the tool list for a system prompt.
     system = [] if typed and rng.random() < 0.5 else [SystemMessage(content=SYSTEM_PROMPT)]
@@ -377,7 +391,7 @@ async def _example(
     builder.messages.append(AssistantMessage(content=answer))
     template = f"{task.key}#{number}"
     trajectory = Trajectory(
-        id=f"syn{seed}-{index:05d}|{template}",
+        id=f"syn{seed}-{index:05d}{'t' if twin else ''}|{template}",
         source="synthetic",
         tools=builder.registry.specs(),
         messages=builder.messages,
@@ -399,6 +413,7 @@ async def generate_examples_async(
     typed_rate: float = 0.0,
     typed_tools_per_query: tuple[int, int] = (1, 3),
     near_miss_rate: float = 0.0,
+    near_miss_pairs: bool = False,
 ) -> list[SyntheticExample]:
     """Like ``generate_trajectories``, keeping each example's template, kind and injected errors."""
     for sizes in (tools_per_query, typed_tools_per_query):
@@ -415,20 +430,22 @@ async def generate_examples_async(
             raise ValueError(f"{label} must be within [0, 1], got {rate}")
     if no_tool_rate + multi_tool_rate > 1.0:
         raise ValueError("no_tool_rate + multi_tool_rate must not exceed 1")
-    return [
-        await _example(
-            i,
-            seed,
-            tools_per_query,
-            error_rate,
-            no_tool_rate,
-            multi_tool_rate,
-            typed_rate,
-            typed_tools_per_query,
-            near_miss_rate,
-        )
-        for i in range(count)
-    ]
+    make = partial(
+        _example,
+        seed=seed,
+        sizes=tools_per_query,
+        error_rate=error_rate,
+        no_tool_rate=no_tool_rate,
+        multi_tool_rate=multi_tool_rate,
+        typed_rate=typed_rate,
+        typed_sizes=typed_tools_per_query,
+        near_miss_rate=near_miss_rate,
+    )
+    examples: list[SyntheticExample] = []
+    for i in range(count):
+        drawn = [await make(i), await make(i, twin=True) if near_miss_pairs else None]
+        examples += [example for example in drawn if example is not None]
+    return examples
 
 
 def generate_examples(count: int, seed: int, **options: Any) -> list[SyntheticExample]:
@@ -454,6 +471,7 @@ def generate_trajectories(
     typed_rate: float = 0.0,
     typed_tools_per_query: tuple[int, int] = (1, 3),
     near_miss_rate: float = 0.0,
+    near_miss_pairs: bool = False,
 ) -> list[Trajectory]:
     """``count`` trajectories, the same for the same ``seed`` (trajectory i does not depend
     on ``count``). ``error_rate`` is the chance that a call step is first tried wrongly.
@@ -461,7 +479,9 @@ def generate_trajectories(
     nested objects; ``typed_tools_per_query`` tools offered); at 0 the data is exactly
     what it was before that catalogue existed. ``near_miss_rate`` is the share of "no tool
     fits" requests offered tools of their own subject (``near_misses``) rather than
-    unrelated ones; at 0 nothing changes either."""
+    unrelated ones; at 0 nothing changes either. With ``near_miss_pairs`` each of those is
+    followed by its twin: the same request with the fitting tool among the same near
+    misses, answered by calls, so that only the tool list tells declining from calling."""
     return [
         e.trajectory
         for e in generate_examples(
@@ -474,6 +494,7 @@ def generate_trajectories(
             typed_rate=typed_rate,
             typed_tools_per_query=typed_tools_per_query,
             near_miss_rate=near_miss_rate,
+            near_miss_pairs=near_miss_pairs,
         )
     ]
 
