@@ -36,6 +36,8 @@ _NUMBER = re.compile(
     r"(?:\s*(%|percent|k\b|thousand|million|billion|m\b|bn\b))?",
     re.IGNORECASE,
 )
+# A minus between two terms, spaced as in "x^2 - 5x": what follows it is a negative term.
+_SUBTRACTED = re.compile(r"[\w)^]\s+[-−]\s+$")
 # An amount with a scale: a currency sign before it and a letter after ("$1.2M", "€5k"), or
 # the scale written out ("3 billion").
 _AMOUNT = re.compile(
@@ -81,8 +83,8 @@ def question_mentions(question: str, words: bool = True) -> list[frozenset[float
     value ("5%" is 5 or 0.05, "2 million" is 2 or 2000000); then, unless ``words`` is false,
     the numbers it writes as words ("three")."""
     found = [
-        frozenset({value, value * _SCALE[unit]} if unit else {value})
-        for value, unit in _written_numbers(question)
+        frozenset({value, value * _SCALE[unit]} if unit else {value, -value} if term else {value})
+        for value, unit, term in _written_numbers(question)
     ]
     for word in _WORD.findall(question.lower()) if words else ():
         if word in _NUMBER_WORDS:
@@ -90,9 +92,10 @@ def question_mentions(question: str, words: bool = True) -> list[frozenset[float
     return found
 
 
-def _written_numbers(question: str) -> Iterator[tuple[float, str]]:
+def _written_numbers(question: str) -> Iterator[tuple[float, str, bool]]:
     """Each number the question writes in digits, with the scale word or percent sign after
-    it in lower case ("" for none)."""
+    it in lower case ("" for none), and whether it is a term subtracted in a formula (the
+    -5 of "x^2 - 5x + 6")."""
     for match in _NUMBER.finditer(question):
         digits = match.group(0)
         unit = match.group(1)
@@ -105,7 +108,7 @@ def _written_numbers(question: str) -> Iterator[tuple[float, str]]:
             value = float(digits)
         except ValueError:
             continue
-        yield value, (unit or "").lower()
+        yield value, (unit or "").lower(), bool(_SUBTRACTED.search(question, 0, match.start()))
 
 
 def _same_number(a: float, b: float) -> bool:
@@ -290,7 +293,7 @@ class Grounding:
                 _use_up(unused, atom)
             elif self.holds(atom):
                 for mention in question_mentions(atom):
-                    _use_up(unused, min(mention))
+                    _use_up(unused, _as_written(mention))
         return unused
 
     def states(self, key: str, value: Any, unused: list[frozenset[float]] | None = None) -> bool:
@@ -382,7 +385,7 @@ class Grounding:
                     used.append(atom)
                 else:
                     seen_words.update(_words(atom))
-                    used.extend(min(mention) for mention in question_mentions(atom))
+                    used.extend(_as_written(mention) for mention in question_mentions(atom))
         # A statement any earlier value was read from is spent, whatever its form.
         unused = [m for m in self.mentions if not any(_holds_number(m, v) for v in used)]
         novel: list[float | str] = []
@@ -439,7 +442,7 @@ def scaled_amounts(question: str) -> list[tuple[float, float, str]]:
         unit = (match.group(2) or match.group(4)).lower()
         value = float(digits)
         found.append((value, value * _SCALE[unit], "scale"))
-    for value, unit in _written_numbers(question):
+    for value, unit, _term in _written_numbers(question):
         if unit in {"%", "percent"}:
             found.append((value, value * _SCALE[unit], "percent"))
     return found
@@ -496,6 +499,12 @@ def _untruncated(value: Any, unused: list[frozenset[float]], whole: bool) -> Any
         form = int(largest)
     del unused[at]
     return form
+
+
+def _as_written(mention: frozenset[float]) -> float:
+    """The value a statement is spent as: the smallest of its forms ("5%" as 0.05), where a
+    subtracted term is spent as its digits, not their negative."""
+    return min(n for n in mention if n > 0 or -n not in mention)
 
 
 def _use_up(mentions: list[frozenset[float]], value: float) -> None:

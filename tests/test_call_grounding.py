@@ -38,6 +38,22 @@ def test_a_call_with_invented_values_is_not() -> None:
     assert not grounding.is_grounded({"amount": 1, "city": "Paris", "currency": "EUR"}, SCHEMA)
 
 
+QUADRATIC = {
+    "type": "object",
+    "properties": {k: {"type": "number"} for k in "abc"},
+    "required": ["a", "b", "c"],
+}
+
+
+def test_a_term_subtracted_in_a_formula_is_stated_as_negative() -> None:
+    quadratic = Grounding("Find the roots of x^2 - 5x + 6 = 0.")
+    assert quadratic.holds(-5.0) and quadratic.holds(5.0) and not quadratic.holds(-6.0)
+    assert quadratic.is_grounded({"a": 1, "b": -5, "c": 6}, QUADRATIC)
+    # A sign written against its number is read as before, and a hyphen is no minus.
+    assert question_mentions("from -3 to 4") == [frozenset({-3.0}), frozenset({4.0})]
+    assert frozenset({-12.0}) not in question_mentions("a 34-year-old, SKU-12")
+
+
 def test_a_call_that_needs_no_values_is_grounded() -> None:
     grounding = Grounding("What time is it?")
     assert grounding.is_grounded({}, {"type": "object", "properties": {}})
