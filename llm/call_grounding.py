@@ -182,6 +182,14 @@ class Grounding:
         atoms = [a for key in required for a in value_atoms(arguments.get(key), enums)]
         return not atoms or any(self.holds(a) for a in atoms)
 
+    def mostly_stated(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
+        """Whether more than half of a call's required values (booleans and enum choices
+        aside) are stated in the question."""
+        enums = enum_values(schema)
+        required = schema.get("required") or list(arguments)
+        atoms = [a for key in required for a in value_atoms(arguments.get(key), enums)]
+        return 2 * sum(self.holds(a) for a in atoms) > len(atoms) if atoms else True
+
     def unstated_optional(
         self, arguments: Mapping[str, Any], schema: Mapping[str, Any]
     ) -> list[str]:
@@ -504,7 +512,7 @@ def _untruncated(value: Any, unused: list[frozenset[float]], whole: bool) -> Any
 def _as_written(mention: frozenset[float]) -> float:
     """The value a statement is spent as: the smallest of its forms ("5%" as 0.05), where a
     subtracted term is spent as its digits, not their negative."""
-    return min(n for n in mention if n > 0 or -n not in mention)
+    return min(n for n in mention if n >= 0 or -n not in mention)
 
 
 def _use_up(mentions: list[frozenset[float]], value: float) -> None:

@@ -52,6 +52,9 @@ def test_a_term_subtracted_in_a_formula_is_stated_as_negative() -> None:
     # A sign written against its number is read as before, and a hyphen is no minus.
     assert question_mentions("from -3 to 4") == [frozenset({-3.0}), frozenset({4.0})]
     assert frozenset({-12.0}) not in question_mentions("a 34-year-old, SKU-12")
+    # A copied formula spends its terms as written, a 0 and a subtracted one included.
+    linear = Grounding("Solve 2x - 3 = 0 for x, then evaluate at 3.")
+    assert linear.unused_after({"equation": "2x - 3 = 0"}) == [frozenset({3.0})]
 
 
 def test_a_call_that_needs_no_values_is_grounded() -> None:
