@@ -32,7 +32,7 @@ from bfcl_data import DEFAULT_CATEGORIES, available_categories, load_category
 from bfcl_score import ItemScore, score_item
 from common import RESULTS, machine, print_table
 
-from hanlin.llm.chat_model import ChatModel, ChatOptions, ChatResult, ModelError, ToolDecision
+from hanlin.llm.chat_model import ChatModel, ChatOptions, ModelError, ToolDecision
 from hanlin.training.evaluation.significance import wilson_interval
 
 DECISIONS: tuple[str, ...] = get_args(ToolDecision)
@@ -78,8 +78,13 @@ async def evaluate_async(
                 result = await model.chat(
                     item.chat_messages(), tools=item.tool_specs(), options=options
                 )
-            except ModelError as exc:  # a prompt over the context window is a miss, not a stop
-                result = ChatResult.model_validate({"message": {"content": f"(error: {exc})"}})
+            except ModelError as exc:
+                # A miss, not a stop (a prompt over the context window), and never a right
+                # decline: an irrelevance item the model failed on was not decided.
+                scores.append(
+                    ItemScore(id=item.id, correct=False, error=f"model error: {exc}"[:300])
+                )
+                continue
             scores.append(score_item(item, result))
         elapsed = time.perf_counter() - started
         per_category[category] = summarise(scores, elapsed)
@@ -107,6 +112,7 @@ def summarise(scores: list[ItemScore], elapsed: float) -> dict[str, Any]:
         "accuracy": correct / n if n else 0.0,
         "wilson95": [round(low, 3), round(high, 3)],
         "mean_reward": sum(rewards) / len(rewards) if rewards else None,
+        "model_errors": sum(s.error.startswith("model error:") for s in scores),
         "seconds_per_item": elapsed / n if n else 0.0,
         "items": [s.model_dump(exclude_defaults=True) for s in scores],
     }
@@ -140,9 +146,11 @@ def print_report(runs: list[dict[str, Any]]) -> None:
                     f"{c['wilson95'][0]:.2f}-{c['wilson95'][1]:.2f}",
                     "-" if reward is None else f"{reward:+.2f}",
                     f"{c['seconds_per_item']:.2f}",
+                    c.get("model_errors", 0),
                 ]
             )
-    print_table(["policy", "category", "right", "acc", "wilson95", "reward", "s/item"], rows)
+    headers = ["policy", "category", "right", "acc", "wilson95", "reward", "s/item", "errors"]
+    print_table(headers, rows)
 
 
 def _run_key(run: dict[str, Any]) -> tuple[Any, ...]:

@@ -5,6 +5,7 @@ The scorer's items are written here, in BFCL's format; only the loader reads BFC
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hanlin.llm.chat_model import ChatResult
+from hanlin.llm.chat_model import ChatResult, ModelError
 from hanlin.llm.messages import AssistantMessage, ToolCall
 from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
 
@@ -165,3 +166,31 @@ def test_policies_map_to_request_options(bench: dict[str, ModuleType]) -> None:
     assert options("default").tool_decision is None
     with pytest.raises(ValueError, match="unknown policy"):
         options("sometimes")
+
+
+class _Failing:
+    """A model whose every request fails, as a broken backend or an overlong prompt does."""
+
+    name = "failing"
+
+    async def chat(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise ModelError("generation failed: boom")
+
+
+def test_a_model_error_is_a_counted_miss_even_on_irrelevance(
+    bench: dict[str, ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = {
+        "irrelevance": [_item(bench, "irrelevance", [])],
+        "simple": [_item(bench, "simple", ANSWER)],
+    }
+    monkeypatch.setattr(bench["bfcl"], "load_category", lambda c, limit, offset: items[c])
+    report = asyncio.run(
+        bench["bfcl"].evaluate_async(
+            _Failing(), policy="similarity", categories=["irrelevance", "simple"], limit=1
+        )
+    )
+    for category in ("irrelevance", "simple"):
+        summary = report["categories"][category]
+        assert summary["correct"] == 0 and summary["model_errors"] == 1
+        assert summary["items"][0]["error"].startswith("model error: ")
