@@ -148,19 +148,12 @@ def write_calls(
     """``write_grounded_calls`` over any proposers (the model's, or scripted ones): one for
     ``tool``, and one per tool of ``others`` (``FurtherTool.proposer``)."""
     writer = _CallWriter(proposer, Grounding(question), tool, tokens, followed=bool(others))
-    cancelled = proposer.cancelled
-    result = GroundedCalls()
-    shown = 0  # blocks passed to on_block: each once the next proposal cannot replace it
-
-    def show_final() -> None:
-        nonlocal shown
-        for block in result.blocks[shown : len(writer.blocks) - 1]:
-            on_block(block if shown == 0 else "\n" + block)
-            shown += 1
-
+    reply = _Reply(on_block, proposer.cancelled)
     for at, further in enumerate([FurtherTool(tool, proposer, question), *others]):
+        if reply.declined:
+            break
         if at:
-            if result.out_of_tokens:
+            if reply.result.out_of_tokens:
                 break
             if not writer.blocks and not further.asked:
                 continue  # it follows a kept call, never stands in for one
@@ -173,24 +166,61 @@ def write_calls(
                 asked=further.asked,
                 followed=at < len(others),
             )
-        while len(writer.blocks) < max_calls and not cancelled.is_set():
-            if max_tokens - writer.written <= 0:
-                result.out_of_tokens = True
-                break
-            proposal = writer.next_call(max_tokens)
-            if proposal is None:
-                break
-            if isinstance(proposal, Full):
-                result.out_of_tokens = True
-                result.cut_off = proposal.shown
-                break
-            result.blocks = list(writer.blocks)
-            show_final()
-    for block in result.blocks[shown:]:
-        on_block(block if shown == 0 else "\n" + block)
-        shown += 1
+        reply.write(writer, max_calls, max_tokens)
+    result = reply.finish()
     result.sampled = proposer.sampled + sum(other.proposer.sampled for other in others)
     return result
+
+
+class _Reply:
+    """The calls a reply keeps, passed on as each becomes final (the next proposal can
+    no longer replace it); the whole reply is declined instead when its first call, once
+    final, is mostly made up (``_CallWriter.stated_first``)."""
+
+    def __init__(self, on_block: Callable[[str], None], cancelled: threading.Event) -> None:
+        self.on_block, self.cancelled = on_block, cancelled
+        self.result = GroundedCalls()
+        self.shown = 0
+        self.first: _CallWriter | None = None  # the writer that kept the reply's first call
+        self.declined = False
+
+    def write(self, writer: _CallWriter, max_calls: int, max_tokens: int) -> None:
+        """Keep ``writer``'s calls until none passes, the reply is full or declined."""
+        result = self.result
+        while len(writer.blocks) < max_calls and not self.cancelled.is_set():
+            if max_tokens - writer.written <= 0:
+                result.out_of_tokens = True
+                return
+            proposal = writer.next_call(max_tokens)
+            if proposal is None:
+                return
+            if isinstance(proposal, Full):
+                result.out_of_tokens, result.cut_off = True, proposal.shown
+                return
+            if self.first is None and not writer.earlier:
+                self.first = writer
+            result.blocks = list(writer.blocks)
+            for block in result.blocks[self.shown : len(writer.blocks) - 1]:
+                if not self.show(block):
+                    return
+
+    def show(self, block: str) -> bool:
+        """Pass ``block`` on, unless it is the first and, now final, mostly made up."""
+        if self.shown == 0 and self.first is not None and not self.first.stated_first():
+            self.declined = True
+            return False
+        self.on_block(block if self.shown == 0 else "\n" + block)
+        self.shown += 1
+        return True
+
+    def finish(self) -> GroundedCalls:
+        """The reply as kept: its remaining blocks passed on, or none if declined."""
+        for block in self.result.blocks[self.shown :]:
+            if self.declined or not self.show(block):
+                break
+        if self.declined:  # nothing was shown: the reply is written in words instead
+            self.result = GroundedCalls()
+        return self.result
 
 
 class _CallWriter:
@@ -457,6 +487,15 @@ class _CallWriter:
         of it: a value written after a copied one may drift ("1871 to 1871" for "1871 to
         1945")."""
         return self.grounding.coverage(self.as_kept(call["arguments"]))
+
+    def stated_first(self) -> bool:
+        """Whether the first call this writer kept, as final, takes most of its required
+        values from the question. Checked once no later proposal can replace it: the
+        proposals after a first call put its misread or made-up values right ("quantity":
+        1, then 3 for "3 units"), and what is left made up after them is what a question
+        that does not ask for the tool leaves ("the roots of the linear equation bx + c = 0"
+        gives a quadratic solver its 0, and a=1, b=1 stay invented)."""
+        return self.grounding.mostly_stated(self.kept[0], self.tool.parameters)
 
     def invented(self, arguments: dict[str, Any]) -> list[str]:
         return invented_strings(arguments, self.grounding, self.enums, self.required)

@@ -222,6 +222,34 @@ def test_a_call_that_puts_a_misread_value_right_replaces_the_last() -> None:
     assert len(shown) == 1  # the misread call was never shown
 
 
+QUADRATIC = spec("find_roots", "Roots of ax^2 + bx + c = 0.", a="number", b="number", c="number")
+
+
+def test_a_first_call_mostly_made_up_declines_the_reply() -> None:
+    proposer = Scripted(("find_roots", {"a": 1, "b": 1, "c": 0}))
+    calls, shown = written(
+        proposer, "What are the roots of the linear equation bx + c = 0?", QUADRATIC
+    )
+    assert calls == [] and shown == []
+
+
+def test_a_first_call_is_judged_once_no_proposal_can_replace_it() -> None:
+    # Kept with one value of two stated, then put right by the next proposal: the final
+    # call is what counts, so the reply calls.
+    proposer = Scripted(
+        ("forecast", {"city": "Bear Lake", "days": 3}),
+        ("forecast", {"city": "Yellowstone", "days": 3}),
+    )
+    calls, shown = written(proposer, "Forecast for Yellowstone, next 3 days.", FORECAST)
+    assert calls == [{"city": "Yellowstone", "days": 3}] and len(shown) == 1
+    # Mostly stated, a further call with a made-up value beside it does not undo the first.
+    forecast = Scripted(
+        ("forecast", {"city": "Oslo", "days": 3}), ("forecast", {"city": "Bergen", "days": 3})
+    )
+    calls, shown = written(forecast, "Forecast for Oslo and Bergen, next 3 days.", FORECAST)
+    assert calls == [{"city": "Oslo", "days": 3}, {"city": "Bergen", "days": 3}] and len(shown) == 2
+
+
 class Cycling(Scripted):
     """Proposes its calls round and round, for as long as it is asked."""
 
@@ -314,9 +342,10 @@ def test_a_copy_that_makes_something_else_up_is_not_kept() -> None:
         copies={frozenset({"location"}): ("find_restaurant", drifted)},
     )
     calls, _ = written(proposer, "Find a Thai restaurant in Manhattan.", RESTAURANTS)
-    assert calls == [made_up]
     # The value that drifted was copied too in a second try, which gave the first writing
-    # back; neither try left fewer values made up, so the first writing stands.
+    # back; neither try left fewer values made up, so the first writing stands, and with
+    # half its values made up the reply declines.
+    assert calls == []
     assert [c.keys for c in proposer.copied] == [
         frozenset({"location"}),
         frozenset({"location", "cuisine"}),
