@@ -2,10 +2,12 @@
 
 A small model forced to call writes a call whatever the question; when nothing fits, the
 values it fills in are invented (a radius of 1, a date of 2022-01-01). A call that fits takes
-its values from the question. Two checks follow from that:
+its values from the question. Three checks follow from that:
 
 * ``is_grounded``: some value of a required argument appears in the question, or the call
   needs no values at all. A call that fails is an invention and is not made.
+* ``mostly_stated``: more than half of them do. The reply's first call must meet it once
+  final, after later proposals had their chance to put misread values right.
 * ``novel_values``: the values of a further call that appear in the question but in no
   earlier call of the same reply. Several calls in one reply are kept only while each brings
   such a value: "the factorial of 5, 10 and 15" gives three, "the area of a 10 by 5

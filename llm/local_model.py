@@ -508,8 +508,9 @@ class LocalModel(InProcessChatModel):
         cancelled: threading.Event,
     ) -> Completed | None:
         """The calls the fitting tool gets, written and checked one at a time; ``None`` when
-        the first is not grounded in the question (the model then answers in prose). A first
-        call the token budget cuts short is returned as written, ending on ``length``."""
+        the first is not grounded in the question, or, once final, takes no more than half
+        its values from it (the model then answers in prose). A first call the token budget
+        cuts short is returned as written, ending on ``length``."""
         assert prepared.call_tool is not None
         calls = write_grounded_calls(
             loaded.llama,
