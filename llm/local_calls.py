@@ -118,13 +118,15 @@ def write_grounded_calls(
     cancelled: threading.Event,
     on_block: Callable[[str], None],
     others: Sequence[FurtherTool] = (),
+    whole_question: str | None = None,
 ) -> GroundedCalls:
     """Propose calls to ``tool`` after ``tokens`` until none passes its check or
     ``max_calls`` are kept, then to each tool of ``others`` in turn (each with its proposal
     grammar, its values checked against its words); ``on_block`` sees each kept block as it
-    is kept. ``question`` is the words ``tool``'s values come from. ``max_tokens`` bounds
-    the reply (the kept blocks); proposals are bounded by their number, ``MAX_PROPOSALS``
-    in all."""
+    is kept. ``question`` is the words ``tool``'s values come from; ``whole_question`` (by
+    default the same) is what the reply's first call must take most of its values from.
+    ``max_tokens`` bounds the reply (the kept blocks); proposals are bounded by their
+    number, ``MAX_PROPOSALS`` in all."""
     proposer = LlamaProposer(llama, grammar, sampling, cancelled, question)
     more = [
         other._replace(
@@ -132,7 +134,9 @@ def write_grounded_calls(
         )
         for other in others
     ]
-    return write_calls(proposer, tokens, question, tool, max_calls, max_tokens, on_block, more)
+    return write_calls(
+        proposer, tokens, question, tool, max_calls, max_tokens, on_block, more, whole_question
+    )
 
 
 def write_calls(
@@ -144,11 +148,14 @@ def write_calls(
     max_tokens: int,
     on_block: Callable[[str], None],
     others: Sequence[FurtherTool] = (),
+    whole_question: str | None = None,
 ) -> GroundedCalls:
     """``write_grounded_calls`` over any proposers (the model's, or scripted ones): one for
     ``tool``, and one per tool of ``others`` (``FurtherTool.proposer``)."""
-    writer = _CallWriter(proposer, Grounding(question), tool, tokens, followed=bool(others))
-    reply = _Reply(on_block, proposer.cancelled)
+    grounding = Grounding(question)
+    writer = _CallWriter(proposer, grounding, tool, tokens, followed=bool(others))
+    whole = grounding if whole_question in (None, question) else Grounding(whole_question)
+    reply = _Reply(on_block, proposer.cancelled, whole)
     for at, further in enumerate([FurtherTool(tool, proposer, question), *others]):
         if reply.declined:
             break
@@ -175,10 +182,14 @@ def write_calls(
 class _Reply:
     """The calls a reply keeps, passed on as each becomes final (the next proposal can
     no longer replace it); the whole reply is declined instead when its first call, once
-    final, is mostly made up (``_CallWriter.stated_first``)."""
+    final, takes no more than half its values from the whole question (``stated_first``): a
+    value from a sentence that belongs to another tool counts ("50 shares of Apple ... the
+    dividend payout if each share returns $1.30" gives the payout its 50)."""
 
-    def __init__(self, on_block: Callable[[str], None], cancelled: threading.Event) -> None:
-        self.on_block, self.cancelled = on_block, cancelled
+    def __init__(
+        self, on_block: Callable[[str], None], cancelled: threading.Event, whole: Grounding
+    ) -> None:
+        self.on_block, self.cancelled, self.whole = on_block, cancelled, whole
         self.result = GroundedCalls()
         self.shown = 0
         self.first: _CallWriter | None = None  # the writer that kept the reply's first call
@@ -206,12 +217,21 @@ class _Reply:
 
     def show(self, block: str) -> bool:
         """Pass ``block`` on, unless it is the first and, now final, mostly made up."""
-        if self.shown == 0 and self.first is not None and not self.first.stated_first():
+        if self.shown == 0 and self.first is not None and not self.stated_first(self.first):
             self.declined = True
             return False
         self.on_block(block if self.shown == 0 else "\n" + block)
         self.shown += 1
         return True
+
+    def stated_first(self, writer: _CallWriter) -> bool:
+        """Whether the first call ``writer`` kept, as final, takes most of its required
+        values from the question. Checked once no later proposal can replace it: the
+        proposals after a first call put its misread or made-up values right ("quantity":
+        1, then 3 for "3 units"), and what is left made up after them is what a question
+        that does not ask for the tool leaves ("the roots of the linear equation bx + c = 0"
+        gives a quadratic solver its 0, and a=1, b=1 stay invented)."""
+        return self.whole.mostly_stated(writer.kept[0], writer.tool.parameters)
 
     def finish(self) -> GroundedCalls:
         """The reply as kept: its remaining blocks passed on, or none if declined."""
@@ -487,15 +507,6 @@ class _CallWriter:
         of it: a value written after a copied one may drift ("1871 to 1871" for "1871 to
         1945")."""
         return self.grounding.coverage(self.as_kept(call["arguments"]))
-
-    def stated_first(self) -> bool:
-        """Whether the first call this writer kept, as final, takes most of its required
-        values from the question. Checked once no later proposal can replace it: the
-        proposals after a first call put its misread or made-up values right ("quantity":
-        1, then 3 for "3 units"), and what is left made up after them is what a question
-        that does not ask for the tool leaves ("the roots of the linear equation bx + c = 0"
-        gives a quadratic solver its 0, and a=1, b=1 stay invented)."""
-        return self.grounding.mostly_stated(self.kept[0], self.tool.parameters)
 
     def invented(self, arguments: dict[str, Any]) -> list[str]:
         return invented_strings(arguments, self.grounding, self.enums, self.required)

@@ -519,6 +519,7 @@ class LocalModel(InProcessChatModel):
             question=prepared.call_words,
             tool=prepared.call_tool,
             others=prepared.more_tools,
+            whole_question=prepared.question_text,
             max_calls=self.max_parallel_calls,
             max_tokens=min(options.max_tokens, self.n_ctx - len(prepared.tokens)),
             sampling={

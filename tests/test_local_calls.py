@@ -575,3 +575,27 @@ def test_a_writer_other_tools_follow_leaves_the_unused_numbers_to_them() -> None
     assert [c["name"] for c in calls] == ["interval", "factorial"]
     assert calls[1]["arguments"] == {"number": 50}
     assert all(forbid is None or len(forbid) == 2 for forbid in proposer.barred)
+
+
+def test_a_first_call_may_take_values_from_another_tools_sentence() -> None:
+    question = "Buy 50 shares of Apple. Also give the dividend payout if each share pays $1.30."
+    payout = spec("dividend_payout", "Total dividend payout.", shares="integer", per_share="number")
+    own = "Also give the dividend payout if each share pays $1.30."
+    arguments = {"shares": 50, "per_share": 1.3}
+
+    def calls_with(whole: str | None) -> list[dict]:
+        result = write_calls(
+            Scripted(("dividend_payout", arguments)),
+            [0],
+            own,
+            payout,
+            4,
+            400,
+            lambda _: None,
+            whole_question=whole,
+        )
+        return [json.loads(b.split("\n")[1])["arguments"] for b in result.blocks]
+
+    # Its own sentence states only the 1.30; the question states the 50 shares as well.
+    assert calls_with(None) == []
+    assert calls_with(question) == [arguments]
