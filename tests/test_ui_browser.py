@@ -105,17 +105,24 @@ def wait_for_status(page: object, status: str) -> None:
     )
 
 
-def set_slider(page: object, elem_id: str, value: int) -> None:
+def set_slider(page: object, elem_id: str, value: int, tries: int = 5) -> None:
     """Type the value and wait until the slider itself shows it: a message sent before the
-    component takes the new value goes out with the old one."""
+    component takes the new value goes out with the old one. A value typed while the
+    accordion that holds the slider is still opening can be drawn over with the old one, so
+    it is typed again until it holds."""
     number = page.locator(f"#{elem_id} input[type=number]")  # type: ignore[attr-defined]
-    number.fill(str(value))
-    number.press("Tab")
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "([id, value]) => document.querySelector(`#${id} input[type=range]`)?.value === value",
-        arg=[elem_id, str(value)],
-        timeout=STEP_TIMEOUT_MS,
-    )
+    shown = "([id, value]) => document.querySelector(`#${id} input[type=range]`)?.value === value"
+    for attempt in range(tries):
+        number.fill(str(value))
+        number.press("Tab")
+        try:
+            page.wait_for_function(  # type: ignore[attr-defined]
+                shown, arg=[elem_id, str(value)], timeout=10_000
+            )
+            return
+        except playwright_api.TimeoutError:
+            if attempt == tries - 1:
+                raise
 
 
 def send(page: object, text: str) -> None:
