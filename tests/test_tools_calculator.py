@@ -109,7 +109,9 @@ def test_attacks_are_rejected_quickly(expression: str, message: str) -> None:
     started = time.perf_counter()
     with pytest.raises(CalculatorError) as caught:
         calculator(expression)
-    assert time.perf_counter() - started < 0.1
+    # Refused before any arithmetic: "2 ** 10 ** 10" would run for minutes. The bound only
+    # catches that; a loaded CI machine once took 0.55 s for "{}", so speed is not asserted.
+    assert time.perf_counter() - started < 5.0
     assert message in str(caught.value)
 
 
