@@ -179,17 +179,13 @@ class Grounding:
 
     def is_grounded(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
         """Whether a call's required values come, at least in part, from the question."""
-        enums = enum_values(schema)
-        required = schema.get("required") or list(arguments)
-        atoms = [a for key in required for a in value_atoms(arguments.get(key), enums)]
+        atoms = _required_atoms(arguments, schema)
         return not atoms or any(self.holds(a) for a in atoms)
 
     def mostly_stated(self, arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
         """Whether more than half of a call's required values (booleans and enum choices
         aside) are stated in the question."""
-        enums = enum_values(schema)
-        required = schema.get("required") or list(arguments)
-        atoms = [a for key in required for a in value_atoms(arguments.get(key), enums)]
+        atoms = _required_atoms(arguments, schema)
         return 2 * sum(self.holds(a) for a in atoms) > len(atoms) if atoms else True
 
     def unstated_optional(
@@ -509,6 +505,14 @@ def _untruncated(value: Any, unused: list[frozenset[float]], whole: bool) -> Any
         form = int(largest)
     del unused[at]
     return form
+
+
+def _required_atoms(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> list[float | str]:
+    """The values of a call's required arguments that say something about the question
+    (booleans and enum choices aside); every argument when the schema requires none."""
+    enums = enum_values(schema)
+    required = schema.get("required") or list(arguments)
+    return [a for key in required for a in value_atoms(arguments.get(key), enums)]
 
 
 def _as_written(mention: frozenset[float]) -> float:
