@@ -221,6 +221,39 @@ def test_several_calls_share_one_weight_and_a_direct_answer_has_no_key(tokenizer
         key_token_positions(encoded, PAPER_CALL, TOOLS, tokenizer)
 
 
+def test_decision_key_weighs_the_choice_between_a_call_and_words(tokenizer: Any) -> None:
+    encoded = encode_sample(tokenizer, TOOLS, QUERY, PAPER_CALL)
+    keys = key_token_positions(encoded, PAPER_CALL, TOOLS, tokenizer, decision=True)
+    # the call's opening "<" joins the name's keys "get" and "paper"
+    assert [p - encoded.target_start for p in keys] == [0, 10, 12]
+    assert _pieces(tokenizer, [encoded.input_ids[keys[0]]]) == ["<"]
+    answer = AssistantMessage(content="Vaswani et al.")
+    encoded = encode_sample(tokenizer, TOOLS, QUERY, answer)
+    keys = key_token_positions(encoded, answer, TOOLS, tokenizer, decision=True)
+    assert keys == [encoded.target_start]  # a direct answer's first word is its one key
+    weights = pkt_weights(encoded, keys)
+    assert weights[encoded.target_start] == min(encoded.target_length - 1, 9.0) > 1.0
+    # with no tool offered there is no choice to make, so nothing is key
+    encoded = encode_sample(tokenizer, [], QUERY, answer)
+    assert key_token_positions(encoded, answer, [], tokenizer, decision=True) == []
+
+
+def test_decision_key_marks_the_call_after_words_and_combines_with_name_scope(
+    tokenizer: Any,
+) -> None:
+    target = AssistantMessage(
+        content="Let me look.",
+        tool_calls=[ToolCall(id="a", name="get_weather", arguments={"city": "Paris"})],
+    )
+    encoded = encode_sample(tokenizer, TOOLS, QUERY, target)
+    keys = key_token_positions(encoded, target, TOOLS, tokenizer, scope="name", decision=True)
+    pieces = _pieces(tokenizer, [encoded.input_ids[p] for p in keys])
+    # "Let" opens the turn, "<" opens the call after the words, then the whole name
+    assert pieces == ["Let", "<", "get", "_", "weather"]
+    plain = key_token_positions(encoded, target, TOOLS, tokenizer, scope="name")
+    assert set(plain) < set(keys) and len(keys) - len(plain) == 2
+
+
 def test_weight_is_clipped_at_one_when_keys_outnumber_the_rest() -> None:
     assert key_weight(3, 2) == 1.0 and key_weight(2, 6) == 3.0 and key_weight(1, 50) == 9.0
     sample = EncodedSample(

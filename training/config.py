@@ -83,6 +83,8 @@ class SftConfig(_Section):
     variant: Variant = "mae_pkt"
     w_max: float = Field(9.0, ge=1.0)
     pkt_keys: KeyScope = "divergence"  # "name": every token of the tool name is key
+    # beyond the paper: the token choosing between a call and words is key too
+    decision_key: bool = False
     lr: float = Field(2e-5, gt=0)
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1)

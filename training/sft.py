@@ -59,6 +59,7 @@ def sft_folder(config: TrainingConfig) -> Path:
     runs that differ in either never overwrite each other (and PPO finds its start)."""
     sft = config.sft
     suffix = "" if sft.pkt_keys == "divergence" else f"_{sft.pkt_keys}"
+    suffix += "_decision" if sft.decision_key else ""
     return config.output_dir / f"sft_{sft.variant}{suffix}"
 
 
@@ -70,6 +71,7 @@ def build_examples(
     max_length: int,
     w_max: float = 9.0,
     pkt_keys: KeyScope = "divergence",
+    decision_key: bool = False,
 ) -> tuple[list[SftExample], int]:
     """Encoded examples and how many samples were skipped (target longer than max_length)."""
     examples, skipped = [], 0
@@ -83,7 +85,12 @@ def build_examples(
             continue
         if variant in WEIGHTED_VARIANTS:
             keys = key_token_positions(
-                encoded, sample.target, sample.tools, tokenizer, scope=pkt_keys
+                encoded,
+                sample.target,
+                sample.tools,
+                tokenizer,
+                scope=pkt_keys,
+                decision=decision_key,
             )
             weights = pkt_weights(encoded, keys, w_max)
         else:
@@ -133,6 +140,7 @@ def run_sft(
         max_length=sft.max_length,
         w_max=sft.w_max,
         pkt_keys=sft.pkt_keys,
+        decision_key=sft.decision_key,
     )
     if not examples:
         raise ValueError(f"none of the {len(samples)} samples fits max_length={sft.max_length}")

@@ -22,6 +22,13 @@ Choices beyond what eq. 8.2-8.4 fix:
   turn, the unit the loss is computed on.
 * A turn with no tool call has no K: all its tokens weigh 1.
 
+``decision=True`` is a second variant beyond the paper: where tools are offered, the token
+at which the turn chooses between calling and answering in words is key too (the turn's
+first token, and the first token of its first call when words come before it). The paper's
+K only covers *which* tool; at 135M parameters the choice *whether* to call is the one
+small models get wrong (they call on every request or on none), and without it that token
+is one among the 30 to 60 of a turn, every one weighing 1.
+
 ``scope="name"`` is a variant beyond the paper: every token of the gold name is key. At
 135M parameters the paper's sparse K taught which family to call (``get`` ... ``paper``)
 while the tokens completing the name stayed at weight 1, and the model began inventing
@@ -99,12 +106,15 @@ def key_token_positions(
     tools: Sequence[ToolSpec],
     tokenizer: Any,
     scope: KeyScope = "divergence",
+    decision: bool = False,
 ) -> list[int]:
     """Sorted positions (in ``encoded.input_ids``) of the key tokens of every call in the turn:
-    eq. 8.2-8.3 (``divergence``), or every token of each called name (``name``)."""
-    keys: set[int] = set()
+    eq. 8.2-8.3 (``divergence``), or every token of each called name (``name``); with
+    ``decision``, also the tokens where the turn chooses to call or to answer."""
+    keys = set(decision_positions(encoded, target)) if decision and tools else set()
     if scope == "name":
-        return sorted({p for positions in call_name_positions(encoded, target) for p in positions})
+        keys |= {p for positions in call_name_positions(encoded, target) for p in positions}
+        return sorted(keys)
     other_names = {tool.name for tool in tools}
     cache: dict[str, list[int]] = {}
     for call, positions in zip(
@@ -121,6 +131,23 @@ def key_token_positions(
             if index is not None:
                 keys.add(positions[index])
     return sorted(keys)
+
+
+def decision_positions(encoded: EncodedSample, target: AssistantMessage) -> list[int]:
+    """The turn's first token, and the first token of its first call block when words come
+    first: where the model chooses between calling a tool and answering in words."""
+    if encoded.target_length == 0:
+        return []
+    positions = {encoded.target_start}
+    if target.tool_calls:
+        at = encoded.target_text.find(render_tool_call(target.tool_calls[0]))
+        if at < 0:
+            raise ValueError(
+                f"the encoded target does not contain the call to {target.tool_calls[0].name!r}:"
+                " it was encoded from a different assistant turn"
+            )
+        positions.update(encoded.positions_covering(at, at + 1))
+    return sorted(positions)
 
 
 def key_weight(key_count: int, other_count: int, w_max: float = DEFAULT_MAX_WEIGHT) -> float:
