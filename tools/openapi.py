@@ -11,65 +11,56 @@ when read, and every walk over it is bounded by ``SchemaLimits`` (see ``schema_l
 
 from __future__ import annotations
 
-import functools
-import json
 import re
-import time
 import warnings
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import urljoin, urlparse
 
-import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from hanlin.tools.http_call import Endpoint, ParamBinding
 from hanlin.tools.json_schema_model import DEFAULT_LIMITS, clean_schema
+from hanlin.tools.openapi_document import (
+    MAX_DOCUMENT_BYTES,
+    OpenAPIDocument,
+    OpenAPIError,
+    OpenAPIWarning,
+    clip,
+    load_document,
+    safe_repr,
+    text_field,
+)
+from hanlin.tools.openapi_refs import RefResolver, inline_refs
 from hanlin.tools.schema_limits import (
-    ExpansionBudget,
     InvalidSchema,
     SchemaBatch,
-    SchemaLimits,
     check_size,
     child,
     render,
 )
-from hanlin.tools.schema_limits import Pointer as _Pointer
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "OpenAPIDocument",
+    "OpenAPIError",
+    "OpenAPIWarning",
+    "Operation",
+    "api_key_name",
+    "inline_refs",
+    "load_document",
+    "read_operations",
+    "text_field",
+]
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # the spec says: ignore these
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_DESCRIPTION = 1024
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
-_DATA_KEYS = ("default", "enum", "const")  # values, not schemas: no $ref is followed in them
-
-
-class OpenAPIError(ValueError):
-    """The document is unreadable, not OpenAPI 3.x, broken, or has nothing usable."""
-
-
-class OpenAPIWarning(UserWarning):
-    """Part of the document could not be turned into a tool and was left out."""
 
 
 class _Skip(Exception):
     """This operation cannot be called faithfully; the message says why."""
-
-
-class OpenAPIDocument(BaseModel):
-    """A parsed document, where it came from (for messages) and its URL, if fetched."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    data: dict[str, Any]
-    origin: str
-    url: str | None = None
-
-    @property
-    def title(self) -> str:
-        info = self.data.get("info")
-        return text_field(info.get("title")) if isinstance(info, dict) else ""
 
 
 class Operation(BaseModel):
@@ -80,346 +71,6 @@ class Operation(BaseModel):
     parameters: dict[str, Any]
     endpoint: Endpoint
     pointer: str
-
-
-# ---------------------------------------------------------------------------- loading
-
-
-def text_field(value: Any) -> str:
-    """A document's text field as a string; a list or an object there counts as absent.
-
-    Never ``str()`` an arbitrary value from the document: YAML aliases can make a small
-    document hold a structure whose text is gigabytes long.
-    """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= 80 else text[:80] + "…"
-
-
-def _shown(value: Any) -> str:
-    """A short, safe rendering of a document value for an error message."""
-    if isinstance(value, str):
-        return repr(_clip(value))
-    if value is None or isinstance(value, bool | int | float):
-        return repr(value)
-    return f"a {type(value).__name__}"
-
-
-@functools.cache
-def _yaml_loader() -> type[Any]:
-    """PyYAML's safe loader, reading only what JSON can hold, as OpenAPI requires.
-
-    Dates stay strings (a ``default: 2024-01-01`` must not become a ``date`` that JSON cannot
-    send), only ``true`` and ``false`` are booleans, as in YAML 1.2 (``enum: [yes, no]`` keeps
-    its strings), mapping keys become strings (``200:`` is the key ``"200"``), and the binary,
-    set and timestamp tags are refused.
-    """
-    import yaml
-
-    class JsonYamlLoader(yaml.SafeLoader):
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
-            mapping = super().construct_mapping(node, deep=deep)
-            return {
-                key if isinstance(key, str) else json.dumps(key): value
-                for key, value in mapping.items()
-            }
-
-    def refuse(loader: Any, node: Any) -> Any:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"the tag {node.tag} has no JSON form", node.start_mark
-        )
-
-    dropped = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
-    JsonYamlLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in dropped]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    JsonYamlLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool",
-        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"),
-    )
-    for tag in ("binary", "set", "timestamp", "omap", "pairs"):
-        JsonYamlLoader.add_constructor(f"tag:yaml.org,2002:{tag}", refuse)
-    return JsonYamlLoader
-
-
-def _parse(text: str, origin: str, hint: str) -> Any:
-    if hint.endswith(".json") or (
-        not hint.endswith((".yaml", ".yml")) and text.lstrip().startswith(("{", "["))
-    ):
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise OpenAPIError(f"{origin}: not valid JSON: {exc}") from None
-        except RecursionError:
-            raise OpenAPIError(f"{origin}: nested too deeply to read") from None
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - PyYAML is a dependency of the REST plugins
-        raise OpenAPIError(f"{origin}: reading YAML needs PyYAML (pip install pyyaml)") from None
-    try:
-        return yaml.load(text, Loader=_yaml_loader())  # a safe loader (see _yaml_loader)
-    except yaml.YAMLError as exc:
-        raise OpenAPIError(f"{origin}: not valid YAML or JSON: {exc}") from None
-    except RecursionError:
-        raise OpenAPIError(f"{origin}: nested too deeply to read") from None
-
-
-def _too_large(origin: str, max_bytes: int) -> OpenAPIError:
-    return OpenAPIError(
-        f"{origin}: the document is larger than {max_bytes} bytes; raise "
-        "max_document_bytes to read it"
-    )
-
-
-def _fetch(url: str, timeout: float, max_bytes: int) -> tuple[str, str]:
-    """The text of the document at ``url`` and the URL it came from after redirects.
-
-    The body is read in chunks and dropped past ``max_bytes``; ``timeout`` bounds each read
-    and the whole download, so a server that trickles bytes cannot hold the caller.
-    """
-    deadline = time.monotonic() + timeout
-    try:
-        with httpx.stream(
-            "GET",
-            url,
-            timeout=timeout,
-            follow_redirects=True,
-            headers={"Accept": "application/json, application/yaml"},
-        ) as response:
-            if not response.is_success:
-                raise OpenAPIError(
-                    f"cannot fetch OpenAPI document {url}: "
-                    f"HTTP {response.status_code} {response.reason_phrase}"
-                )
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise _too_large(url, max_bytes)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _too_large(url, max_bytes)
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise OpenAPIError(
-                        f"cannot fetch OpenAPI document {url}: the download "
-                        f"took longer than {timeout:g} s"
-                    )
-            data = b"".join(chunks)
-            try:
-                text = data.decode(response.encoding or "utf-8", errors="replace")
-            except LookupError:
-                text = data.decode("utf-8", errors="replace")
-            return text, str(response.url)
-    except httpx.HTTPError as exc:
-        raise OpenAPIError(
-            f"cannot fetch OpenAPI document {url}: {type(exc).__name__}: {exc}"
-        ) from None
-
-
-def _read_file(path: Path, max_bytes: int) -> str:
-    try:
-        with path.open("rb") as file:
-            data = file.read(max_bytes + 1)
-    except OSError as exc:
-        raise OpenAPIError(f"cannot read OpenAPI document {path}: {exc.strerror or exc}") from None
-    if len(data) > max_bytes:
-        raise _too_large(str(path), max_bytes)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise OpenAPIError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
-def load_document(
-    source: str | Path | Mapping[str, Any],
-    *,
-    timeout: float = 30.0,
-    max_bytes: int = MAX_DOCUMENT_BYTES,
-) -> OpenAPIDocument:
-    """Read a document from a mapping, a file (JSON or YAML) or an http(s) URL, and check it.
-
-    A file or download larger than ``max_bytes`` is refused with ``OpenAPIError``.
-    """
-    if isinstance(source, Mapping):
-        data: Any = dict(source)
-        info = data.get("info")
-        title = text_field(info.get("title")) if isinstance(info, dict) else ""
-        doc = OpenAPIDocument(
-            data={}, origin=f"OpenAPI document {title!r}" if title else "the given OpenAPI document"
-        )
-    elif isinstance(source, str) and source.startswith(("http://", "https://")):
-        text, final_url = _fetch(source, timeout, max_bytes)
-        doc = OpenAPIDocument(data={}, origin=source, url=final_url)
-        data = _parse(text, source, urlparse(source).path.lower())
-    else:
-        path = Path(source)
-        text = _read_file(path, max_bytes)
-        doc = OpenAPIDocument(data={}, origin=str(path))
-        data = _parse(text, str(path), path.name.lower())
-    _check_basics(data, doc.origin)
-    doc.data = data
-    return doc
-
-
-def _check_basics(data: Any, origin: str) -> None:
-    if not isinstance(data, dict):
-        raise OpenAPIError(
-            f"{origin}: not an OpenAPI document (the top level is "
-            f"{type(data).__name__}, not an object)"
-        )
-    if "swagger" in data:
-        swagger = text_field(data["swagger"])
-        raise OpenAPIError(
-            f"{origin}: #/swagger: this is a Swagger {swagger} "
-            "(OpenAPI 2) document; only OpenAPI 3.x is supported. Convert it "
-            "first, e.g. with swagger2openapi"
-        )
-    version = data.get("openapi")  # YAML reads an unquoted `3.0` as a number
-    if not (isinstance(version, str | float) and str(version).startswith("3.")):
-        raise OpenAPIError(
-            f"{origin}: #/openapi: expected an OpenAPI version 3.x, got {_shown(version)}"
-        )
-    if "paths" not in data:
-        raise OpenAPIError(f"{origin}: #/paths: missing; the document describes no operations")
-    if not isinstance(data["paths"], dict):
-        raise OpenAPIError(
-            f"{origin}: #/paths: must be an object of path items, "
-            f"got {type(data['paths']).__name__}"
-        )
-
-
-# ---------------------------------------------------------------------------- $ref
-
-
-class _Resolver:
-    """Inlines local ``$ref``s; an external or dangling one, or a cycle, is an error.
-
-    Every walk spends the current ``budget`` (one per operation, see ``fresh``, all drawing on
-    the document's ``batch``), so shared definitions that fan out, or nesting deeper than the
-    limits, raise ``SchemaTooLarge`` (an ``InvalidSchema``) at the pointer where it stopped.
-    """
-
-    def __init__(
-        self,
-        data: dict[str, Any],
-        origin: str,
-        limits: SchemaLimits = DEFAULT_LIMITS,
-        batch: SchemaBatch | None = None,
-    ) -> None:
-        self.data = data
-        self.origin = origin
-        self.limits = limits
-        self.batch = batch
-        self.budget = ExpansionBudget(limits, batch)
-        self._targets: dict[str, Any] = {}
-
-    def fresh(self) -> _Resolver:
-        """Start a new budget (for the next operation); the batch's total carries on."""
-        self.budget = ExpansionBudget(self.limits, self.batch)
-        return self
-
-    def target(self, ref: Any, at: _Pointer) -> Any:
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            raise OpenAPIError(
-                f"{self.origin}: {render(at)}: $ref {_shown(ref)} points outside "
-                "the document; only local references (#/...) are supported, so "
-                "bundle the document into one file first"
-            )
-        if ref in self._targets:
-            return self._targets[ref]
-        node: Any = self.data
-        for raw in unquote(ref[1:]).split("/")[1:]:
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                raise OpenAPIError(
-                    f"{self.origin}: {render(at)}: $ref {_shown(ref)} points to "
-                    f"nothing (no {_shown(part)} there)"
-                )
-        self._targets[ref] = node
-        return node
-
-    def resolve(self, node: Any, at: _Pointer, stack: tuple[str, ...] = (), depth: int = 0) -> Any:
-        """A copy of ``node`` with every reference inlined; ``at`` is its JSON pointer."""
-        self.budget.spend(node, depth, at)
-        if isinstance(node, list):
-            return [
-                self.resolve(item, child(at, i), stack, depth + 1) for i, item in enumerate(node)
-            ]
-        if not isinstance(node, dict):
-            return node
-        if "$ref" in node:
-            ref = node["$ref"]
-            if ref in stack:
-                chain = " -> ".join((*stack[stack.index(ref) :], ref))
-                raise OpenAPIError(
-                    f"{self.origin}: {render(at)}: cyclic $ref {chain}; a recursive "
-                    "schema cannot be described as tool arguments"
-                )
-            target = self.resolve(self.target(ref, at), at, (*stack, ref), depth + 1)
-            siblings = {
-                k: self.resolve(v, child(at, k), stack, depth + 1)
-                for k, v in node.items()
-                if k != "$ref"
-            }
-            return {**target, **siblings} if isinstance(target, dict) else target
-        return {
-            key: value
-            if key in ("example", "examples")  # never shown: dropped later
-            else self.data_copy(value, child(at, key), depth + 1)
-            if key in _DATA_KEYS
-            else self.resolve(value, child(at, key), stack, depth + 1)
-            for key, value in node.items()
-        }
-
-    def data_copy(self, value: Any, at: _Pointer, depth: int) -> Any:
-        """A copy of a value that is data (a default, an enum): counted, never resolved."""
-        self.budget.spend(value, depth, at)
-        if isinstance(value, list):
-            return [self.data_copy(item, child(at, i), depth + 1) for i, item in enumerate(value)]
-        if isinstance(value, dict):
-            return {
-                key: self.data_copy(item, child(at, key), depth + 1) for key, item in value.items()
-            }
-        return value
-
-    def path_item(self, item: Any, at: str) -> Any:
-        """A path item with its own ``$ref`` followed; what is inside is resolved on use."""
-        seen: list[str] = []
-        while isinstance(item, dict) and "$ref" in item:
-            ref = item["$ref"]
-            if ref in seen:
-                raise OpenAPIError(f"{self.origin}: {at}: cyclic $ref {' -> '.join([*seen, ref])}")
-            seen.append(ref)
-            found = self.target(ref, at)
-            rest = {k: v for k, v in item.items() if k != "$ref"}
-            item = {**found, **rest} if isinstance(found, dict) else found
-        return item
-
-
-def inline_refs(schema: dict[str, Any], origin: str, limits: SchemaLimits = DEFAULT_LIMITS) -> Any:
-    """``schema`` with its local ``$ref``s (e.g. to ``#/$defs/...``) inlined.
-
-    The definitions themselves are not expanded: only what the schema uses of them is.
-    """
-    used = {key: value for key, value in schema.items() if key not in ("$defs", "definitions")}
-    try:
-        return _Resolver(schema, origin, limits).resolve(used, "#")
-    except InvalidSchema as exc:
-        raise OpenAPIError(f"{origin}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------- operations
@@ -473,7 +124,7 @@ def server_url(servers: Any, doc: OpenAPIDocument, at: str = "#/servers") -> str
         return urljoin(doc.url, "/") if doc.url else None
     if not isinstance(servers, list):
         raise OpenAPIError(
-            f"{doc.origin}: {at}: must be an array of server objects, got {_shown(servers)}"
+            f"{doc.origin}: {at}: must be an array of server objects, got {safe_repr(servers)}"
         )
     first, at = servers[0], f"{at}/0"
     if not isinstance(first, dict) or not isinstance(first.get("url", ""), str):
@@ -483,7 +134,7 @@ def server_url(servers: Any, doc: OpenAPIDocument, at: str = "#/servers") -> str
     if not isinstance(variables, dict):
         raise OpenAPIError(
             f"{doc.origin}: {at}/variables: must be an object mapping each "
-            f'variable name to {{"default": ...}}, got {_shown(variables)}'
+            f'variable name to {{"default": ...}}, got {safe_repr(variables)}'
         )
     for var, spec in variables.items():
         default = spec.get("default") if isinstance(spec, dict) else None
@@ -509,7 +160,7 @@ class _Builder:
         batch: SchemaBatch,
     ) -> None:
         self.doc = doc
-        self.resolver = _Resolver(doc.data, doc.origin, batch.limits, batch)
+        self.resolver = RefResolver(doc.data, doc.origin, batch.limits, batch)
         self.base_url = base_url
         self.reserved = reserved
         self.limits = batch.limits
@@ -631,9 +282,9 @@ class _Builder:
             return None
         if (location, wire.lower() if location == "header" else wire) in self.reserved:
             return None  # the plugin's credentials fill it
-        shown = _shown(wire)
+        shown = safe_repr(wire)
         if location not in ("path", "query", "header"):
-            return unsupported(f"{_clip(location)} parameter {shown}")
+            return unsupported(f"{clip(location)} parameter {shown}")
         if "schema" not in param:
             return unsupported(f"{location} parameter {shown} described by `content`")
         style = param.get("style") or ("form" if location == "query" else "simple")
@@ -643,7 +294,7 @@ class _Builder:
             or style not in delimiters
             or (location != "query" and style != "simple")
         ):
-            return unsupported(f"{location} parameter {shown} with style {_shown(style)}")
+            return unsupported(f"{location} parameter {shown} with style {safe_repr(style)}")
         explode = bool(param.get("explode", style == "form"))
         return ParamBinding(
             argument=wire,
@@ -679,7 +330,7 @@ class _Builder:
             (m for m in types if m.startswith("application/x-www-form-urlencoded")), None
         )
         if media is None:
-            why = f"request body of type {', '.join(_clip(m) for m in types)}"
+            why = f"request body of type {', '.join(clip(m) for m in types)}"
             if needed:
                 raise _Skip(f"required {why} is not supported (only JSON and form bodies are)")
             self.warn(name, method, path, f"optional {why} is not supported and was left out")
@@ -714,7 +365,7 @@ class _Builder:
 
 
 def _listed_operations(
-    doc: OpenAPIDocument, resolver: _Resolver
+    doc: OpenAPIDocument, resolver: RefResolver
 ) -> list[tuple[str, str, str, dict[str, Any], str]]:
     """Every operation as (unique tool name, method, path, path item, pointer)."""
     origin = doc.origin
@@ -794,7 +445,7 @@ def api_key_name(doc: OpenAPIDocument, location: str) -> str | None:
     schemes = components.get("securitySchemes") if isinstance(components, dict) else None
     if not isinstance(schemes, dict):
         return None
-    resolver = _Resolver(doc.data, doc.origin)
+    resolver = RefResolver(doc.data, doc.origin)
     for key, scheme in schemes.items():
         try:
             scheme = resolver.fresh().resolve(scheme, child("#/components/securitySchemes", key))
