@@ -1,10 +1,11 @@
 """An OpenAI-compatible HTTP server around any hanlin ``ChatModel`` (``hanlin serve``).
 
 Any OpenAI client, SDK or tool can then drive a hanlin model: the embedded local model, a
-scripted model in tests, or a backend that itself fronts another server. Requests are read by
-``openai_server_wire``, bounded by ``openai_server_limits`` and authenticated by
-``openai_server_access``; this module shapes responses, streams server-sent events and keeps
-failures of one request, or a client that goes away, from touching the others.
+scripted model in tests, or a backend that itself fronts another server. Requests are read
+by ``wire``, bounded by ``limits`` and authenticated by ``access``; this module answers them
+(in the shapes of ``completion_shapes``), streams server-sent events and keeps failures of one
+request, or a client that goes away, from touching the others; ``shutdown`` ends what is in
+flight when the server stops.
 """
 
 from __future__ import annotations
@@ -32,16 +33,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hanlin.llm.chat_model import (
     ChatModel,
     ChatOptions,
-    ChatResult,
     Completed,
     ModelError,
-    ModelInputError,
     StreamItem,
     TextDelta,
     ToolSpec,
 )
 from hanlin.llm.messages import Message
 from hanlin.serving.access import BearerAuth, KeyRing, check_exposure, is_authorized
+from hanlin.serving.completion_shapes import (
+    ChunkWriter,
+    completion_body,
+    error_response,
+    finish_reason,
+    model_failure,
+    validation_message,
+    wire_tool_calls,
+)
 from hanlin.serving.limits import (
     Admission,
     BodyTimeout,
@@ -53,6 +61,7 @@ from hanlin.serving.limits import (
     nesting_exceeds,
     read_body,
 )
+from hanlin.serving.shutdown import Stoppable
 from hanlin.serving.wire import (
     AttachmentStore,
     ChatCompletionRequest,
@@ -64,155 +73,7 @@ from hanlin.serving.wire import (
 
 logger = logging.getLogger(__name__)
 
-_FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter"}
 
-
-def error_response(
-    status: int,
-    message: str,
-    *,
-    type_: str = "invalid_request_error",
-    param: str | None = None,
-    code: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    """An error in the shape OpenAI clients parse into their exception types."""
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _model_failure(model_name: str, exc: BaseException) -> JSONResponse:
-    """400 when the request cannot be served as sent (a prompt over the context window), 502
-    when the backend reports a failure, 500 when something unexpected broke."""
-    if isinstance(exc, ModelInputError):
-        logger.info("model %s refused the request: %s", model_name, exc)
-        return error_response(400, str(exc), param=exc.param, code=exc.code)
-    if isinstance(exc, ModelError):
-        logger.warning("model %s failed: %s", model_name, exc)
-        return error_response(
-            502, f"model {model_name!r} failed: {exc}", type_="model_error", code="model_error"
-        )
-    logger.exception("model %s raised", model_name)
-    return error_response(
-        500,
-        f"model {model_name!r} raised {type(exc).__name__}: {exc}",
-        type_="server_error",
-        code="internal_error",
-    )
-
-
-def _validation_message(exc: ValidationError) -> tuple[str, str | None]:
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    param = ".".join(str(part) for part in first["loc"]) or None
-    details = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:3]
-    )
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return f"invalid request: {details}{more}", param
-
-
-# --- response shapes ----------------------------------------------------------------------
-
-
-def _usage(result: ChatResult) -> dict[str, int]:
-    prompt, completion = result.usage.prompt_tokens, result.usage.completion_tokens
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _finish_reason(result: ChatResult) -> str:
-    if result.message.tool_calls:
-        return "tool_calls"
-    return result.finish_reason if result.finish_reason in _FINISH_REASONS else "stop"
-
-
-def _wire_tool_calls(result: ChatResult) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": call.id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
-        }
-        for call in result.message.tool_calls
-    ]
-
-
-def completion_body(
-    result: ChatResult, *, model: str, completion_id: str, created: int
-) -> dict[str, Any]:
-    """A ``chat.completion`` object for a finished turn."""
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": result.message.content,
-        "refusal": None,
-    }
-    if result.message.tool_calls:
-        message["tool_calls"] = _wire_tool_calls(result)
-        message["content"] = result.message.content or None
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "system_fingerprint": None,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": _finish_reason(result),
-            }
-        ],
-        "usage": _usage(result),
-    }
-
-
-class _ChunkWriter:
-    """Formats ``chat.completion.chunk`` server-sent events for one streamed completion."""
-
-    def __init__(self, model: str) -> None:
-        self.model = model
-        self.completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-        self.created = int(time.time())
-
-    def _event(self, choices: list[dict[str, Any]], **extra: Any) -> str:
-        chunk = {
-            "id": self.completion_id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": None,
-            "choices": choices,
-            **extra,
-        }
-        return f"data: {json.dumps(chunk)}\n\n"
-
-    def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> str:
-        return self._event(
-            [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
-        )
-
-    def usage(self, result: ChatResult) -> str:
-        return self._event([], usage=_usage(result))
-
-    @staticmethod
-    def error(message: str, type_: str) -> str:
-        body = {"error": {"message": message, "type": type_, "param": None, "code": type_}}
-        return f"data: {json.dumps(body)}\n\n"
-
-    @staticmethod
-    def done() -> str:
-        return "data: [DONE]\n\n"
-
-
-# --- request handling ---------------------------------------------------------------------
-
-# nginx's status for a request whose client closed the connection; nobody receives it, but
-# the access log then says what happened.
 CLIENT_CLOSED_REQUEST = 499
 
 
@@ -302,7 +163,7 @@ async def _prepare(
     try:
         request = await run_in_threadpool(ChatCompletionRequest.model_validate, payload)
     except ValidationError as exc:
-        message, param = _validation_message(exc)
+        message, param = validation_message(exc)
         return error_response(400, message, param=param)
     model = models.get(request.model)
     if model is None:
@@ -383,7 +244,7 @@ async def _complete(prepared: _Prepared) -> Response:
             prepared.messages, tools=prepared.tools, options=prepared.options
         )
     except Exception as exc:  # noqa: BLE001 - any model failure becomes an error response
-        return _model_failure(request.model, exc)
+        return model_failure(request.model, exc)
     finally:
         prepared.store.cleanup()
     body = completion_body(
@@ -456,20 +317,20 @@ async def _stream(prepared: _Prepared, slot: Slot, limits: ServerLimits) -> Resp
         first = await items.__anext__()
     except StopAsyncIteration:
         await release()
-        return _model_failure(request.model, ModelError("the stream ended without a result"))
+        return model_failure(request.model, ModelError("the stream ended without a result"))
     except Exception as exc:  # noqa: BLE001
         await release()
-        return _model_failure(request.model, exc)
+        return model_failure(request.model, exc)
     except BaseException:  # cancelled: the client left or the server is stopping
         await release()
         raise
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
-    events = _events(first, items, _ChunkWriter(request.model), include_usage)
+    events = _events(first, items, ChunkWriter(request.model), include_usage)
     return _GuardedStream(events, release, limits.stream_stall_s)
 
 
 async def _events(
-    first: StreamItem, source: AsyncIterator[StreamItem], writer: _ChunkWriter, include_usage: bool
+    first: StreamItem, source: AsyncIterator[StreamItem], writer: ChunkWriter, include_usage: bool
 ) -> AsyncIterator[str]:
     try:
         yield writer.delta({"role": "assistant", "content": ""})
@@ -483,9 +344,9 @@ async def _events(
                 raise ModelError("the stream ended without a result") from None
         result = item.result
         if result.message.tool_calls:
-            calls = [{"index": i, **call} for i, call in enumerate(_wire_tool_calls(result))]
+            calls = [{"index": i, **call} for i, call in enumerate(wire_tool_calls(result))]
             yield writer.delta({"tool_calls": calls})
-        yield writer.delta({}, finish_reason=_finish_reason(result))
+        yield writer.delta({}, finish_reason=finish_reason(result))
         if include_usage:
             yield writer.usage(result)
         yield writer.done()
@@ -595,74 +456,6 @@ def create_app(
     handlers = {HTTPException: http_error, Exception: unexpected_error}
     app = Starlette(routes=routes, exception_handlers=handlers)
     return Stoppable(BearerAuth(app, keys, limits) if keys else app)
-
-
-class Stoppable:
-    """ASGI wrapper that ends the requests in flight itself when the server stops.
-
-    Otherwise uvicorn waits out its grace period, then cancels them and logs a traceback
-    for each. Here each request's task is cancelled at once (which stops its generation and
-    frees its slot) and still gets a proper ending: 503 if nothing was sent yet, an in-band
-    error event if it was streaming.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.stopping = False
-        self._running: set[asyncio.Task[Any]] = set()
-
-    def stop(self) -> None:
-        self.stopping = True
-        for task in self._running:
-            task.cancel()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        task = asyncio.current_task()
-        if scope["type"] != "http" or task is None:
-            await self.app(scope, receive, send)
-            return
-        if self.stopping:
-            await error_response(
-                503, "the server is shutting down", type_="server_error", code="shutting_down"
-            )(scope, receive, send)
-            return
-        sent = {"started": False, "complete": False, "stream": False}
-
-        async def tracking_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                sent["started"] = True
-                sent["stream"] = any(
-                    name.lower() == b"content-type" and value.startswith(b"text/event-stream")
-                    for name, value in message.get("headers", [])
-                )
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                sent["complete"] = True
-            await send(message)
-
-        self._running.add(task)
-        try:
-            await self.app(scope, receive, tracking_send)
-        except asyncio.CancelledError:
-            if not self.stopping:
-                raise
-            task.uncancel()
-            await self._end(scope, receive, send, sent)
-        finally:
-            self._running.discard(task)
-
-    @staticmethod
-    async def _end(scope: Scope, receive: Receive, send: Send, sent: dict[str, bool]) -> None:
-        if not sent["started"]:
-            await error_response(
-                503, "the server is shutting down", type_="server_error", code="shutting_down"
-            )(scope, receive, send)
-        elif not sent["complete"]:
-            tail = (
-                _ChunkWriter.error("the server is shutting down", "server_error").encode()
-                if sent["stream"]
-                else b""
-            )
-            await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
 def uvicorn_config(app: ASGIApp, limits: ServerLimits, **kwargs: Any) -> Any:
