@@ -39,7 +39,7 @@ def _load(name: str) -> ModuleType:
 def bench() -> Iterator[dict[str, ModuleType]]:
     sys.path.insert(0, str(BENCHMARKS))  # the scripts import their siblings by name
     try:
-        yield {name: _load(name) for name in ("bfcl_data", "bfcl_score", "bfcl")}
+        yield {name: _load(name) for name in ("bfcl_data", "bfcl_score", "bfcl", "bfcl_decision")}
     finally:
         sys.path.remove(str(BENCHMARKS))
 
@@ -194,3 +194,16 @@ def test_a_model_error_is_a_counted_miss_even_on_irrelevance(
         summary = report["categories"][category]
         assert summary["correct"] == 0 and summary["model_errors"] == 1
         assert summary["items"][0]["error"].startswith("model error: ")
+
+
+def test_the_decision_auc_ranks_call_items_over_no_call_items(
+    bench: dict[str, ModuleType],
+) -> None:
+    auc = bench["bfcl_decision"].auc
+    assert auc([0.9, 0.8], [0.1, 0.2]) == 1.0  # every call item above every other
+    assert auc([0.1], [0.9]) == 0.0
+    assert auc([0.5, 0.5], [0.5]) == 0.5  # a rate alone, the same everywhere: ties
+    # 0.3 beats 0.2 and ties nothing; 0.6 beats both: 3 wins of 4 pairs
+    assert auc([0.3, 0.6], [0.2, 0.4]) == 0.75
+    with pytest.raises(ValueError, match="at least one item"):
+        auc([], [0.1])
