@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from hanlin.llm.chat_model import ChatResult
 from hanlin.llm.messages import AssistantMessage, ToolCall
-from hanlin.training.rl.reward import score_message
+from hanlin.training.rl.reward import fatal_parse_reward, score_message
 
 MODEL_NAME = "hanlin"  # any name: the stand-in registry answers the same for all
 
@@ -73,7 +73,7 @@ def made_a_call(result: ChatResult) -> bool:
 
 def score_item(item: BfclItem, result: ChatResult) -> ItemScore:
     calls = decoded_calls(result.message)
-    reward = _reward(item, result.message)
+    reward = _reward(item, result)
     if item.expects_no_call:
         called = made_a_call(result)
         return ItemScore(
@@ -101,7 +101,13 @@ def score_item(item: BfclItem, result: ChatResult) -> ItemScore:
     )
 
 
-def _reward(item: BfclItem, predicted: AssistantMessage) -> float:
+def _reward(item: BfclItem, result: ChatResult) -> float:
+    """TL-Training's reward of the turn: a call the parser could not read, or one naming a
+    tool not offered, is -2 whatever the item expects (an irrelevance item included)."""
+    fatal = fatal_parse_reward(result.tool_errors)
+    if fatal is not None:
+        return fatal.score
+    predicted = result.message
     gold = AssistantMessage(content="", tool_calls=gold_calls(item, predicted))
     if not gold.tool_calls:
         gold = AssistantMessage(content="(answer in words)")

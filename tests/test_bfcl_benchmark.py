@@ -122,6 +122,16 @@ def test_irrelevance_is_right_only_without_any_call(bench: dict[str, ModuleType]
     assert not score_item(item, _turn(errors=1)).correct  # an unreadable attempt is a call
 
 
+def test_an_unreadable_call_is_rewarded_minus_two_whatever_the_item_expects(
+    bench: dict[str, ModuleType],
+) -> None:
+    score_item = bench["bfcl_score"].score_item
+    assert score_item(_item(bench, "irrelevance", None), _turn()).reward == 1.0
+    for category, answer in (("irrelevance", None), ("simple", ANSWER)):
+        score = score_item(_item(bench, category, answer), _turn(errors=1))
+        assert not score.correct and score.reward == -2.0
+
+
 def test_parallel_calls_match_in_any_order(bench: dict[str, ModuleType]) -> None:
     answer = [
         {"paint.mix": {"first": ["blue"], "second": ["yellow"], "ratio": [""]}},

@@ -48,7 +48,7 @@ from pydantic import BaseModel
 
 from hanlin.llm.chat_model import ToolSpec
 from hanlin.llm.messages import AssistantMessage, ToolCall
-from hanlin.llm.tool_errors import ToolErrorKind
+from hanlin.llm.tool_errors import ToolCallError, ToolErrorKind
 from hanlin.llm.toolcalls.parsing import parse_tool_calls
 from hanlin.llm.toolcalls.schema import check_arguments
 
@@ -112,12 +112,21 @@ def score_tool_call(
     parsed = parse_tool_calls(predicted_text, list(tools))
     if any(e.kind not in _FATAL for e in parsed.errors):
         parsed = parse_tool_calls(predicted_text, _reading_specs(tools))
-    for kind, category in _FATAL.items():
-        errors = [e for e in parsed.errors if e.kind == kind]
-        if errors:
-            return _result(category, errors[0].message)
+    fatal = fatal_parse_reward(parsed.errors)
+    if fatal is not None:
+        return fatal
     turn = AssistantMessage(content=parsed.content, tool_calls=parsed.calls)
     return score_message(turn, gold, tools)
+
+
+def fatal_parse_reward(errors: Sequence[ToolCallError]) -> RewardResult | None:
+    """The reward a turn gets whatever else it holds, when the parser could not read one of
+    its calls (-2) or it names a tool that is not offered (-2); None otherwise."""
+    for kind, category in _FATAL.items():
+        found = [e for e in errors if e.kind == kind]
+        if found:
+            return _result(category, found[0].message)
+    return None
 
 
 def score_message(
