@@ -40,7 +40,7 @@ def auc(positives: list[float], negatives: list[float]) -> float:
     return wins / (len(positives) * len(negatives))
 
 
-def opening_logprob(model: Any, tokenizer: Any, prompt: list[int], opening: list[int]) -> float:
+def opening_logprob(model: Any, prompt: list[int], opening: list[int]) -> float:
     """log P(the reply starts with ``opening``) after ``prompt``, in one forward pass."""
     import torch
 
@@ -56,7 +56,7 @@ def score_items(model: Any, tokenizer: Any, items: list[BfclItem]) -> list[dict[
     scored = []
     for item in items:
         prompt = prompt_ids(tokenizer, item.tool_specs(), item.chat_messages())
-        logprob = opening_logprob(model, tokenizer, prompt, opening)
+        logprob = opening_logprob(model, prompt, opening)
         scored.append({"id": item.id, "p_call": math.exp(logprob)})
     return scored
 

@@ -40,19 +40,6 @@ from hanlin.tools.schema_limits import (
     render,
 )
 
-__all__ = [
-    "MAX_DOCUMENT_BYTES",
-    "OpenAPIDocument",
-    "OpenAPIError",
-    "OpenAPIWarning",
-    "Operation",
-    "api_key_name",
-    "inline_refs",
-    "load_document",
-    "read_operations",
-    "text_field",
-]
-
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # the spec says: ignore these
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -462,6 +449,7 @@ def api_key_name(doc: OpenAPIDocument, location: str) -> str | None:
 
 
 __all__ = [
+    "MAX_DOCUMENT_BYTES",
     "METHODS",
     "OpenAPIDocument",
     "OpenAPIError",
